@@ -1,0 +1,130 @@
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import { StatusSchema } from "../gen/google/rpc/status_pb.js";
+import {
+  type ReservationConflict,
+  ReservationConflictSchema,
+  ReservationService,
+} from "../gen/reservation/reservation_pb.js";
+import { grpcServiceDefinition } from "../server/grpc-transport.js";
+
+/** A failed call: the gRPC status code, its message and any ReservationConflict detail. */
+export class RpcError extends Error {
+  override readonly name = "RpcError";
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+    readonly conflict?: ReservationConflict,
+  ) {
+    super(message);
+  }
+}
+
+function toRpcError(err: unknown): unknown {
+  const e = err as Partial<grpc.ServiceError>;
+  if (typeof e?.code !== "number") return err;
+  let conflict: ReservationConflict | undefined;
+  const [bin] = e.metadata?.get("grpc-status-details-bin") ?? [];
+  if (bin instanceof Buffer) {
+    for (const any of fromBinary(StatusSchema, bin).details) {
+      conflict ??= anyUnpack(any, ReservationConflictSchema);
+    }
+  }
+  return new RpcError(e.code, e.details ?? e.message ?? "", conflict);
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly deadlineMs?: number;
+  readonly metadata?: Record<string, string>;
+}
+
+/** A server stream: iterate it; `opened` resolves once the server has accepted the call. */
+export interface ServerStream<T> extends AsyncIterable<T> {
+  readonly opened: Promise<void>;
+  cancel(): void;
+}
+
+type Svc = typeof ReservationService.method;
+type In<K extends keyof Svc> = MessageInitShape<Svc[K]["input"]>;
+type Out<K extends keyof Svc> = MessageShape<Svc[K]["output"]>;
+type UnaryKeys = { [K in keyof Svc]: Svc[K]["methodKind"] extends "unary" ? K : never }[keyof Svc];
+type StreamKeys = Exclude<keyof Svc, UnaryKeys>;
+
+/** A typed native-gRPC client of rsvp. */
+export type RsvpClient = {
+  [K in UnaryKeys]: (req: In<K>, opts?: CallOptions) => Promise<Out<K>>;
+} & {
+  [K in StreamKeys]: (req: In<K>, opts?: CallOptions) => ServerStream<Out<K>>;
+} & { close(): void };
+
+function callArgs(opts: CallOptions | undefined) {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(opts?.metadata ?? {})) metadata.set(k, v);
+  const options: grpc.CallOptions = opts?.deadlineMs
+    ? { deadline: Date.now() + opts.deadlineMs }
+    : {};
+  return { metadata, options };
+}
+
+/** Connects to an rsvp server (`host:port`), plaintext unless credentials are given. */
+export function createRsvpClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  channelOptions: grpc.ChannelOptions = {},
+): RsvpClient {
+  const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ReservationService), "rsvp");
+  const raw = new Ctor(address, credentials, channelOptions) as unknown as Record<
+    string,
+    (...args: unknown[]) => unknown
+  >;
+  const client: Record<string, unknown> = { close: () => (raw as unknown as grpc.Client).close() };
+  for (const m of ReservationService.methods) {
+    const input = m.input as DescMessage;
+    const fn = raw[m.localName]?.bind(raw);
+    if (!fn) continue;
+    if (m.methodKind === "unary") {
+      client[m.localName] = (req: Record<string, unknown>, opts?: CallOptions) => {
+        const { metadata, options } = callArgs(opts);
+        return new Promise((resolve, reject) => {
+          fn(create(input, req as never), metadata, options, (err: unknown, res: unknown) =>
+            err ? reject(toRpcError(err)) : resolve(res),
+          );
+        });
+      };
+    } else {
+      client[m.localName] = (req: Record<string, unknown>, opts?: CallOptions) => {
+        const { metadata, options } = callArgs(opts);
+        const call = fn(
+          create(input, req as never),
+          metadata,
+          options,
+        ) as grpc.ClientReadableStream<unknown>;
+        const opened = new Promise<void>((resolve, reject) => {
+          call.once("metadata", () => resolve());
+          call.once("error", (err) => reject(toRpcError(err)));
+        });
+        opened.catch(() => {});
+        return {
+          opened,
+          cancel: () => call.cancel(),
+          async *[Symbol.asyncIterator]() {
+            try {
+              for await (const msg of call) yield msg;
+            } catch (err) {
+              throw toRpcError(err);
+            }
+          },
+        };
+      };
+    }
+  }
+  return client as RsvpClient;
+}

@@ -1,0 +1,31 @@
+/** A database row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** What both backends offer to run SQL. Every query is parameterised. */
+export interface Queryable {
+  /** Runs one parameterised statement and returns its rows. */
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+/** A subscription made with {@link Db.listen}. */
+export interface Listening {
+  unlisten(): Promise<void>;
+}
+
+/** A database handle: the embedded PGlite or a Postgres server. */
+export interface Db extends Queryable {
+  /** "embedded" (PGlite) or "postgres": for logs and for the few places that must know. */
+  readonly kind: "embedded" | "postgres";
+  /** Where it points, with any password removed: for the start-up line. */
+  readonly description: string;
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on a channel. `onListen` runs once listening is established and again after every
+   * reconnect: the place to catch up on whatever was notified while not listening.
+   */
+  listen(channel: string, onNotify: () => void, onListen: () => void): Promise<Listening>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
+import type { Db, Queryable, Row } from "./db.js";
+
+function wrap(q: Pick<PGlite, "query" | "exec">): Queryable {
+  return {
+    async query<T extends Row>(text: string, params: readonly unknown[] = []) {
+      const result = await q.query<T>(text, params as unknown[]);
+      return result.rows;
+    },
+    async exec(text: string) {
+      await q.exec(text);
+    },
+  };
+}
+
+/**
+ * Opens the embedded database: real Postgres compiled to WebAssembly, in this process.
+ * `dataDir` is a directory (data survives restarts) or `memory://`.
+ */
+export async function createPgliteDb(dataDir: string): Promise<Db> {
+  const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
+  return {
+    kind: "embedded",
+    description: dataDir.startsWith("memory://") ? "embedded (in memory)" : `embedded (${dataDir})`,
+    ...wrap(pg),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    async listen(channel, onNotify, onListen) {
+      // In-process: the connection cannot drop, so onListen runs once.
+      const unlisten = await pg.listen(channel, () => onNotify());
+      onListen();
+      return { unlisten };
+    },
+    close: () => pg.close(),
+  };
+}

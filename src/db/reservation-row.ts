@@ -1,0 +1,45 @@
+import type { Reservation, Status } from "../domain/reservation.js";
+
+/** The select list that every reservation read uses, for a table or composite aliased `t`. */
+export function reservationColumns(t: string): string {
+  return [
+    `${t}.id`,
+    `${t}.user_id`,
+    `${t}.status`,
+    `${t}.resource_id`,
+    `rsvp.to_micros(lower(${t}.timespan)) AS start_us`,
+    `rsvp.to_micros(upper(${t}.timespan)) AS end_us`,
+    `${t}.note`,
+    `rsvp.to_micros(${t}.created_at) AS created_us`,
+    `rsvp.to_micros(${t}.updated_at) AS updated_us`,
+  ].join(", ");
+}
+
+/** A row selected with {@link reservationColumns}. */
+export interface ReservationRow {
+  [column: string]: unknown;
+  id: string;
+  user_id: string;
+  status: Status;
+  resource_id: string;
+  start_us: bigint | number | string;
+  end_us: bigint | number | string;
+  note: string;
+  created_us: bigint | number | string;
+  updated_us: bigint | number | string;
+}
+
+/** The one row-to-domain mapper for reservations (drivers differ in how they return int8). */
+export function toReservation(row: ReservationRow): Reservation {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    status: row.status,
+    resourceId: row.resource_id,
+    start: BigInt(row.start_us),
+    end: BigInt(row.end_us),
+    note: row.note,
+    createdAt: BigInt(row.created_us),
+    updatedAt: BigInt(row.updated_us),
+  };
+}

@@ -1,0 +1,51 @@
+/** Microseconds since the Unix epoch. Postgres stores timestamps at this precision; Date cannot. */
+export type Micros = bigint;
+
+/** The statuses a stored reservation can have. `cancelled` rows are kept but free their window. */
+export const STATUSES = ["pending", "confirmed", "blocked", "cancelled"] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** Statuses a new reservation may be created with. */
+export type InitialStatus = Exclude<Status, "cancelled">;
+
+/** A half-open window `[start, end)`. */
+export interface TimeWindow {
+  readonly start: Micros;
+  readonly end: Micros;
+}
+
+/** A stored reservation. */
+export interface Reservation extends TimeWindow {
+  readonly id: string;
+  readonly userId: string;
+  readonly status: Status;
+  readonly resourceId: string;
+  readonly note: string;
+  readonly createdAt: Micros;
+  readonly updatedAt: Micros;
+}
+
+/** A validated request to reserve a window. */
+export interface NewReservation extends TimeWindow {
+  readonly userId: string;
+  readonly resourceId: string;
+  readonly status: InitialStatus;
+  readonly note: string;
+}
+
+/** Validated `query` filters; every one optional. */
+export interface ReservationFilter {
+  readonly resourceId?: string | undefined;
+  readonly userId?: string | undefined;
+  /** Undefined means every status but cancelled. */
+  readonly status?: Status | undefined;
+  /** Reservations overlapping `[start, end)`; an undefined bound is unbounded. */
+  readonly start?: Micros | undefined;
+  readonly end?: Micros | undefined;
+  readonly desc: boolean;
+}
+
+/** True when two half-open windows share at least one instant. */
+export function overlaps(a: TimeWindow, b: TimeWindow): boolean {
+  return a.start < b.end && b.start < a.end;
+}

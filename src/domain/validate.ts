@@ -1,0 +1,84 @@
+import { invalidArgument } from "./errors.js";
+import type { InitialStatus, Micros, NewReservation, Status } from "./reservation.js";
+import { MAX_MICROS, MIN_MICROS } from "./time.js";
+
+/** Longest user or resource id, in characters (the columns are varchar(64)). */
+export const MAX_ID_LENGTH = 64;
+/** Longest note, in characters. */
+export const MAX_NOTE_LENGTH = 4096;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Control characters: NUL cannot be stored in Postgres text at all, the rest are never intended.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A reservation id: a uuid, returned in lowercase canonical form. */
+export function parseId(id: string): string {
+  if (id === "") throw invalidArgument("id is required");
+  if (!UUID.test(id)) throw invalidArgument(`id ${JSON.stringify(id)} is not a uuid`);
+  return id.toLowerCase();
+}
+
+/** A user or resource id: 1–64 characters, no control characters. */
+export function parseName(field: string, value: string): string {
+  if (value === "") throw invalidArgument(`${field} is required`);
+  if ([...value].length > MAX_ID_LENGTH) {
+    throw invalidArgument(`${field} is longer than ${MAX_ID_LENGTH} characters`);
+  }
+  if (CONTROL.test(value)) throw invalidArgument(`${field} contains control characters`);
+  return value;
+}
+
+/** An optional filter id: empty means "no filter". */
+export function parseOptionalName(field: string, value: string): string | undefined {
+  return value === "" ? undefined : parseName(field, value);
+}
+
+/** A note: up to 4096 characters; newlines and tabs are fine, NUL is not. */
+export function parseNote(note: string): string {
+  if ([...note].length > MAX_NOTE_LENGTH) {
+    throw invalidArgument(`note is longer than ${MAX_NOTE_LENGTH} characters`);
+  }
+  if (note.includes("\u0000")) throw invalidArgument("note contains a NUL character");
+  return note;
+}
+
+/** A timestamp inside the range protobuf and Postgres both represent. */
+export function parseTime(field: string, us: Micros | undefined): Micros {
+  if (us === undefined) throw invalidArgument(`${field} is required`);
+  if (us < MIN_MICROS || us >= MAX_MICROS) {
+    throw invalidArgument(`${field} is outside 0001-01-01 .. 9999-12-31`);
+  }
+  return us;
+}
+
+/** Statuses a reservation may be created with; unknown (undefined) becomes pending. */
+export function parseInitialStatus(status: Status | undefined): InitialStatus {
+  if (status === undefined) return "pending";
+  if (status === "cancelled") {
+    throw invalidArgument("a reservation cannot be created cancelled");
+  }
+  return status;
+}
+
+/** Everything `reserve` accepts, checked in one place. */
+export function parseNewReservation(input: {
+  userId: string;
+  resourceId: string;
+  status: Status | undefined;
+  start: Micros | undefined;
+  end: Micros | undefined;
+  note: string;
+}): NewReservation {
+  const start = parseTime("start", input.start);
+  const end = parseTime("end", input.end);
+  if (start >= end) throw invalidArgument("start must be before end");
+  return {
+    userId: parseName("user_id", input.userId),
+    resourceId: parseName("resource_id", input.resourceId),
+    status: parseInitialStatus(input.status),
+    start,
+    end,
+    note: parseNote(input.note),
+  };
+}

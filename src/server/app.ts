@@ -1,0 +1,96 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Db } from "../db/db.js";
+import { migrate } from "../db/migrate.js";
+import { openDb } from "../db/open.js";
+import { ReservationService } from "../gen/reservation/reservation_pb.js";
+import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
+import type { Config } from "./config.js";
+import { addService } from "./grpc-transport.js";
+import type { Logger } from "./logger.js";
+import { createReservationService } from "./reservation-service.js";
+
+/** Options beyond the configuration, mostly for tests. */
+export interface AppOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly feed?: Partial<Omit<ChangeFeedOptions, "log">>;
+  /** How long shutdown waits for in-flight calls before cutting them. */
+  readonly graceMs?: number;
+}
+
+/** A running service. */
+export interface App {
+  /** The gRPC address actually bound (the port is resolved when 0 was asked for). */
+  readonly grpcAddress: string;
+  readonly db: Db;
+  readonly feed: ChangeFeed;
+  close(): Promise<void>;
+}
+
+const GRPC_OPTIONS: grpc.ServerOptions = {
+  // Idle listen streams stay open through proxies and NATs: HTTP/2 pings, not fake events.
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.max_receive_message_length": 1024 * 1024,
+};
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Opens the database, applies migrations, and serves gRPC. */
+export async function startApp(opts: AppOptions): Promise<App> {
+  const { config, log } = opts;
+  const db = await openDb(config.database);
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ applied }, "migrations applied");
+    const feed = createChangeFeed(db, {
+      log,
+      retentionSeconds: config.retentionSeconds,
+      pollIntervalMs: 1000,
+      ...opts.feed,
+    });
+    await feed.start();
+
+    const shutdown = new AbortController();
+    const server = new grpc.Server(GRPC_OPTIONS);
+    addService(server, ReservationService, createReservationService({ db, feed }), {
+      log,
+      shutdownSignal: shutdown.signal,
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        hostPort(config.host, config.port),
+        grpc.ServerCredentials.createInsecure(),
+        (err, bound) => (err ? reject(err) : resolve(bound)),
+      ),
+    );
+
+    return {
+      grpcAddress: hostPort(config.host, port),
+      db,
+      feed,
+      async close() {
+        // Stop accepting, end the streams, let unary calls finish (bounded), close the db last.
+        shutdown.abort();
+        await feed.close();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, opts.graceMs ?? 10_000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,68 @@
+import { isIP } from "node:net";
+import type { DatabaseTarget } from "../db/open.js";
+
+/** Everything the server reads from its environment. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly database: DatabaseTarget;
+  /** How long the change log keeps history for resuming listeners. */
+  readonly retentionSeconds: number;
+}
+
+/** A bad setting: reported as one line at start-up. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function seconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(
+      `${name} must be a positive number of seconds, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function database(url: string | undefined, dataDir: string | undefined): DatabaseTarget {
+  if (url === undefined || url === "") return { kind: "embedded", dataDir: dataDir || "./data" };
+  if (url.startsWith("memory://")) return { kind: "embedded", dataDir: "memory://" };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError("DATABASE_URL is not a valid URL");
+    }
+    return { kind: "postgres", url };
+  }
+  throw new ConfigError("DATABASE_URL must start with postgres://, postgresql:// or memory://");
+}
+
+/** Reads the configuration from environment variables (see the README for each). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const host = env.HOST || "127.0.0.1";
+  if (isIP(host) === 0 && !/^[a-z0-9.-]+$/i.test(host)) {
+    throw new ConfigError(`HOST must be an IP address or host name, got ${JSON.stringify(host)}`);
+  }
+  return {
+    host,
+    port: port("PORT", env.PORT, 50051),
+    database: database(env.DATABASE_URL, env.RSVP_DATA_DIR),
+    retentionSeconds: seconds(
+      "RSVP_CHANGE_RETENTION_SECONDS",
+      env.RSVP_CHANGE_RETENTION_SECONDS,
+      7 * 86400,
+    ),
+  };
+}

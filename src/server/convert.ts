@@ -1,0 +1,67 @@
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { invalidArgument } from "../domain/errors.js";
+import type { Reservation as DomainReservation, Micros, Status } from "../domain/reservation.js";
+import {
+  type Reservation,
+  ReservationSchema,
+  ReservationStatus,
+} from "../gen/reservation/reservation_pb.js";
+
+/** A protobuf Timestamp as exact microseconds; nanoseconds below a microsecond are dropped. */
+export function timestampToMicros(field: string, ts: Timestamp | undefined): Micros | undefined {
+  if (ts === undefined) return undefined;
+  if (!Number.isInteger(ts.nanos) || ts.nanos < 0 || ts.nanos > 999_999_999) {
+    throw invalidArgument(`${field}.nanos must be within 0..999999999`);
+  }
+  return ts.seconds * 1_000_000n + BigInt(Math.floor(ts.nanos / 1000));
+}
+
+/** Exact microseconds as a protobuf Timestamp. */
+export function microsToTimestamp(us: Micros): Timestamp {
+  let seconds = us / 1_000_000n;
+  let rest = us % 1_000_000n;
+  if (rest < 0n) {
+    seconds -= 1n;
+    rest += 1_000_000n;
+  }
+  return create(TimestampSchema, { seconds, nanos: Number(rest) * 1000 });
+}
+
+const TO_PROTO: Record<Status, ReservationStatus> = {
+  pending: ReservationStatus.PENDING,
+  confirmed: ReservationStatus.CONFIRMED,
+  blocked: ReservationStatus.BLOCKED,
+  cancelled: ReservationStatus.CANCELLED,
+};
+
+/** A wire status as a domain status; UNKNOWN is undefined (callers give it a meaning). */
+export function statusFromProto(status: ReservationStatus): Status | undefined {
+  switch (status) {
+    case ReservationStatus.UNKNOWN:
+      return undefined;
+    case ReservationStatus.PENDING:
+      return "pending";
+    case ReservationStatus.CONFIRMED:
+      return "confirmed";
+    case ReservationStatus.BLOCKED:
+      return "blocked";
+    case ReservationStatus.CANCELLED:
+      return "cancelled";
+    default:
+      throw invalidArgument(`status ${status} is not a known ReservationStatus`);
+  }
+}
+
+/** A stored reservation as its wire message. */
+export function reservationToProto(r: DomainReservation): Reservation {
+  return create(ReservationSchema, {
+    id: r.id,
+    userId: r.userId,
+    status: TO_PROTO[r.status],
+    resourceId: r.resourceId,
+    start: microsToTimestamp(r.start),
+    end: microsToTimestamp(r.end),
+    note: r.note,
+  });
+}

@@ -1,0 +1,63 @@
+import { createRsvpClient, type RsvpClient } from "../../src/client/grpc-client.js";
+import type { DatabaseTarget } from "../../src/db/open.js";
+import { type App, startApp } from "../../src/server/app.js";
+import type { ChangeFeedOptions } from "../../src/server/change-feed.js";
+import { createLogger } from "../../src/server/logger.js";
+import type { TestBackend, TestDatabase } from "./databases.js";
+
+/** A real server on a free port over a fresh database, and a real gRPC client of it. */
+export interface TestServer {
+  readonly app: App;
+  readonly client: RsvpClient;
+  readonly database: TestDatabase;
+  /** Another server process-equivalent on the same database. */
+  startAnother(
+    feed?: Partial<ChangeFeedOptions>,
+  ): Promise<{ app: App; client: RsvpClient; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
+
+async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) {
+  const app = await startApp({
+    config: { host: "127.0.0.1", port: 0, database: target, retentionSeconds: 7 * 86400 },
+    log,
+    feed,
+    graceMs: 2000,
+  });
+  const client = createRsvpClient(app.grpcAddress);
+  return {
+    app,
+    client,
+    async close() {
+      client.close();
+      await app.close();
+    },
+  };
+}
+
+/** Starts a server for one test file. */
+export async function startTestServer(
+  backend: TestBackend,
+  feed?: Partial<ChangeFeedOptions>,
+): Promise<TestServer> {
+  const database = await backend.create();
+  const first = await serve(database.target, feed);
+  const others: Array<{ close(): Promise<void> }> = [];
+  return {
+    app: first.app,
+    client: first.client,
+    database,
+    async startAnother(otherFeed) {
+      const other = await serve(database.target, otherFeed);
+      others.push(other);
+      return other;
+    },
+    async close() {
+      for (const o of others) await o.close();
+      await first.close();
+      await database.drop();
+    },
+  };
+}
