@@ -20,7 +20,7 @@ program
     const log = createLogger();
     const app = await startApp({ config, log });
     process.stdout.write(
-      `rsvp serving gRPC on ${app.grpcAddress}, database: ${app.db.description}\n`,
+      `rsvp serving gRPC on ${app.grpcAddress}, HTTP on ${app.httpAddress}, database: ${app.db.description}\n`,
     );
     const stop = async (signal: string) => {
       log.info({ signal }, "shutting down");

@@ -5,7 +5,9 @@ import { openDb } from "../db/open.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
 import type { Config } from "./config.js";
+import { connectRoutes, errorInterceptor } from "./connect-transport.js";
 import { addService } from "./grpc-transport.js";
+import { createHttpServer, type HttpRoute } from "./http-server.js";
 import type { Logger } from "./logger.js";
 import { createReservationService } from "./reservation-service.js";
 
@@ -18,10 +20,23 @@ export interface AppOptions {
   readonly graceMs?: number;
 }
 
+function listen(server: import("node:net").Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const addr = server.address();
+      resolve(typeof addr === "object" && addr ? addr.port : port);
+    });
+  });
+}
+
 /** A running service. */
 export interface App {
   /** The gRPC address actually bound (the port is resolved when 0 was asked for). */
   readonly grpcAddress: string;
+  /** The HTTP address (Connect, gRPC-Web, health, metrics, web page). */
+  readonly httpAddress: string;
   readonly db: Db;
   readonly feed: ChangeFeed;
   close(): Promise<void>;
@@ -55,10 +70,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await feed.start();
 
     const shutdown = new AbortController();
+    const services = [
+      { service: ReservationService, impl: createReservationService({ db, feed }) },
+    ];
     const server = new grpc.Server(GRPC_OPTIONS);
-    addService(server, ReservationService, createReservationService({ db, feed }), {
-      log,
-      shutdownSignal: shutdown.signal,
+    for (const { service, impl } of services) {
+      addService(server, service, impl, { log, shutdownSignal: shutdown.signal });
+    }
+    const extraRoutes: HttpRoute[] = [];
+    const http = createHttpServer({
+      routes: connectRoutes(services),
+      interceptors: [errorInterceptor(log)],
+      extraRoutes,
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
@@ -68,14 +91,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ),
     );
 
+    const httpPort = await listen(http, config.host, config.httpPort);
+
     return {
       grpcAddress: hostPort(config.host, port),
+      httpAddress: hostPort(config.host, httpPort),
       db,
       feed,
       async close() {
         // Stop accepting, end the streams, let unary calls finish (bounded), close the db last.
         shutdown.abort();
         await feed.close();
+        const httpClosed = new Promise((resolve) => http.close(resolve));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             server.forceShutdown();
@@ -86,6 +113,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
             resolve();
           });
         });
+        await httpClosed;
         await db.close();
       },
     };

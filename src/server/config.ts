@@ -4,7 +4,10 @@ import type { DatabaseTarget } from "../db/open.js";
 /** Everything the server reads from its environment. */
 export interface Config {
   readonly host: string;
+  /** Native gRPC. */
   readonly port: number;
+  /** Connect, gRPC-Web and plain HTTP (health, metrics, the web page). */
+  readonly httpPort: number;
   readonly database: DatabaseTarget;
   /** How long the change log keeps history for resuming listeners. */
   readonly retentionSeconds: number;
@@ -58,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host,
     port: port("PORT", env.PORT, 50051),
+    httpPort: port("HTTP_PORT", env.HTTP_PORT, 8080),
     database: database(env.DATABASE_URL, env.RSVP_DATA_DIR),
     retentionSeconds: seconds(
       "RSVP_CHANGE_RETENTION_SECONDS",

@@ -21,7 +21,13 @@ const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
 
 async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) {
   const app = await startApp({
-    config: { host: "127.0.0.1", port: 0, database: target, retentionSeconds: 7 * 86400 },
+    config: {
+      host: "127.0.0.1",
+      port: 0,
+      httpPort: 0,
+      database: target,
+      retentionSeconds: 7 * 86400,
+    },
     log,
     feed,
     graceMs: 2000,
