@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
 import type { Db } from "../db/db.js";
 import { migrate } from "../db/migrate.js";
 import { openDb } from "../db/open.js";
@@ -77,6 +78,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     for (const { service, impl } of services) {
       addService(server, service, impl, { log, shutdownSignal: shutdown.signal });
     }
+    // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
+    const health = new HealthImplementation({ "": "SERVING", [ReservationService.typeName]: "SERVING" });
+    health.addToServer(server);
     const extraRoutes: HttpRoute[] = [];
     const http = createHttpServer({
       routes: connectRoutes(services),
