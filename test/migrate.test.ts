@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createRsvpClient } from "../src/client/grpc-client.js";
+import { migrate } from "../src/db/migrate.js";
+import { openDb } from "../src/db/open.js";
+import { startApp } from "../src/server/app.js";
+import { ConfigError, loadConfig } from "../src/server/config.js";
+import { createLogger } from "../src/server/logger.js";
+import { backends, postgresBackends } from "./helpers/databases.js";
+import { hour } from "./helpers/fixtures.js";
+
+for (const backend of backends) {
+  describe(`migrations (${backend.name})`, () => {
+    it("apply once, then are a no-op; the schema has the guarantee", async () => {
+      const database = await backend.create();
+      const db = await openDb(database.target);
+      try {
+        assert.deepEqual(await migrate(db), ["001_core.sql", "002_changes.sql"]);
+        assert.deepEqual(await migrate(db), []);
+        const [c] = await db.query<{ def: string }>(
+          "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_conflict'",
+        );
+        assert.match(
+          c?.def ?? "",
+          /EXCLUDE USING gist \(resource_id WITH =, timespan WITH &&\) WHERE \(\(status <> 'cancelled'/,
+        );
+      } finally {
+        await db.close();
+        await database.drop();
+      }
+    });
+  });
+}
+
+for (const backend of postgresBackends) {
+  describe(`migrations under concurrency (${backend.name})`, () => {
+    it("several processes migrating one database at once apply each migration once", async () => {
+      const database = await backend.create();
+      const dbs = await Promise.all(Array.from({ length: 4 }, () => openDb(database.target)));
+      try {
+        const applied = await Promise.all(dbs.map((db) => migrate(db)));
+        assert.equal(applied.flat().length, 2, "each migration applied by exactly one process");
+        const [row] = await dbs[0]!.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM rsvp.schema_migrations",
+        );
+        assert.equal(row?.n, 2);
+      } finally {
+        for (const db of dbs) await db.close();
+        await database.drop();
+      }
+    });
+  });
+}
+
+describe("embedded data directory", () => {
+  it("keeps reservations across a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rsvp-data-"));
+    const config = {
+      host: "127.0.0.1",
+      port: 0,
+      httpPort: 0,
+      database: { kind: "embedded" as const, dataDir: dir },
+      retentionSeconds: 3600,
+    };
+    const log = createLogger("silent");
+    try {
+      let app = await startApp({ config, log });
+      let client = createRsvpClient(app.grpcAddress);
+      const { reservation } = await client.reserve({
+        reservation: {
+          userId: "u",
+          resourceId: "kept",
+          start: hour(1),
+          end: hour(2),
+          note: "survives",
+        },
+      });
+      client.close();
+      await app.close();
+      app = await startApp({ config, log });
+      client = createRsvpClient(app.grpcAddress);
+      const got = await client.get({ id: reservation?.id ?? "" });
+      assert.equal(got.reservation?.note, "survives");
+      client.close();
+      await app.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("configuration", () => {
+  it("defaults to loopback, port 50051, HTTP 8080 and the embedded ./data", () => {
+    const c = loadConfig({});
+    assert.equal(c.host, "127.0.0.1");
+    assert.equal(c.port, 50051);
+    assert.equal(c.httpPort, 8080);
+    assert.deepEqual(c.database, { kind: "embedded", dataDir: "./data" });
+    assert.deepEqual(loadConfig({ DATABASE_URL: "memory://" }).database, {
+      kind: "embedded",
+      dataDir: "memory://",
+    });
+    assert.deepEqual(loadConfig({ DATABASE_URL: "postgres://h/db" }).database, {
+      kind: "postgres",
+      url: "postgres://h/db",
+    });
+  });
+
+  it("rejects bad values with a ConfigError naming the setting", () => {
+    for (const [env, name] of [
+      [{ PORT: "http" }, /PORT/],
+      [{ PORT: "70000" }, /PORT/],
+      [{ HTTP_PORT: "-1" }, /HTTP_PORT/],
+      [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
+      [{ RSVP_CHANGE_RETENTION_SECONDS: "soon" }, /RETENTION/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && name.test(e.message),
+      );
+    }
+  });
+
+  it("the server reports a bad setting as one line on stderr and exits non-zero", () => {
+    const run = spawnSync(process.execPath, ["dist/src/cli/main.js", "serve"], {
+      env: { ...process.env, PORT: "not-a-port", DATABASE_URL: "memory://" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.notEqual(run.status, 0);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.match(run.stderr, /PORT must be a port number/);
+  });
+});
