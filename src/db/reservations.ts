@@ -49,13 +49,6 @@ export async function reserveMany(
   });
 }
 
-/** Reserves one window. */
-export async function reserve(db: Queryable, request: NewReservation): Promise<ReserveOutcome> {
-  const [outcome] = await reserveMany(db, [request]);
-  if (!outcome) throw new Error("reserve returned no outcome");
-  return outcome;
-}
-
 async function one(db: Queryable, sql: string, params: unknown[]) {
   const [row] = await db.query<ReservationRow>(sql, params);
   return row ? toReservation(row) : undefined;

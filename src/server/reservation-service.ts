@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Db } from "../db/db.js";
 import { queryReservations } from "../db/query-reservations.js";
 import * as reservations from "../db/reservations.js";
+import { createReserveBatcher } from "../db/reserve-batcher.js";
 import { conflictError } from "../domain/conflict.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import type { Reservation, ReservationFilter } from "../domain/reservation.js";
@@ -47,6 +48,7 @@ export function createReservationService(
   deps: ServiceDeps,
 ): ServiceImpl<typeof ReservationService> {
   const { db } = deps;
+  const batcher = createReserveBatcher(db);
   return {
     async reserve(req) {
       const r = req.reservation;
@@ -59,7 +61,7 @@ export function createReservationService(
         end: timestampToMicros("end", r.end),
         note: r.note,
       });
-      const outcome = await reservations.reserve(db, input);
+      const outcome = await batcher.reserve(input);
       if (!outcome.ok) throw conflictError(input.resourceId, input, outcome.conflict);
       return { reservation: reservationToProto(outcome.reservation) };
     },
