@@ -103,68 +103,6 @@ for (const backend of postgresBackends) {
       }
     });
 
-    it("killing the database connections mid-stream loses and repeats nothing", async () => {
-      const l = collectListen(t.client, { resourceId: "" });
-      await l.opened;
-      const kill = async (which: "listener" | "all") => {
-        const filter = which === "listener" ? "AND query ILIKE 'listen%'" : "";
-        // The listener reconnects within milliseconds; wait for it so every round kills something.
-        for (let i = 0; i < 100; i++) {
-          const rows = await sql.unsafe(
-            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = current_database() AND application_name = 'rsvp' ${filter}`,
-          );
-          if (rows.length > 0) return rows;
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        return [];
-      };
-      let retries = 0;
-      // A client retries UNAVAILABLE; ALREADY_EXISTS on a retry means the first attempt committed.
-      const reserveWithRetry = async (resourceId: string, h: number) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await t.client.reserve({
-              reservation: { userId: "k", resourceId, start: hour(h), end: hour(h + 1) },
-            });
-          } catch (err) {
-            if (attempt > 0 && err instanceof RpcError && err.code === status.ALREADY_EXISTS)
-              return;
-            if (!(err instanceof RpcError && err.code === status.UNAVAILABLE) || attempt > 20)
-              throw err;
-            retries++;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      };
-      const kills: Array<Promise<unknown[]>> = [];
-      for (let round = 0; round < 6; round++) {
-        await Promise.all(
-          Array.from({ length: 50 }, (_, i) => reserveWithRetry(`kill-${i}`, round)),
-        );
-        // Kill while the next round is already in flight.
-        kills.push(
-          new Promise((r) => setTimeout(r, 5)).then(() =>
-            kill(round % 2 === 0 ? "listener" : "all"),
-          ),
-        );
-      }
-      const killed = (await Promise.all(kills)).map((rows) => rows.length);
-      assert.ok(
-        killed.every((n) => n >= 1),
-        `each round killed connections: ${killed.join(",")}`,
-      );
-      const stored = await idsOf("kill-");
-      assert.equal(stored.length, 300, `every write landed (after ${retries} retries)`);
-      await l.waitFor(stored.length, 30_000);
-      await new Promise((r) => setTimeout(r, 300));
-      l.stop();
-      const got = l.events.filter((e) => e.reservation?.resourceId.startsWith("kill-"));
-      assert.equal(got.length, stored.length, "every stored change arrives, none twice");
-      assert.deepEqual(new Set(got.map((e) => e.reservation?.id)), new Set(stored));
-      assert.ok(got.every((e) => e.op === Op.CREATE));
-    });
-
     it("a client reconnecting with its last cursor gets exactly what it missed, under load", async () => {
       const first = collectListen(t.client, { userId: "rc" });
       await first.opened;
@@ -257,6 +195,68 @@ for (const backend of postgresBackends) {
         for (const l of listeners) l.stop();
         for (const c of clients) c.close();
       }
+    });
+    // Last: it leaves killed pooled connections behind, which the next call would meet.
+    it("killing the database connections mid-stream loses and repeats nothing", async () => {
+      const l = collectListen(t.client, { resourceId: "" });
+      await l.opened;
+      const kill = async (which: "listener" | "all") => {
+        const filter = which === "listener" ? "AND query ILIKE 'listen%'" : "";
+        // The listener reconnects within milliseconds; wait for it so every round kills something.
+        for (let i = 0; i < 100; i++) {
+          const rows = await sql.unsafe(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'rsvp' ${filter}`,
+          );
+          if (rows.length > 0) return rows;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return [];
+      };
+      let retries = 0;
+      // A client retries UNAVAILABLE; ALREADY_EXISTS on a retry means the first attempt committed.
+      const reserveWithRetry = async (resourceId: string, h: number) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await t.client.reserve({
+              reservation: { userId: "k", resourceId, start: hour(h), end: hour(h + 1) },
+            });
+          } catch (err) {
+            if (attempt > 0 && err instanceof RpcError && err.code === status.ALREADY_EXISTS)
+              return;
+            if (!(err instanceof RpcError && err.code === status.UNAVAILABLE) || attempt > 20)
+              throw err;
+            retries++;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      };
+      const kills: Array<Promise<unknown[]>> = [];
+      for (let round = 0; round < 6; round++) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) => reserveWithRetry(`kill-${i}`, round)),
+        );
+        // Kill while the next round is already in flight.
+        kills.push(
+          new Promise((r) => setTimeout(r, 5)).then(() =>
+            kill(round % 2 === 0 ? "listener" : "all"),
+          ),
+        );
+      }
+      const killed = (await Promise.all(kills)).map((rows) => rows.length);
+      assert.ok(
+        killed.every((n) => n >= 1),
+        `each round killed connections: ${killed.join(",")}`,
+      );
+      const stored = await idsOf("kill-");
+      assert.equal(stored.length, 300, `every write landed (after ${retries} retries)`);
+      await l.waitFor(stored.length, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      l.stop();
+      const got = l.events.filter((e) => e.reservation?.resourceId.startsWith("kill-"));
+      assert.equal(got.length, stored.length, "every stored change arrives, none twice");
+      assert.deepEqual(new Set(got.map((e) => e.reservation?.id)), new Set(stored));
+      assert.ok(got.every((e) => e.op === Op.CREATE));
     });
   });
 }

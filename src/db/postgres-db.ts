@@ -1,5 +1,6 @@
 import postgres from "postgres";
 import type { Db, Queryable, Row } from "./db.js";
+import { listenReliably } from "./postgres-listener.js";
 
 /** Pool and timeouts for the Postgres server mode. */
 export interface PostgresOptions {
@@ -32,25 +33,21 @@ function redact(url: string): string {
 
 /** Connects to a Postgres server (15 or newer) through a postgres.js pool. */
 export function createPostgresDb(url: string, options: PostgresOptions = {}): Db {
-  const sql = postgres(url, {
-    max: options.max ?? 20,
+  const settings = {
     onnotice: () => {},
     connect_timeout: 10,
     types: { bigint: postgres.BigInt },
     connection: { application_name: "rsvp" },
-  });
+  };
+  const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {
     kind: "postgres",
     description: `postgres (${redact(url)})`,
     ...wrap(sql),
     transaction: async (fn) =>
       (await sql.begin((tx) => fn(wrap(tx)))) as Awaited<ReturnType<typeof fn>>,
-    async listen(channel, onNotify, onListen) {
-      // postgres.js keeps a dedicated connection, reconnects it when it drops, and calls
-      // onlisten again each time: changes notified in between are caught up there.
-      const { unlisten } = await sql.listen(channel, () => onNotify(), onListen);
-      return { unlisten };
-    },
+    listen: (channel, onNotify, onListen) =>
+      listenReliably(url, settings, channel, onNotify, onListen),
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -7,7 +7,7 @@ import { type ReservationRow, reservationColumns, toReservation } from "./reserv
 export const QUERY_BATCH_SIZE = 1000;
 
 /** Position after the last row returned: the keyset of the next page. */
-interface Keyset {
+export interface Keyset {
   readonly start: Micros;
   readonly id: string;
 }
@@ -19,7 +19,7 @@ interface Keyset {
  * Reading them as two keyset-paged phases keeps the first row fast and the cost per page
  * independent of how much history lies before the window.
  */
-type Phase = "straddling" | "inside";
+export type Phase = "straddling" | "inside";
 
 function buildPage(
   filter: ReservationFilter,
@@ -64,6 +64,50 @@ function buildPage(
   return { text, params };
 }
 
+/** Where a listing stands: the phase, and the last row returned in it. */
+export interface PagePosition {
+  readonly phase: Phase;
+  readonly after?: Keyset | undefined;
+}
+
+function phasesOf(filter: ReservationFilter): Phase[] {
+  if (filter.start === undefined) return ["inside"];
+  return filter.desc ? ["inside", "straddling"] : ["straddling", "inside"];
+}
+
+/**
+ * Reads up to `limit` reservations matching `filter` from `from` (the beginning when
+ * undefined), in order, and where the next page starts (undefined at the end). Keyset
+ * pagination: stable while rows are written between pages, no row twice, none skipped.
+ */
+export async function readPage(
+  db: Queryable,
+  filter: ReservationFilter,
+  from: PagePosition | undefined,
+  limit: number,
+): Promise<{ rows: Reservation[]; next: PagePosition | undefined }> {
+  const phases = phasesOf(filter);
+  const rows: Array<{ r: Reservation; phase: Phase }> = [];
+  let index = from ? phases.indexOf(from.phase) : 0;
+  if (index < 0) index = phases.length; // a position from another filter shape: nothing left
+  let after = from?.after;
+  // One row of lookahead tells whether another page exists.
+  for (; index < phases.length && rows.length <= limit; index++, after = undefined) {
+    const phase = phases[index] as Phase;
+    const { text, params } = buildPage(filter, phase, after, limit + 1 - rows.length);
+    for (const row of await db.query<ReservationRow>(text, params)) {
+      rows.push({ r: toReservation(row), phase });
+    }
+  }
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const next =
+    rows.length > limit && last
+      ? { phase: last.phase, after: { start: last.r.start, id: last.r.id } }
+      : undefined;
+  return { rows: page.map((x) => x.r), next };
+}
+
 /**
  * Streams the reservations matching `filter`, ordered by start then id (or the reverse), in
  * pages of `batchSize`. Each page is its own short query, so a slow consumer holds no
@@ -75,21 +119,10 @@ export async function* queryReservations(
   filter: ReservationFilter,
   batchSize = QUERY_BATCH_SIZE,
 ): AsyncGenerator<Reservation[]> {
-  const phases: Phase[] =
-    filter.start === undefined
-      ? ["inside"]
-      : filter.desc
-        ? ["inside", "straddling"]
-        : ["straddling", "inside"];
-  for (const phase of phases) {
-    let after: Keyset | undefined;
-    for (;;) {
-      const { text, params } = buildPage(filter, phase, after, batchSize);
-      const rows = (await db.query<ReservationRow>(text, params)).map(toReservation);
-      if (rows.length > 0) yield rows;
-      const last = rows.at(-1);
-      if (!last || rows.length < batchSize) break;
-      after = { start: last.start, id: last.id };
-    }
-  }
+  let position: PagePosition | undefined;
+  do {
+    const page = await readPage(db, filter, position, batchSize);
+    if (page.rows.length > 0) yield page.rows;
+    position = page.next;
+  } while (position);
 }

@@ -10,6 +10,7 @@ export function reservationColumns(t: string): string {
     `rsvp.to_micros(lower(${t}.timespan)) AS start_us`,
     `rsvp.to_micros(upper(${t}.timespan)) AS end_us`,
     `${t}.note`,
+    `rsvp.to_micros(${t}.expires_at) AS expires_us`,
     `rsvp.to_micros(${t}.created_at) AS created_us`,
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
   ].join(", ");
@@ -25,6 +26,7 @@ export interface ReservationRow {
   start_us: bigint | number | string;
   end_us: bigint | number | string;
   note: string;
+  expires_us: bigint | number | string | null;
   created_us: bigint | number | string;
   updated_us: bigint | number | string;
 }
@@ -39,6 +41,7 @@ export function toReservation(row: ReservationRow): Reservation {
     start: BigInt(row.start_us),
     end: BigInt(row.end_us),
     note: row.note,
+    expiresAt: row.expires_us === null ? undefined : BigInt(row.expires_us),
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
   };

@@ -1,20 +1,35 @@
-import { randomUUID } from "node:crypto";
-import type { NewReservation, Reservation } from "../domain/reservation.js";
+import { createHash, randomUUID } from "node:crypto";
+import type { NewReservation, Reservation, TimeWindow } from "../domain/reservation.js";
 import { microsToIso } from "../domain/time.js";
 import type { Queryable } from "./db.js";
 import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
 
-/** The answer to one reserve request: the stored row, or the live row it clashed with. */
+/** The answer to one reserve request. */
 export type ReserveOutcome =
-  | { readonly ok: true; readonly reservation: Reservation }
-  | { readonly ok: false; readonly conflict: Reservation };
+  /** Stored now. */
+  | { readonly kind: "created"; readonly reservation: Reservation }
+  /** A retry of an earlier request with the same key: the reservation it made. */
+  | { readonly kind: "replayed"; readonly reservation: Reservation }
+  /** Clashed with this live reservation. */
+  | { readonly kind: "conflict"; readonly reservation: Reservation }
+  /** The key was used before with another body; `reservation` is what it made then. */
+  | { readonly kind: "mismatch"; readonly reservation: Reservation };
 
-const RESERVE_SQL = `SELECT f.out_conflict_for AS conflict_for, ${reservationColumns("r")}
+const RESERVE_SQL = `SELECT f.out_request, f.out_kind, ${reservationColumns("r")}
   FROM rsvp.reserve($1::text::jsonb) AS f, LATERAL (SELECT (f.out_row).*) AS r`;
+
+/** What makes two requests with one idempotency key "the same request". */
+function requestHash(r: NewReservation): string {
+  const body = [r.userId, r.resourceId, r.status, r.start, r.end, r.note, r.expiresAt, r.holdSeconds];
+  return createHash("sha256")
+    .update(JSON.stringify(body, (_, v) => (typeof v === "bigint" ? v.toString() : v)))
+    .digest("base64url");
+}
 
 /**
  * Reserves several windows in one statement (one transaction, one round trip). Each request
  * gets its own exact outcome, in input order; earlier requests win clashes within the batch.
+ * Requests in one batch must not share an idempotency key.
  */
 export async function reserveMany(
   db: Queryable,
@@ -29,23 +44,21 @@ export async function reserveMany(
     start_at: microsToIso(r.start),
     end_at: microsToIso(r.end),
     note: r.note,
+    expires_at: r.expiresAt === undefined ? null : microsToIso(r.expiresAt),
+    hold_seconds: r.holdSeconds ?? null,
+    request_id: r.requestId ?? null,
+    request_hash: r.requestId === undefined ? null : requestHash(r),
   }));
-  const rows = await db.query<ReservationRow & { conflict_for: string | null }>(RESERVE_SQL, [
-    JSON.stringify(payload),
-  ]);
-  const inserted = new Map<string, Reservation>();
-  const clashes = new Map<string, Reservation>();
-  for (const row of rows) {
-    if (row.conflict_for === null) inserted.set(row.id, toReservation(row));
-    else clashes.set(row.conflict_for, toReservation(row));
-  }
+  const rows = await db.query<ReservationRow & { out_request: string; out_kind: ReserveOutcome["kind"] }>(
+    RESERVE_SQL,
+    [JSON.stringify(payload)],
+  );
+  const byRequest = new Map(rows.map((row) => [row.out_request, row]));
   return ids.map((id) => {
-    const reservation = inserted.get(id);
-    if (reservation) return { ok: true, reservation };
-    const conflict = clashes.get(id);
-    // rsvp.reserve holds the resource lock while it looks, so a clash always has a culprit.
-    if (!conflict) throw new Error(`reserve returned neither a row nor a conflict for ${id}`);
-    return { ok: false, conflict };
+    const row = byRequest.get(id);
+    // rsvp.reserve holds the resource lock while it looks, so every request has an answer.
+    if (!row) throw new Error(`reserve returned no outcome for request ${id}`);
+    return { kind: row.out_kind, reservation: toReservation(row) };
   });
 }
 
@@ -54,12 +67,12 @@ async function one(db: Queryable, sql: string, params: unknown[]) {
   return row ? toReservation(row) : undefined;
 }
 
-const byFunction = (fn: string, args: string) =>
-  `SELECT ${reservationColumns("r")} FROM rsvp.${fn}(${args}) AS r`;
-const CONFIRM_SQL = byFunction("confirm", "$1::uuid");
-const CANCEL_SQL = byFunction("cancel", "$1::uuid");
-const UPDATE_NOTE_SQL = byFunction("update_note", "$1::uuid, $2::text");
+const CONFIRM_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.confirm($1::uuid) AS r`;
+const CANCEL_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.cancel($1::uuid) AS r`;
 const GET_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.reservations AS r WHERE r.id = $1::uuid`;
+const UPDATE_SQL = `SELECT f.out_kind, ${reservationColumns("r")}
+  FROM rsvp.update($1::uuid, $2::text, $3::timestamptz, $4::timestamptz) AS f,
+       LATERAL (SELECT (f.out_row).*) AS r`;
 
 /** Confirms a pending reservation; returns the row as it stands afterwards, if it exists. */
 export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id]);
@@ -67,9 +80,26 @@ export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id])
 /** Cancels a reservation (freeing its window); returns the row as it stands afterwards. */
 export const cancel = (db: Queryable, id: string) => one(db, CANCEL_SQL, [id]);
 
-/** Replaces a live reservation's note; returns the row as it stands afterwards. */
-export const updateNote = (db: Queryable, id: string, note: string) =>
-  one(db, UPDATE_NOTE_SQL, [id, note]);
-
 /** Reads one reservation. */
 export const get = (db: Queryable, id: string) => one(db, GET_SQL, [id]);
+
+/** The answer to an update: the row afterwards, or for a conflict the row in the way. */
+export interface UpdateOutcome {
+  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict";
+  readonly reservation: Reservation;
+}
+
+/** Changes a live reservation's note and/or window atomically; undefined if it does not exist. */
+export async function update(
+  db: Queryable,
+  id: string,
+  change: { note?: string | undefined; window?: TimeWindow | undefined },
+): Promise<UpdateOutcome | undefined> {
+  const [row] = await db.query<ReservationRow & { out_kind: UpdateOutcome["kind"] }>(UPDATE_SQL, [
+    id,
+    change.note ?? null,
+    change.window ? microsToIso(change.window.start) : null,
+    change.window ? microsToIso(change.window.end) : null,
+  ]);
+  return row ? { kind: row.out_kind, reservation: toReservation(row) } : undefined;
+}

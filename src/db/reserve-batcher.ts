@@ -16,6 +16,9 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+const keyOf = (r: NewReservation) =>
+  r.requestId === undefined ? undefined : `${r.userId}\u0000${r.requestId}`;
+
 /**
  * Group commit for reserve: one transaction costs about the same for one row as for dozens,
  * and commits are what limit write throughput. A request goes out at once while fewer than
@@ -26,12 +29,29 @@ interface Pending {
 export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions = {}) {
   const maxBatch = opts.maxBatch ?? 64;
   const maxInFlight = opts.maxInFlight ?? 4;
-  const queue: Pending[] = [];
+  let queue: Pending[] = [];
   let inFlight = 0;
+
+  /** The next batch: retries sharing an idempotency key wait for the next one, in order. */
+  function take(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const keys = new Set<string>();
+    for (const p of queue) {
+      const key = keyOf(p.input);
+      if (batch.length >= maxBatch || (key !== undefined && keys.has(key))) rest.push(p);
+      else {
+        if (key !== undefined) keys.add(key);
+        batch.push(p);
+      }
+    }
+    queue = rest;
+    return batch;
+  }
 
   function flush() {
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
+      const batch = take();
       inFlight++;
       reserveMany(
         db,

@@ -21,6 +21,8 @@ export interface Reservation extends TimeWindow {
   readonly status: Status;
   readonly resourceId: string;
   readonly note: string;
+  /** A pending hold is released when this passes without a confirm. */
+  readonly expiresAt: Micros | undefined;
   readonly createdAt: Micros;
   readonly updatedAt: Micros;
 }
@@ -31,6 +33,11 @@ export interface NewReservation extends TimeWindow {
   readonly resourceId: string;
   readonly status: InitialStatus;
   readonly note: string;
+  /** A hold: an absolute expiry, or seconds from the database's now. */
+  readonly expiresAt?: Micros | undefined;
+  readonly holdSeconds?: number | undefined;
+  /** Idempotency key, scoped to the user. */
+  readonly requestId?: string | undefined;
 }
 
 /** Validated `query` filters; every one optional. */

@@ -61,24 +61,62 @@ export function parseInitialStatus(status: Status | undefined): InitialStatus {
   return status;
 }
 
-/** Everything `reserve` accepts, checked in one place. */
-export function parseNewReservation(input: {
-  userId: string;
-  resourceId: string;
-  status: Status | undefined;
-  start: Micros | undefined;
-  end: Micros | undefined;
-  note: string;
-}): NewReservation {
-  const start = parseTime("start", input.start);
-  const end = parseTime("end", input.end);
-  if (start >= end) throw invalidArgument("start must be before end");
+/** A window `[start, end)` with both ends set and start < end. */
+export function parseWindow(start: Micros | undefined, end: Micros | undefined) {
+  const s = parseTime("start", start);
+  const e = parseTime("end", end);
+  if (s >= e) throw invalidArgument("start must be before end");
+  return { start: s, end: e };
+}
+
+/** Longest idempotency key, in characters. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+function parseRequestId(requestId: string): string | undefined {
+  if (requestId === "") return undefined;
+  if ([...requestId].length > MAX_REQUEST_ID_LENGTH) {
+    throw invalidArgument(`request_id is longer than ${MAX_REQUEST_ID_LENGTH} characters`);
+  }
+  if (CONTROL.test(requestId)) throw invalidArgument("request_id contains control characters");
+  return requestId;
+}
+
+/** Everything `reserve` accepts, checked in one place. `now` is for hold expiries. */
+export function parseNewReservation(
+  input: {
+    userId: string;
+    resourceId: string;
+    status: Status | undefined;
+    start: Micros | undefined;
+    end: Micros | undefined;
+    note: string;
+    expiresAt?: Micros | undefined;
+    holdSeconds?: number | undefined;
+    requestId?: string | undefined;
+  },
+  now: Micros,
+): NewReservation {
+  const { start, end } = parseWindow(input.start, input.end);
+  const status = parseInitialStatus(input.status);
+  const holdSeconds = input.holdSeconds || undefined;
+  if (input.expiresAt !== undefined || holdSeconds !== undefined) {
+    if (input.expiresAt !== undefined && holdSeconds !== undefined) {
+      throw invalidArgument("set either expires_at or hold_seconds, not both");
+    }
+    if (status !== "pending") throw invalidArgument("only a pending reservation can be a hold");
+    if (input.expiresAt !== undefined && parseTime("expires_at", input.expiresAt) <= now) {
+      throw invalidArgument("expires_at must be in the future");
+    }
+  }
   return {
     userId: parseName("user_id", input.userId),
     resourceId: parseName("resource_id", input.resourceId),
-    status: parseInitialStatus(input.status),
+    status,
     start,
     end,
     note: parseNote(input.note),
+    expiresAt: input.expiresAt,
+    holdSeconds,
+    requestId: parseRequestId(input.requestId ?? ""),
   };
 }

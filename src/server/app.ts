@@ -8,6 +8,7 @@ import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./cha
 import type { Config } from "./config.js";
 import { connectRoutes, errorInterceptor } from "./connect-transport.js";
 import { addService } from "./grpc-transport.js";
+import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
 import type { Logger } from "./logger.js";
 import { createReservationService } from "./reservation-service.js";
@@ -19,6 +20,8 @@ export interface AppOptions {
   readonly feed?: Partial<Omit<ChangeFeedOptions, "log">>;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly graceMs?: number;
+  /** How often expired holds are looked for (default 1000 ms). */
+  readonly sweepIntervalMs?: number;
 }
 
 function listen(server: import("node:net").Server, host: string, port: number): Promise<number> {
@@ -69,6 +72,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ...opts.feed,
     });
     await feed.start();
+    const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
 
     const shutdown = new AbortController();
     const services = [
@@ -105,6 +109,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       async close() {
         // Stop accepting, end the streams, let unary calls finish (bounded), close the db last.
         shutdown.abort();
+        sweeper.stop();
         await feed.close();
         const httpClosed = new Promise((resolve) => http.close(resolve));
         await new Promise<void>((resolve) => {

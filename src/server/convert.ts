@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { type Duration, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { invalidArgument } from "../domain/errors.js";
 import type { Reservation as DomainReservation, Micros, Status } from "../domain/reservation.js";
 import {
@@ -63,5 +63,17 @@ export function reservationToProto(r: DomainReservation): Reservation {
     start: microsToTimestamp(r.start),
     end: microsToTimestamp(r.end),
     note: r.note,
+    expiresAt: r.expiresAt === undefined ? undefined : microsToTimestamp(r.expiresAt),
+    createdAt: microsToTimestamp(r.createdAt),
+    updatedAt: microsToTimestamp(r.updatedAt),
   });
+}
+
+/** A protobuf Duration as microseconds (negative durations are invalid here). */
+export function durationToMicros(field: string, d: Duration | undefined): Micros {
+  if (d === undefined) return 0n;
+  if (d.seconds < 0n || d.nanos < 0 || d.nanos > 999_999_999) {
+    throw invalidArgument(`${field} must be a non-negative duration`);
+  }
+  return d.seconds * 1_000_000n + BigInt(Math.floor(d.nanos / 1000));
 }

@@ -1,13 +1,15 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { Db } from "../db/db.js";
-import { queryReservations } from "../db/query-reservations.js";
-import * as reservations from "../db/reservations.js";
-import { createReserveBatcher } from "../db/reserve-batcher.js";
 import { conflictError } from "../domain/conflict.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
-import type { Reservation, ReservationFilter } from "../domain/reservation.js";
-import { parseId, parseNewReservation, parseNote, parseOptionalName } from "../domain/validate.js";
-import type { QueryRequest, ReservationService } from "../gen/reservation/reservation_pb.js";
+import type { Reservation } from "../domain/reservation.js";
+import { formatInstant } from "../domain/time.js";
+import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
+import type { Db } from "../db/db.js";
+import { queryReservations } from "../db/query-reservations.js";
+import { createReserveBatcher } from "../db/reserve-batcher.js";
+import * as reservations from "../db/reservations.js";
+import type { ReservationService } from "../gen/reservation/reservation_pb.js";
+import { createBrowseHandlers, parseFilter } from "./browse-handlers.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
 import { createListenHandler } from "./listen-handler.js";
@@ -23,21 +25,17 @@ function found(id: string, r: Reservation | undefined): Reservation {
   return r;
 }
 
-function parseFilter(req: QueryRequest): ReservationFilter {
-  const start = timestampToMicros("start", req.start);
-  const end = timestampToMicros("end", req.end);
-  if (start !== undefined && end !== undefined && start >= end) {
-    throw invalidArgument("start must be before end");
-  }
-  return {
-    resourceId: parseOptionalName("resource_id", req.resourceId),
-    userId: parseOptionalName("user_id", req.userId),
-    status: statusFromProto(req.status),
-    start,
-    end,
-    desc: req.desc,
-  };
+/** The FAILED_PRECONDITION for acting on a reservation that is no longer live. */
+function notLive(r: Reservation, action: string) {
+  const expired = r.expiresAt !== undefined && r.expiresAt <= r.updatedAt;
+  return failedPrecondition(
+    expired
+      ? `reservation ${r.id} cannot be ${action}: its hold expired at ${formatInstant(r.expiresAt ?? 0n)}`
+      : `reservation ${r.id} is ${r.status} and cannot be ${action}`,
+  );
 }
+
+const nowMicros = () => BigInt(Date.now()) * 1000n;
 
 /**
  * The reservation service: one set of handlers that every transport (native gRPC, Connect,
@@ -53,36 +51,55 @@ export function createReservationService(
     async reserve(req) {
       const r = req.reservation;
       if (!r) throw invalidArgument("reservation is required");
-      const input = parseNewReservation({
-        userId: r.userId,
-        resourceId: r.resourceId,
-        status: statusFromProto(r.status),
-        start: timestampToMicros("start", r.start),
-        end: timestampToMicros("end", r.end),
-        note: r.note,
-      });
+      const input = parseNewReservation(
+        {
+          userId: r.userId,
+          resourceId: r.resourceId,
+          status: statusFromProto(r.status),
+          start: timestampToMicros("start", r.start),
+          end: timestampToMicros("end", r.end),
+          note: r.note,
+          expiresAt: timestampToMicros("expires_at", r.expiresAt),
+          holdSeconds: req.holdSeconds,
+          requestId: req.requestId,
+        },
+        nowMicros(),
+      );
       const outcome = await batcher.reserve(input);
-      if (!outcome.ok) throw conflictError(input.resourceId, input, outcome.conflict);
-      return { reservation: reservationToProto(outcome.reservation) };
+      switch (outcome.kind) {
+        case "conflict":
+          throw conflictError(input.resourceId, input, outcome.reservation);
+        case "mismatch":
+          throw invalidArgument(
+            `request_id ${JSON.stringify(input.requestId)} was already used with a different request`,
+          );
+        default:
+          return { reservation: reservationToProto(outcome.reservation) };
+      }
     },
 
     async confirm(req) {
       const id = parseId(req.id);
       const r = found(id, await reservations.confirm(db, id));
-      if (r.status !== "confirmed") {
-        throw failedPrecondition(`reservation ${id} is ${r.status} and cannot be confirmed`);
-      }
+      if (r.status !== "confirmed") throw notLive(r, "confirmed");
       return { reservation: reservationToProto(r) };
     },
 
     async update(req) {
       const id = parseId(req.id);
-      const note = parseNote(req.note);
-      const r = found(id, await reservations.updateNote(db, id, note));
-      if (r.status === "cancelled") {
-        throw failedPrecondition(`reservation ${id} is cancelled and cannot be updated`);
+      const start = timestampToMicros("start", req.start);
+      const end = timestampToMicros("end", req.end);
+      const window = start === undefined && end === undefined ? undefined : parseWindow(start, end);
+      // Without a new window, the note is always applied (the original contract: "" clears it).
+      const note = req.note !== undefined || !window ? parseNote(req.note ?? "") : undefined;
+      const outcome = await reservations.update(db, id, { note, window });
+      if (!outcome) throw notFound(`reservation ${id} not found`);
+      if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
+      if (outcome.kind === "conflict") {
+        const current = found(id, await reservations.get(db, id));
+        throw conflictError(current.resourceId, window ?? current, outcome.reservation);
       }
-      return { reservation: reservationToProto(r) };
+      return { reservation: reservationToProto(outcome.reservation) };
     },
 
     async cancel(req) {
@@ -104,5 +121,6 @@ export function createReservationService(
     },
 
     listen: createListenHandler(deps.feed),
+    ...createBrowseHandlers(db),
   };
 }

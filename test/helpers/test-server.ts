@@ -31,6 +31,7 @@ async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) 
     log,
     feed,
     graceMs: 2000,
+    sweepIntervalMs: 100,
   });
   const client = createRsvpClient(app.grpcAddress);
   return {

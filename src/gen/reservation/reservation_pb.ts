@@ -9,15 +9,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file reservation/reservation.proto.
  */
 export const file_reservation_reservation: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i0QEKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCSI/Cg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIkAKD1Jlc2VydmVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIikKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbm90ZRgCIAEoCSI/Cg5VcGRhdGVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhwKDkNvbmZpcm1SZXF1ZXN0EgoKAmlkGAEgASgJIkAKD0NvbmZpcm1SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhsKDUNhbmNlbFJlcXVlc3QSCgoCaWQYASABKAkiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ixgEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgiRQoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCSKxAQoOTGlzdGVuUmVzcG9uc2USLgoCb3AYASABKA4yIi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblVwZGF0ZVR5cGUSLQoLcmVzZXJ2YXRpb24YAiABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbhIOCgZjdXJzb3IYAyABKAkSMAoMY29tbWl0dGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL4AQoTUmVzZXJ2YXRpb25Db25mbGljdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIzCg9yZXF1ZXN0ZWRfc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlcXVlc3RlZF9lbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmV4aXN0aW5nX3N0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxleGlzdGluZ19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKrcBChFSZXNlcnZhdGlvblN0YXR1cxIeChpSRVNFUlZBVElPTl9TVEFUVVNfVU5LTk9XThAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19CTE9DS0VEEAMSIAocUkVTRVJWQVRJT05fU1RBVFVTX0NBTkNFTExFRBAEKqgBChVSZXNlcnZhdGlvblVwZGF0ZVR5cGUSIwofUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVU5LTk9XThAAEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0NSRUFURRABEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX1VQREFURRACEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0RFTEVURRADMuUDChJSZXNlcnZhdGlvblNlcnZpY2USRAoHcmVzZXJ2ZRIbLnJlc2VydmF0aW9uLlJlc2VydmVSZXF1ZXN0GhwucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlc3BvbnNlEkQKB2NvbmZpcm0SGy5yZXNlcnZhdGlvbi5Db25maXJtUmVxdWVzdBocLnJlc2VydmF0aW9uLkNvbmZpcm1SZXNwb25zZRJBCgZ1cGRhdGUSGi5yZXNlcnZhdGlvbi5VcGRhdGVSZXF1ZXN0GhsucmVzZXJ2YXRpb24uVXBkYXRlUmVzcG9uc2USQQoGY2FuY2VsEhoucmVzZXJ2YXRpb24uQ2FuY2VsUmVxdWVzdBobLnJlc2VydmF0aW9uLkNhbmNlbFJlc3BvbnNlEjgKA2dldBIXLnJlc2VydmF0aW9uLkdldFJlcXVlc3QaGC5yZXNlcnZhdGlvbi5HZXRSZXNwb25zZRI+CgVxdWVyeRIZLnJlc2VydmF0aW9uLlF1ZXJ5UmVxdWVzdBoYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uMAESQwoGbGlzdGVuEhoucmVzZXJ2YXRpb24uTGlzdGVuUmVxdWVzdBobLnJlc2VydmF0aW9uLkxpc3RlblJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i4QIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJIkAKD1Jlc2VydmVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIosBCg1VcGRhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5vdGUYAiABKAlIAIgBARIpCgVzdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIHCgVfbm90ZSI/Cg5VcGRhdGVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhwKDkNvbmZpcm1SZXF1ZXN0EgoKAmlkGAEgASgJIkAKD0NvbmZpcm1SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhsKDUNhbmNlbFJlcXVlc3QSCgoCaWQYASABKAkiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ixgEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgiRQoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCSKxAQoOTGlzdGVuUmVzcG9uc2USLgoCb3AYASABKA4yIi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblVwZGF0ZVR5cGUSLQoLcmVzZXJ2YXRpb24YAiABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbhIOCgZjdXJzb3IYAyABKAkSMAoMY29tbWl0dGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLuAQoNRmlsdGVyUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkiWQoORmlsdGVyUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImAKClRpbWVXaW5kb3cSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirAEKEEF2YWlsYWJsZVJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkSKQoFc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoMbWluX2R1cmF0aW9uGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIj0KEUF2YWlsYWJsZVJlc3BvbnNlEigKB3dpbmRvd3MYASADKAsyFy5yZXNlcnZhdGlvbi5UaW1lV2luZG93IvgBChNSZXNlcnZhdGlvbkNvbmZsaWN0EhMKC3Jlc291cmNlX2lkGAEgASgJEjMKD3JlcXVlc3RlZF9zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVxdWVzdGVkX2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOZXhpc3Rpbmdfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGV4aXN0aW5nX2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqtwEKEVJlc2VydmF0aW9uU3RhdHVzEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19VTktOT1dOEAASHgoaUkVTRVJWQVRJT05fU1RBVFVTX1BFTkRJTkcQARIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ09ORklSTUVEEAISHgoaUkVTRVJWQVRJT05fU1RBVFVTX0JMT0NLRUQQAxIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ0FOQ0VMTEVEEAQqqAEKFVJlc2VydmF0aW9uVXBkYXRlVHlwZRIjCh9SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9VTktOT1dOEAASIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfQ1JFQVRFEAESIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVVBEQVRFEAISIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfREVMRVRFEAMy9AQKElJlc2VydmF0aW9uU2VydmljZRJECgdyZXNlcnZlEhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QaHC5yZXNlcnZhdGlvbi5SZXNlcnZlUmVzcG9uc2USRAoHY29uZmlybRIbLnJlc2VydmF0aW9uLkNvbmZpcm1SZXF1ZXN0GhwucmVzZXJ2YXRpb24uQ29uZmlybVJlc3BvbnNlEkEKBnVwZGF0ZRIaLnJlc2VydmF0aW9uLlVwZGF0ZVJlcXVlc3QaGy5yZXNlcnZhdGlvbi5VcGRhdGVSZXNwb25zZRJBCgZjYW5jZWwSGi5yZXNlcnZhdGlvbi5DYW5jZWxSZXF1ZXN0GhsucmVzZXJ2YXRpb24uQ2FuY2VsUmVzcG9uc2USOAoDZ2V0EhcucmVzZXJ2YXRpb24uR2V0UmVxdWVzdBoYLnJlc2VydmF0aW9uLkdldFJlc3BvbnNlEj4KBXF1ZXJ5EhkucmVzZXJ2YXRpb24uUXVlcnlSZXF1ZXN0GhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24wARJDCgZsaXN0ZW4SGi5yZXNlcnZhdGlvbi5MaXN0ZW5SZXF1ZXN0GhsucmVzZXJ2YXRpb24uTGlzdGVuUmVzcG9uc2UwARJBCgZmaWx0ZXISGi5yZXNlcnZhdGlvbi5GaWx0ZXJSZXF1ZXN0GhsucmVzZXJ2YXRpb24uRmlsdGVyUmVzcG9uc2USSgoJYXZhaWxhYmxlEh0ucmVzZXJ2YXRpb24uQXZhaWxhYmxlUmVxdWVzdBoeLnJlc2VydmF0aW9uLkF2YWlsYWJsZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message reservation.Reservation
@@ -63,6 +63,25 @@ export type Reservation = Message<"reservation.Reservation"> & {
    * @generated from field: string note = 7;
    */
   note: string;
+
+  /**
+   * A PENDING hold that is released (CANCELLED) when this passes without a confirm.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 8;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Set by the server.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
 };
 
 /**
@@ -80,6 +99,21 @@ export type ReserveRequest = Message<"reservation.ReserveRequest"> & {
    * @generated from field: reservation.Reservation reservation = 1;
    */
   reservation?: Reservation | undefined;
+
+  /**
+   * Alternative to reservation.expires_at: hold for this many seconds from now.
+   *
+   * @generated from field: uint32 hold_seconds = 2;
+   */
+  holdSeconds: number;
+
+  /**
+   * Idempotency key, scoped to the user: a retry with the same key and body returns the
+   * original reservation; the same key with another body is INVALID_ARGUMENT. Kept 24 h.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -116,9 +150,24 @@ export type UpdateRequest = Message<"reservation.UpdateRequest"> & {
   id: string;
 
   /**
-   * @generated from field: string note = 2;
+   * Replaces the note when present, or when no new window is given (the original contract).
+   *
+   * @generated from field: optional string note = 2;
    */
-  note: string;
+  note?: string | undefined;
+
+  /**
+   * Reschedule: move the reservation to [start, end) atomically, with the conflict rules of
+   * reserve. Set both or neither.
+   *
+   * @generated from field: google.protobuf.Timestamp start = 3;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end = 4;
+   */
+  end?: Timestamp | undefined;
 };
 
 /**
@@ -361,6 +410,163 @@ export const ListenResponseSchema: GenMessage<ListenResponse> = /*@__PURE__*/
   messageDesc(file_reservation_reservation, 13);
 
 /**
+ * Keyset pages of the reservations `query` would return.
+ *
+ * @generated from message reservation.FilterRequest
+ */
+export type FilterRequest = Message<"reservation.FilterRequest"> & {
+  /**
+   * @generated from field: string resource_id = 1;
+   */
+  resourceId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: reservation.ReservationStatus status = 3;
+   */
+  status: ReservationStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 4;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end = 5;
+   */
+  end?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool desc = 6;
+   */
+  desc: boolean;
+
+  /**
+   * Default 50, at most 500.
+   *
+   * @generated from field: int32 page_size = 7;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous FilterResponse, with the same filters.
+   *
+   * @generated from field: string page_token = 8;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message reservation.FilterRequest.
+ * Use `create(FilterRequestSchema)` to create a new message.
+ */
+export const FilterRequestSchema: GenMessage<FilterRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 14);
+
+/**
+ * @generated from message reservation.FilterResponse
+ */
+export type FilterResponse = Message<"reservation.FilterResponse"> & {
+  /**
+   * @generated from field: repeated reservation.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message reservation.FilterResponse.
+ * Use `create(FilterResponseSchema)` to create a new message.
+ */
+export const FilterResponseSchema: GenMessage<FilterResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 15);
+
+/**
+ * @generated from message reservation.TimeWindow
+ */
+export type TimeWindow = Message<"reservation.TimeWindow"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 1;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end = 2;
+   */
+  end?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message reservation.TimeWindow.
+ * Use `create(TimeWindowSchema)` to create a new message.
+ */
+export const TimeWindowSchema: GenMessage<TimeWindow> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 16);
+
+/**
+ * The free windows of one resource within [start, end).
+ *
+ * @generated from message reservation.AvailableRequest
+ */
+export type AvailableRequest = Message<"reservation.AvailableRequest"> & {
+  /**
+   * @generated from field: string resource_id = 1;
+   */
+  resourceId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 2;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end = 3;
+   */
+  end?: Timestamp | undefined;
+
+  /**
+   * Only windows at least this long.
+   *
+   * @generated from field: google.protobuf.Duration min_duration = 4;
+   */
+  minDuration?: Duration | undefined;
+};
+
+/**
+ * Describes the message reservation.AvailableRequest.
+ * Use `create(AvailableRequestSchema)` to create a new message.
+ */
+export const AvailableRequestSchema: GenMessage<AvailableRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 17);
+
+/**
+ * @generated from message reservation.AvailableResponse
+ */
+export type AvailableResponse = Message<"reservation.AvailableResponse"> & {
+  /**
+   * @generated from field: repeated reservation.TimeWindow windows = 1;
+   */
+  windows: TimeWindow[];
+};
+
+/**
+ * Describes the message reservation.AvailableResponse.
+ * Use `create(AvailableResponseSchema)` to create a new message.
+ */
+export const AvailableResponseSchema: GenMessage<AvailableResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 18);
+
+/**
  * Error detail attached to ALREADY_EXISTS when a window clashes.
  *
  * @generated from message reservation.ReservationConflict
@@ -397,7 +603,7 @@ export type ReservationConflict = Message<"reservation.ReservationConflict"> & {
  * Use `create(ReservationConflictSchema)` to create a new message.
  */
 export const ReservationConflictSchema: GenMessage<ReservationConflict> = /*@__PURE__*/
-  messageDesc(file_reservation_reservation, 14);
+  messageDesc(file_reservation_reservation, 19);
 
 /**
  * @generated from enum reservation.ReservationStatus
@@ -533,6 +739,26 @@ export const ReservationService: GenService<{
     methodKind: "server_streaming";
     input: typeof ListenRequestSchema;
     output: typeof ListenResponseSchema;
+  },
+  /**
+   * Pages of reservations (keyset pagination).
+   *
+   * @generated from rpc reservation.ReservationService.filter
+   */
+  filter: {
+    methodKind: "unary";
+    input: typeof FilterRequestSchema;
+    output: typeof FilterResponseSchema;
+  },
+  /**
+   * Free windows of a resource.
+   *
+   * @generated from rpc reservation.ReservationService.available
+   */
+  available: {
+    methodKind: "unary";
+    input: typeof AvailableRequestSchema;
+    output: typeof AvailableResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reservation_reservation, 0);

@@ -1,0 +1,44 @@
+import { pruneRequestKeys, releaseExpiredHolds, resourcesWithExpiredHolds } from "../db/holds.js";
+import type { Queryable } from "../db/db.js";
+import type { Logger } from "./logger.js";
+
+/** Options of {@link startHoldSweeper}. */
+export interface HoldSweeperOptions {
+  readonly log: Logger;
+  /** How often to look for expired holds; release is this prompt. */
+  readonly intervalMs: number;
+}
+
+/**
+ * Releases expired holds (status → cancelled, a DELETE on listen) a moment after they pass.
+ * Every server process runs one; they share the work safely, since each release takes the
+ * resource's lock and only cancels what is still pending and expired. The reserve path does
+ * not wait for this: it releases expired holds in its way itself.
+ */
+export function startHoldSweeper(db: Queryable, opts: HoldSweeperOptions) {
+  let running = false;
+  let sweeps = 0;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      for (;;) {
+        const resources = await resourcesWithExpiredHolds(db, 200);
+        for (const resourceId of resources) await releaseExpiredHolds(db, resourceId);
+        if (resources.length < 200) break;
+      }
+      // Idempotency keys: hourly is plenty.
+      if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0) await pruneRequestKeys(db);
+    } catch (err) {
+      opts.log.warn({ err }, "releasing expired holds failed; will retry");
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), opts.intervalMs);
+  timer.unref();
+  return {
+    /** Stops sweeping (the database stays open). */
+    stop: () => clearInterval(timer),
+  };
+}
