@@ -11,7 +11,7 @@ const AVAILABLE_SQL = `
            - COALESCE(
                (SELECT range_agg(r.timespan) FROM rsvp.reservations AS r
                  WHERE r.resource_id = $1 AND r.status <> 'cancelled'
-                   AND NOT (r.status = 'pending' AND r.expires_at <= now())
+                   AND (r.expires_at IS NULL OR r.expires_at > now())
                    AND r.timespan && tstzrange($2::timestamptz, $3::timestamptz, '[)')),
                '{}'::tstzmultirange)
          ) AS w
@@ -25,9 +25,14 @@ export async function availableWindows(
   range: TimeWindow,
   minDuration: Micros,
 ): Promise<TimeWindow[]> {
-  const rows = await db.query<{ start_us: bigint | number | string; end_us: bigint | number | string }>(
-    AVAILABLE_SQL,
-    [resourceId, microsToIso(range.start), microsToIso(range.end), minDuration.toString()],
-  );
+  const rows = await db.query<{
+    start_us: bigint | number | string;
+    end_us: bigint | number | string;
+  }>(AVAILABLE_SQL, [
+    resourceId,
+    microsToIso(range.start),
+    microsToIso(range.end),
+    minDuration.toString(),
+  ]);
   return rows.map((r) => ({ start: BigInt(r.start_us), end: BigInt(r.end_us) }));
 }

@@ -29,7 +29,10 @@ export async function pruneRequestKeys(db: Queryable): Promise<number> {
 
 /** A value from rsvp.settings. */
 export async function getSetting(db: Queryable, name: string): Promise<string> {
-  const [row] = await db.query<{ value: string }>("SELECT value FROM rsvp.settings WHERE name = $1", [name]);
+  const [row] = await db.query<{ value: string }>(
+    "SELECT value FROM rsvp.settings WHERE name = $1",
+    [name],
+  );
   if (!row) throw new Error(`setting ${name} is missing`);
   return row.value;
 }

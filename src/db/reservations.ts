@@ -20,7 +20,16 @@ const RESERVE_SQL = `SELECT f.out_request, f.out_kind, ${reservationColumns("r")
 
 /** What makes two requests with one idempotency key "the same request". */
 function requestHash(r: NewReservation): string {
-  const body = [r.userId, r.resourceId, r.status, r.start, r.end, r.note, r.expiresAt, r.holdSeconds];
+  const body = [
+    r.userId,
+    r.resourceId,
+    r.status,
+    r.start,
+    r.end,
+    r.note,
+    r.expiresAt,
+    r.holdSeconds,
+  ];
   return createHash("sha256")
     .update(JSON.stringify(body, (_, v) => (typeof v === "bigint" ? v.toString() : v)))
     .digest("base64url");
@@ -49,10 +58,9 @@ export async function reserveMany(
     request_id: r.requestId ?? null,
     request_hash: r.requestId === undefined ? null : requestHash(r),
   }));
-  const rows = await db.query<ReservationRow & { out_request: string; out_kind: ReserveOutcome["kind"] }>(
-    RESERVE_SQL,
-    [JSON.stringify(payload)],
-  );
+  const rows = await db.query<
+    ReservationRow & { out_request: string; out_kind: ReserveOutcome["kind"] }
+  >(RESERVE_SQL, [JSON.stringify(payload)]);
   const byRequest = new Map(rows.map((row) => [row.out_request, row]));
   return ids.map((id) => {
     const row = byRequest.get(id);

@@ -1,10 +1,10 @@
-import { invalidArgument } from "../domain/errors.js";
-import type { ReservationFilter } from "../domain/reservation.js";
-import { parseName, parseOptionalName, parseWindow } from "../domain/validate.js";
 import { availableWindows } from "../db/availability.js";
 import type { Queryable } from "../db/db.js";
 import { getSetting } from "../db/holds.js";
 import { readPage } from "../db/query-reservations.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { ReservationFilter } from "../domain/reservation.js";
+import { parseName, parseOptionalName, parseWindow } from "../domain/validate.js";
 import type {
   AvailableRequest,
   FilterRequest,
@@ -67,11 +67,17 @@ export function createBrowseHandlers(db: Queryable) {
 
     async available(req: AvailableRequest) {
       const resourceId = parseName("resource_id", req.resourceId);
-      const range = parseWindow(timestampToMicros("start", req.start), timestampToMicros("end", req.end));
+      const range = parseWindow(
+        timestampToMicros("start", req.start),
+        timestampToMicros("end", req.end),
+      );
       const min = durationToMicros("min_duration", req.minDuration);
       const windows = await availableWindows(db, resourceId, range, min);
       return {
-        windows: windows.map((w) => ({ start: microsToTimestamp(w.start), end: microsToTimestamp(w.end) })),
+        windows: windows.map((w) => ({
+          start: microsToTimestamp(w.start),
+          end: microsToTimestamp(w.end),
+        })),
       };
     },
   };

@@ -1,5 +1,5 @@
-import { pruneRequestKeys, releaseExpiredHolds, resourcesWithExpiredHolds } from "../db/holds.js";
 import type { Queryable } from "../db/db.js";
+import { pruneRequestKeys, releaseExpiredHolds, resourcesWithExpiredHolds } from "../db/holds.js";
 import type { Logger } from "./logger.js";
 
 /** Options of {@link startHoldSweeper}. */
@@ -28,7 +28,8 @@ export function startHoldSweeper(db: Queryable, opts: HoldSweeperOptions) {
         if (resources.length < 200) break;
       }
       // Idempotency keys: hourly is plenty.
-      if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0) await pruneRequestKeys(db);
+      if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0)
+        await pruneRequestKeys(db);
     } catch (err) {
       opts.log.warn({ err }, "releasing expired holds failed; will retry");
     } finally {

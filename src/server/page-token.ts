@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { PagePosition } from "../db/query-reservations.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { ReservationFilter } from "../domain/reservation.js";
-import type { PagePosition } from "../db/query-reservations.js";
 
 const bad = () => invalidArgument("page_token is invalid, or was issued for other filters");
 
@@ -13,13 +13,27 @@ const bad = () => invalidArgument("page_token is invalid, or was issued for othe
 export function createPageTokens(key: string) {
   const mac = (data: string) => createHmac("sha256", key).update(data).digest().subarray(0, 16);
   const fingerprint = (f: ReservationFilter) =>
-    mac(JSON.stringify([f.resourceId, f.userId, f.status, f.start?.toString(), f.end?.toString(), f.desc]))
+    mac(
+      JSON.stringify([
+        f.resourceId,
+        f.userId,
+        f.status,
+        f.start?.toString(),
+        f.end?.toString(),
+        f.desc,
+      ]),
+    )
       .subarray(0, 8)
       .toString("base64url");
 
   return {
     encode(filter: ReservationFilter, pos: PagePosition): string {
-      const body = JSON.stringify([fingerprint(filter), pos.phase, pos.after?.start.toString(), pos.after?.id]);
+      const body = JSON.stringify([
+        fingerprint(filter),
+        pos.phase,
+        pos.after?.start.toString(),
+        pos.after?.id,
+      ]);
       const data = Buffer.from(body).toString("base64url");
       return `${data}.${mac(data).toString("base64url")}`;
     },
@@ -31,7 +45,11 @@ export function createPageTokens(key: string) {
       const parsed: unknown = JSON.parse(Buffer.from(data, "base64url").toString());
       if (!Array.isArray(parsed) || parsed[0] !== fingerprint(filter)) throw bad();
       const [, phase, start, id] = parsed as [string, unknown, unknown, unknown];
-      if ((phase !== "inside" && phase !== "straddling") || typeof start !== "string" || typeof id !== "string") {
+      if (
+        (phase !== "inside" && phase !== "straddling") ||
+        typeof start !== "string" ||
+        typeof id !== "string"
+      ) {
         throw bad();
       }
       return { phase, after: { start: BigInt(start), id } };

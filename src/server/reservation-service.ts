@@ -1,13 +1,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Db } from "../db/db.js";
+import { queryReservations } from "../db/query-reservations.js";
+import * as reservations from "../db/reservations.js";
+import { createReserveBatcher } from "../db/reserve-batcher.js";
 import { conflictError } from "../domain/conflict.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import type { Reservation } from "../domain/reservation.js";
 import { formatInstant } from "../domain/time.js";
 import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
-import type { Db } from "../db/db.js";
-import { queryReservations } from "../db/query-reservations.js";
-import { createReserveBatcher } from "../db/reserve-batcher.js";
-import * as reservations from "../db/reservations.js";
 import type { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { createBrowseHandlers, parseFilter } from "./browse-handlers.js";
 import type { ChangeFeed } from "./change-feed.js";

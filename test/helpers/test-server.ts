@@ -13,13 +13,23 @@ export interface TestServer {
   /** Another server process-equivalent on the same database. */
   startAnother(
     feed?: Partial<ChangeFeedOptions>,
+    extra?: TestAppOptions,
   ): Promise<{ app: App; client: RsvpClient; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
 
-async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) {
+/** Knobs of the app under test beyond the change feed's. */
+export interface TestAppOptions {
+  readonly sweepIntervalMs?: number;
+}
+
+async function serve(
+  target: DatabaseTarget,
+  feed?: Partial<ChangeFeedOptions>,
+  extra: TestAppOptions = {},
+) {
   const app = await startApp({
     config: {
       host: "127.0.0.1",
@@ -31,7 +41,7 @@ async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) 
     log,
     feed,
     graceMs: 2000,
-    sweepIntervalMs: 100,
+    sweepIntervalMs: extra.sweepIntervalMs ?? 100,
   });
   const client = createRsvpClient(app.grpcAddress);
   return {
@@ -48,16 +58,17 @@ async function serve(target: DatabaseTarget, feed?: Partial<ChangeFeedOptions>) 
 export async function startTestServer(
   backend: TestBackend,
   feed?: Partial<ChangeFeedOptions>,
+  extra?: TestAppOptions,
 ): Promise<TestServer> {
   const database = await backend.create();
-  const first = await serve(database.target, feed);
+  const first = await serve(database.target, feed, extra);
   const others: Array<{ close(): Promise<void> }> = [];
   return {
     app: first.app,
     client: first.client,
     database,
-    async startAnother(otherFeed) {
-      const other = await serve(database.target, otherFeed);
+    async startAnother(otherFeed, otherExtra) {
+      const other = await serve(database.target, otherFeed, otherExtra);
       others.push(other);
       return other;
     },
