@@ -12,6 +12,7 @@ import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
 import type { Logger } from "./logger.js";
 import { createReservationService } from "./reservation-service.js";
+import { webStatic } from "./web-static.js";
 
 /** Options beyond the configuration, mostly for tests. */
 export interface AppOptions {
@@ -85,7 +86,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
     const health = new HealthImplementation({ "": "SERVING", [ReservationService.typeName]: "SERVING" });
     health.addToServer(server);
-    const extraRoutes: HttpRoute[] = [];
+    const extraRoutes: HttpRoute[] = [webStatic()];
     const http = createHttpServer({
       routes: connectRoutes(services),
       interceptors: [errorInterceptor(log)],

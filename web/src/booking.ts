@@ -1,0 +1,42 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Reservation, ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
+
+/** A reservation as the page draws it: times in epoch milliseconds. */
+export interface Booking {
+  readonly id: string;
+  readonly resourceId: string;
+  readonly userId: string;
+  readonly status: ReservationStatus;
+  readonly start: number;
+  readonly end: number;
+  readonly note: string;
+}
+
+/** Converts a wire reservation; the page shows whole minutes, so milliseconds are plenty. */
+export function toBooking(r: Reservation): Booking {
+  return {
+    id: r.id,
+    resourceId: r.resourceId,
+    userId: r.userId,
+    status: r.status,
+    start: r.start ? timestampMs(r.start) : 0,
+    end: r.end ? timestampMs(r.end) : 0,
+    note: r.note,
+  };
+}
+
+/** The lower-case status word, also the bar's CSS class. */
+export function statusName(status: ReservationStatus): string {
+  switch (status) {
+    case ReservationStatus.PENDING:
+      return "pending";
+    case ReservationStatus.CONFIRMED:
+      return "confirmed";
+    case ReservationStatus.BLOCKED:
+      return "blocked";
+    case ReservationStatus.CANCELLED:
+      return "cancelled";
+    default:
+      return "unknown";
+  }
+}
