@@ -1,52 +1,64 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { migrate } from "../db/migrate.js";
-import { openDb } from "../db/open.js";
-import { startApp } from "../server/app.js";
-import { ConfigError, loadConfig } from "../server/config.js";
-import { createLogger } from "../server/logger.js";
+import { Command, CommanderError } from "commander";
+import { registerCancel } from "./commands/cancel.js";
+import { registerConfirm } from "./commands/confirm.js";
+import { registerGet } from "./commands/get.js";
+import { registerListen } from "./commands/listen.js";
+import { registerMigrate } from "./commands/migrate.js";
+import { registerQuery } from "./commands/query.js";
+import { registerReserve } from "./commands/reserve.js";
+import { registerServe } from "./commands/serve.js";
+import { registerUpdate } from "./commands/update.js";
+import { Exit, toCliError } from "./errors.js";
 
-const program = new Command("rsvp").description(
-  "rsvp: reserve resources for time windows, never double-booked",
-);
+/** Every subcommand, one module each; a new command is one more file and one more line. */
+const COMMANDS = [
+  registerServe,
+  registerMigrate,
+  registerReserve,
+  registerConfirm,
+  registerUpdate,
+  registerCancel,
+  registerGet,
+  registerQuery,
+  registerListen,
+];
 
-program
-  .command("serve")
-  .description(
-    "run the server (configured from the environment: HOST, PORT, DATABASE_URL, RSVP_DATA_DIR)",
-  )
-  .action(async () => {
-    const config = loadConfig();
-    const log = createLogger();
-    const app = await startApp({ config, log });
-    process.stdout.write(
-      `rsvp serving gRPC on ${app.grpcAddress}, HTTP on ${app.httpAddress}, database: ${app.db.description}\n`,
-    );
-    const stop = async (signal: string) => {
-      log.info({ signal }, "shutting down");
-      await app.close();
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop("SIGINT"));
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-  });
+const HELP_FOOTER = `
+Times are ISO 8601: 2030-01-01T10:00 or 2030-01-01 10:00 is local time (TZ);
+2030-01-01T10:00:00Z and 2030-01-01T10:00:00.250+01:00 name their zone. Tables show
+local time with its offset; --json shows RFC 3339 UTC, one object per line.
 
-program
-  .command("migrate")
-  .description("apply database migrations and exit")
-  .action(async () => {
-    const db = await openDb(loadConfig().database);
-    try {
-      const applied = await migrate(db);
-      process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");
-    } finally {
-      await db.close();
-    }
-  });
+Exit status:
+  0  success
+  ${Exit.usage}  bad usage or input (an unknown option, a missing flag, an invalid time or id)
+  ${Exit.refused}  the server refused the request (not found, window already taken, wrong state)
+  ${Exit.unavailable}  no answer: the server is unreachable, timed out or failed
+`;
+
+const program = new Command("rsvp")
+  .description("rsvp: reserve resources for time windows, never double-booked")
+  .exitOverride()
+  .configureOutput({
+    // Commander's own errors in the same one-line shape as every other failure.
+    outputError: (str, write) => write(`rsvp: ${str.replace(/^error: /, "")}`),
+  })
+  .addHelpText("afterAll", HELP_FOOTER);
+for (const register of COMMANDS) register(program);
+
+// `rsvp query | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") process.stderr.write(`rsvp: cannot write output: ${err.message}\n`);
+  process.exit(err.code === "EPIPE" ? Exit.ok : Exit.usage);
+});
 
 program.parseAsync().catch((err: unknown) => {
-  const message =
-    err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
-  process.stderr.write(`rsvp: ${message}\n`);
-  process.exit(1);
+  if (err instanceof CommanderError) {
+    // Commander has already said what was wrong (or printed the help that was asked for).
+    process.exitCode = err.exitCode;
+    return;
+  }
+  const failure = toCliError(err);
+  process.stderr.write(`rsvp: ${failure.message.replace(/\s*\n\s*/g, "; ")}\n`);
+  process.exitCode = failure.exitCode;
 });

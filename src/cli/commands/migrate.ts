@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { migrate } from "../../db/migrate.js";
+import { openDb } from "../../db/open.js";
+import { loadConfig } from "../../server/config.js";
+
+/** `rsvp migrate`: applies the database migrations and exits. */
+export function registerMigrate(program: Command): void {
+  program
+    .command("migrate")
+    .description("apply database migrations and exit")
+    .action(async () => {
+      const db = await openDb(loadConfig().database);
+      try {
+        const applied = await migrate(db);
+        process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,85 @@
+import { status } from "@grpc/grpc-js";
+import { RpcError } from "../client/grpc-client.js";
+import { formatLocal, micros } from "./format.js";
+
+/** The exit statuses of `rsvp`, documented in its `--help`. */
+export const Exit = {
+  ok: 0,
+  /** Bad usage or input: nothing was done (whether rsvp or the server found the fault). */
+  usage: 1,
+  /** The server answered and refused: not found, a clashing window, a wrong state. */
+  refused: 2,
+  /** No answer: the server is unreachable, timed out or failed internally. */
+  unavailable: 3,
+} as const;
+export type Exit = (typeof Exit)[keyof typeof Exit];
+
+/** A failure to report as one line, `rsvp: <message>`, and an exit status. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  constructor(
+    message: string,
+    readonly exitCode: Exit,
+  ) {
+    super(message);
+  }
+}
+
+const NO_ANSWER = new Set<number>([
+  status.UNAVAILABLE,
+  status.DEADLINE_EXCEEDED,
+  status.INTERNAL,
+  status.UNKNOWN,
+  status.CANCELLED,
+]);
+
+function exitFor(code: status): Exit {
+  if (code === status.INVALID_ARGUMENT) return Exit.usage;
+  return NO_ANSWER.has(code) ? Exit.unavailable : Exit.refused;
+}
+
+const windowText = (start: Parameters<typeof micros>[0], end: Parameters<typeof micros>[0]) => {
+  const [s, e] = [micros(start), micros(end)];
+  return s === undefined || e === undefined ? "?" : `[${formatLocal(s)}, ${formatLocal(e)})`;
+};
+
+/** A failed call's message, without grpc-js's wrapping around a connection failure. */
+export function shortReason(err: RpcError): string {
+  // "No connection established. Last error: Error: connect ECONNREFUSED …. Resolution note: "
+  const cause = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*|\s*\(\d{4}-.*\))?$/.exec(
+    err.message,
+  )?.[1];
+  return cause ?? err.message;
+}
+
+/** What a failed call means to the person who typed the command. */
+export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: number): CliError {
+  const c = err.conflict;
+  if (err.code === status.ALREADY_EXISTS && c) {
+    return new CliError(
+      `resource ${JSON.stringify(c.resourceId)} is already reserved for ` +
+        `${windowText(c.existingStart, c.existingEnd)} (requested ${windowText(c.requestedStart, c.requestedEnd)})`,
+      Exit.refused,
+    );
+  }
+  if (err.code === status.UNAVAILABLE) {
+    return new CliError(
+      `cannot reach the server at ${server}: ${shortReason(err)}`,
+      Exit.unavailable,
+    );
+  }
+  if (err.code === status.DEADLINE_EXCEEDED && timeoutSeconds !== undefined) {
+    return new CliError(
+      `no answer from ${server} within ${timeoutSeconds}s (--timeout)`,
+      Exit.unavailable,
+    );
+  }
+  return new CliError(err.message || status[err.code] || "call failed", exitFor(err.code));
+}
+
+/** Any failure as a CliError: the one shape main reports. */
+export function toCliError(err: unknown, server?: string): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof RpcError) return explainRpcError(err, server ?? "the server");
+  return new CliError(err instanceof Error ? err.message : String(err), Exit.usage);
+}

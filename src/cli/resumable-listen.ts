@@ -1,0 +1,91 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { status } from "@grpc/grpc-js";
+import { RpcError, type RsvpClient } from "../client/grpc-client.js";
+import type { ListenResponse } from "../gen/reservation/reservation_pb.js";
+
+/** What to follow, and from where (an empty cursor: from now on). */
+export interface ListenRequest {
+  readonly resourceId: string;
+  readonly userId: string;
+  readonly cursor: string;
+}
+
+/** Hooks and the stop signal of {@link resumableListen}. */
+export interface ResumeOptions {
+  readonly signal: AbortSignal;
+  /** A stream was accepted; `cursor` is where it resumes ("" for from now on). */
+  onOpen(cursor: string, reconnected: boolean): void;
+  /** The stream ended (`error` undefined) or failed; the next attempt comes after `delayMs`. */
+  onRetry(error: RpcError | undefined, delayMs: number): void;
+}
+
+// Errors that another attempt would only repeat: a bad filter or cursor, a pruned cursor.
+const FINAL = new Set<number>([
+  status.INVALID_ARGUMENT,
+  status.NOT_FOUND,
+  status.ALREADY_EXISTS,
+  status.PERMISSION_DENIED,
+  status.FAILED_PRECONDITION,
+  status.OUT_OF_RANGE,
+  status.UNIMPLEMENTED,
+  status.UNAUTHENTICATED,
+]);
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 5000;
+
+/**
+ * The change events of `listen`, surviving dropped connections and server restarts: each
+ * new attempt resumes after the cursor of the last event the consumer took, so nothing is
+ * lost or repeated. Attempts back off exponentially (with jitter) while they fail. Ends when
+ * `signal` aborts; throws when the very first attempt fails or an error is final.
+ */
+export async function* resumableListen(
+  client: RsvpClient,
+  req: ListenRequest,
+  opts: ResumeOptions,
+): AsyncGenerator<ListenResponse> {
+  let cursor = req.cursor;
+  let everOpened = false;
+  let failures = 0;
+  while (!opts.signal.aborted) {
+    const from = cursor;
+    const stream = client.listen({ ...req, cursor: from });
+    const cancel = () => stream.cancel();
+    opts.signal.addEventListener("abort", cancel);
+    stream.opened.then(
+      () => {
+        opts.onOpen(from, everOpened);
+        everOpened = true;
+        failures = 0;
+      },
+      () => {},
+    );
+    let error: RpcError | undefined;
+    try {
+      for await (const event of stream) {
+        yield event;
+        // Only once the consumer has taken the event: a drop before then replays it.
+        cursor = event.cursor;
+      }
+    } catch (err) {
+      if (opts.signal.aborted) return;
+      if (!everOpened || !(err instanceof RpcError) || FINAL.has(err.code)) throw err;
+      error = err;
+    } finally {
+      opts.signal.removeEventListener("abort", cancel);
+      stream.cancel();
+    }
+    if (opts.signal.aborted) return;
+    const delayMs = Math.round(
+      Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** failures) * (0.8 + Math.random() * 0.4),
+    );
+    failures++;
+    opts.onRetry(error, delayMs);
+    try {
+      await sleep(delayMs, undefined, { signal: opts.signal });
+    } catch {
+      return; // aborted while waiting
+    }
+  }
+}
