@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { registerAvailable } from "./commands/available.js";
 import { registerCancel } from "./commands/cancel.js";
 import { registerConfirm } from "./commands/confirm.js";
+import { registerFilter } from "./commands/filter.js";
 import { registerGet } from "./commands/get.js";
 import { registerListen } from "./commands/listen.js";
 import { registerMigrate } from "./commands/migrate.js";
@@ -21,6 +23,8 @@ const COMMANDS = [
   registerCancel,
   registerGet,
   registerQuery,
+  registerFilter,
+  registerAvailable,
   registerListen,
 ];
 
