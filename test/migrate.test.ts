@@ -19,7 +19,7 @@ for (const backend of backends) {
       const database = await backend.create();
       const db = await openDb(database.target);
       try {
-        assert.deepEqual(await migrate(db), ["001_core.sql", "002_changes.sql", "003_booking.sql"]);
+        assert.deepEqual(await migrate(db), ["001_core.sql", "002_changes.sql", "003_booking.sql", "004_reserve_without_probes.sql"]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
           "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_conflict'",
@@ -43,12 +43,12 @@ for (const backend of postgresBackends) {
       const dbs = await Promise.all(Array.from({ length: 4 }, () => openDb(database.target)));
       try {
         const applied = await Promise.all(dbs.map((db) => migrate(db)));
-        assert.equal(applied.flat().length, 3, "each migration applied by exactly one process");
+        assert.equal(applied.flat().length, 4, "each migration applied by exactly one process");
         const [row] =
           (await dbs[0]?.query<{ n: number }>(
             "SELECT count(*)::int AS n FROM rsvp.schema_migrations",
           )) ?? [];
-        assert.equal(row?.n, 3);
+        assert.equal(row?.n, 4);
       } finally {
         for (const db of dbs) await db.close();
         await database.drop();
