@@ -1,0 +1,95 @@
+import postgres from "postgres";
+import { BARE_TABLE_DDL } from "./baselines.js";
+import { SEED_RESOURCES } from "./tasks.js";
+
+/**
+ * The bench's own SQL on one database: the bare baseline table, bulk seeding, and the
+ * correctness checks. It talks to the database directly, never through the service.
+ */
+export class BenchDb {
+  private readonly sql: postgres.Sql;
+
+  constructor(readonly url: string) {
+    this.sql = postgres(url, { max: 2, onnotice: () => {} });
+  }
+
+  /** Creates the bare baseline table (see BARE_TABLE_DDL). */
+  async createBareTable(): Promise<void> {
+    await this.sql.unsafe(BARE_TABLE_DDL);
+  }
+
+  /**
+   * Bulk-loads rows [from, to) of the seed layout (see seedRow in tasks.ts) straight into
+   * rsvp.reservations. Seeding is set-up, not measurement: as superuser it skips the change-log
+   * triggers (replica role) so the feed does not replay a million rows.
+   */
+  async seed(from: number, to: number): Promise<void> {
+    const chunk = 250_000;
+    for (let lo = from; lo < to; lo += chunk) {
+      const hi = Math.min(to, lo + chunk);
+      await this.sql.begin(async (tx) => {
+        // Not a superuser (DATABASE_URL): the triggers run, which is only slower.
+        await tx
+          .savepoint((sp) => sp.unsafe("SET LOCAL session_replication_role = replica"))
+          .catch(() => {});
+        await tx.unsafe(
+          `INSERT INTO rsvp.reservations (user_id, resource_id, status, timespan, note)
+           SELECT 'seed', 's-' || (i % ${SEED_RESOURCES}), 'confirmed',
+                  tstzrange(t0 + (i / ${SEED_RESOURCES}) * interval '1 hour',
+                            t0 + (i / ${SEED_RESOURCES} + 1) * interval '1 hour', '[)'), ''
+             FROM generate_series($1::bigint, $2::bigint - 1) AS i,
+                  (SELECT timestamptz '2030-01-01T00:00:00Z' AS t0) AS c`,
+          [lo, hi],
+        );
+      });
+    }
+    await this.sql.unsafe("VACUUM ANALYZE rsvp.reservations");
+  }
+
+  /**
+   * Refreshes the planner's statistics, as autovacuum would in steady state: its naptime
+   * (1 min) is longer than a bench phase, and rsvp.reserve's plan on a table it has never
+   * seen analyzed scans the whole table on every call.
+   */
+  async analyze(): Promise<void> {
+    await this.sql.unsafe("ANALYZE");
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM rsvp.reservations`;
+    return row?.n ?? 0;
+  }
+
+  /** Up to `n` random ids of seeded rows. */
+  async sampleIds(n: number): Promise<string[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      SELECT id::text FROM rsvp.reservations WHERE user_id = 'seed' ORDER BY random() LIMIT ${n}`;
+    return rows.map((r) => r.id);
+  }
+
+  /** Pairs of live rows of one resource whose windows overlap; must be 0. */
+  async overlaps(resourcePrefix?: string): Promise<number> {
+    const like = resourcePrefix === undefined ? "%" : `${resourcePrefix}%`;
+    const [row] = await this.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n
+        FROM rsvp.reservations AS a
+        JOIN rsvp.reservations AS b
+          ON a.resource_id = b.resource_id AND a.id < b.id AND a.timespan && b.timespan
+       WHERE a.status <> 'cancelled' AND b.status <> 'cancelled' AND a.resource_id LIKE ${like}`;
+    return row?.n ?? 0;
+  }
+
+  /** How many of the acked ids are not live rows; must be 0. */
+  async missing(ids: readonly string[]): Promise<number> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return 0;
+    const [row] = await this.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM rsvp.reservations
+       WHERE id = ANY(${unique}::uuid[]) AND status <> 'cancelled'`;
+    return unique.length - (row?.n ?? 0);
+  }
+
+  close(): Promise<void> {
+    return this.sql.end({ timeout: 5 });
+  }
+}

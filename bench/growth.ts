@@ -1,0 +1,87 @@
+import { rssMiB } from "./processes.js";
+import type { Sample } from "./recorder.js";
+import { type Ctx, reserveRound, runLoad, sampleOf, unaryTask } from "./scenarios.js";
+import { type QueryResult, SEED_RESOURCES, type UnaryResult } from "./tasks.js";
+
+/** A growing data set in the seed layout, however the mode loads it. */
+export interface DataSet {
+  /** Adds rows [from, to) of the seed layout. */
+  grow(from: number, to: number): Promise<void>;
+  /** Ids of up to `n` seeded rows, to get. */
+  sampleIds(n: number): Promise<string[]>;
+  /** Rows in the table now, when the mode can count them. */
+  rows(): Promise<number | undefined>;
+  /** Brings the database to steady state before a round (fresh planner statistics). */
+  settle?(): Promise<void>;
+  /** The database's own time to read one resource in one statement, when it can be asked. */
+  readLimit?(resourceId: string, rows: number): Promise<Sample>;
+}
+
+const STREAMED_RESOURCE = "s-3";
+
+/**
+ * (f) reserve, get and a small query at each size, growing the data set in between; then (d)
+ * streams one seeded resource (a tenth of the largest size) while sampling the server's memory.
+ */
+export async function growthPhase(ctx: Ctx, data: DataSet): Promise<void> {
+  const { opts, rec } = ctx;
+  let seeded = 0;
+  for (const size of opts.sizes) {
+    ctx.log(`  seeding to ${size} rows`);
+    await data.grow(seeded, size);
+    seeded = size;
+    const existing = (await data.rows()) ?? size;
+    const ids = await data.sampleIds(2000);
+    for (let round = 1; round <= opts.repeats; round++) {
+      await data.settle?.();
+      await reserveRound(ctx, `f-reserve@${size}`, `f${size}r${round}`);
+      const [get, getCpu] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, { op: "get", ids }));
+      rec.add(`f-get@${size}`, sampleOf(get, { ...getCpu, existing }));
+      const [query, queryCpu] = await runLoad<UnaryResult>(
+        ctx,
+        unaryTask(ctx, { op: "query-small", rows: size, span: 10 }),
+      );
+      rec.add(`f-query@${size}`, sampleOf(query, { ...queryCpu, existing }));
+      rec.check(
+        `(f) ${size} round ${round}: no failed get or query`,
+        Object.keys(get.errors).length + Object.keys(query.errors).length === 0,
+        JSON.stringify({ get: get.errors, query: query.errors }),
+      );
+    }
+  }
+
+  const expected = seeded / SEED_RESOURCES;
+  for (let round = 1; round <= opts.repeats; round++) {
+    const before = rssMiB(ctx.service.pid);
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMiB(ctx.service.pid));
+    }, 20);
+    let q: QueryResult;
+    let cpu: Record<string, number>;
+    try {
+      [q, cpu] = await runLoad<QueryResult>(ctx, {
+        kind: "query",
+        target: ctx.service.address,
+        resourceId: STREAMED_RESOURCE,
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    rec.check(
+      `(d) round ${round}: streamed every row`,
+      q.rows === expected,
+      `${q.rows} of ${expected}`,
+    );
+    rec.add("d", {
+      ...cpu,
+      rate: q.rows / (q.totalMs / 1000),
+      p50: q.firstRowMs,
+      p99: q.firstRowMs,
+      rows: q.rows,
+      rssBeforeMiB: before,
+      rssGrowthMiB: peak - before,
+    });
+    if (data.readLimit) rec.add("d-db", await data.readLimit(STREAMED_RESOURCE, expected));
+  }
+}

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
+import { ReservationUpdateType } from "../src/gen/reservation/reservation_pb.js";
+import { latency, Samples } from "./stats.js";
+import type {
+  ListenCloseTask,
+  ListenOpenTask,
+  ListenResult,
+  QueryResult,
+  QueryTask,
+  VerifyResult,
+  VerifyTask,
+} from "./tasks.js";
+
+const micros = (t: Timestamp | undefined) =>
+  t === undefined ? Number.NaN : Number(t.seconds) * 1e6 + Math.floor(t.nanos / 1000);
+
+// Wall clock with sub-millisecond resolution: committed_at comes from the same machine's clock.
+const nowMicros = () => (performance.timeOrigin + performance.now()) * 1000;
+
+/** Streams a query to its end. */
+export async function runQuery(task: QueryTask): Promise<QueryResult> {
+  const client = createRsvpClient(task.target);
+  try {
+    const t0 = performance.now();
+    let firstRowMs = Number.NaN;
+    let rows = 0;
+    for await (const _row of client.query({ resourceId: task.resourceId })) {
+      if (rows++ === 0) firstRowMs = performance.now() - t0;
+    }
+    return { rows, firstRowMs, totalMs: performance.now() - t0 };
+  } finally {
+    client.close();
+  }
+}
+
+interface Listener {
+  readonly seen: Map<string, number>;
+  readonly counts: { events: number };
+  readonly done: Promise<void>;
+  cancel(): void;
+}
+
+interface ListenSession {
+  readonly client: RsvpClient;
+  readonly listeners: Listener[];
+  readonly lagMs: Samples;
+  failures: string[];
+  closing: boolean;
+}
+
+let session: ListenSession | undefined;
+
+/** Opens the listeners of a listen scenario; they run until {@link closeListeners}. */
+export async function openListeners(task: ListenOpenTask): Promise<{ opened: number }> {
+  if (session) throw new Error("a listen session is already open");
+  const s: ListenSession = {
+    client: createRsvpClient(task.target),
+    listeners: [],
+    lagMs: new Samples(),
+    failures: [],
+    closing: false,
+  };
+  session = s;
+  const opened: Promise<void>[] = [];
+  for (let i = 0; i < task.listeners; i++) {
+    const stream = s.client.listen({});
+    const seen = new Map<string, number>();
+    const counts = { events: 0 };
+    const listener: Listener = {
+      seen,
+      counts,
+      cancel: () => stream.cancel(),
+      done: (async () => {
+        try {
+          for await (const ev of stream) {
+            const rx = nowMicros();
+            counts.events++;
+            s.lagMs.push((rx - micros(ev.committedAt)) / 1000);
+            const id = ev.reservation?.id;
+            if (ev.op === ReservationUpdateType.CREATE && id) seen.set(id, (seen.get(id) ?? 0) + 1);
+          }
+        } catch (err) {
+          if (!s.closing) s.failures.push(String(err));
+        }
+      })(),
+    };
+    s.listeners.push(listener);
+    opened.push(stream.opened);
+  }
+  await Promise.all(opened);
+  return { opened: s.listeners.length };
+}
+
+/** Waits for every listener to hear every acked create, then closes them and reports. */
+export async function closeListeners(task: ListenCloseTask): Promise<ListenResult> {
+  const s = session;
+  if (!s) throw new Error("no listen session is open");
+  const deadline = Date.now() + task.timeoutMs;
+  const behind = () => s.listeners.some((l) => l.seen.size < task.ackedIds.length);
+  while (behind() && Date.now() < deadline && s.failures.length === 0) await sleep(50);
+  s.closing = true;
+  for (const l of s.listeners) l.cancel();
+  await Promise.all(s.listeners.map((l) => l.done));
+  s.client.close();
+  session = undefined;
+  if (s.failures.length > 0) throw new Error(`listen failed: ${s.failures[0]}`);
+
+  const acked = new Set(task.ackedIds);
+  let missing = 0;
+  let duplicates = 0;
+  let foreign = 0;
+  let events = 0;
+  for (const l of s.listeners) {
+    events += l.counts.events;
+    for (const id of acked) if (!l.seen.has(id)) missing++;
+    for (const [id, count] of l.seen) {
+      if (count > 1) duplicates += count - 1;
+      if (!acked.has(id)) foreign++;
+    }
+  }
+  return {
+    listeners: s.listeners.length,
+    events,
+    missing,
+    duplicates,
+    foreign,
+    ...latency(s.lagMs.values()),
+  };
+}
+
+/** Reads every live reservation and checks windows per resource and the acked ids. */
+export async function runVerify(task: VerifyTask): Promise<VerifyResult> {
+  const client = createRsvpClient(task.target);
+  try {
+    // Rows arrive by start: a row overlaps an earlier one of its resource iff it starts
+    // before the latest end seen on that resource.
+    const latestEnd = new Map<string, number>();
+    const ids = new Set<string>();
+    let rows = 0;
+    let overlaps = 0;
+    for await (const r of client.query({})) {
+      rows++;
+      ids.add(r.id);
+      const start = micros(r.start);
+      const end = micros(r.end);
+      const prev = latestEnd.get(r.resourceId);
+      if (prev !== undefined && start < prev) overlaps++;
+      latestEnd.set(r.resourceId, Math.max(prev ?? end, end));
+    }
+    const missing = task.ackedIds.filter((id) => !ids.has(id)).length;
+    return { rows, overlaps, missing };
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,111 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** Keeps the last few kilobytes a process wrote, for the error message when it dies. */
+function tail(limit = 4096) {
+  let text = "";
+  return {
+    add: (chunk: string) => {
+      text = (text + chunk).slice(-limit);
+    },
+    get text() {
+      return text;
+    },
+  };
+}
+
+/** Every child the bench starts, so that each one is stopped however the run ends. */
+export class Processes {
+  private readonly children = new Set<ChildProcess>();
+
+  /** Spawns a tracked child with piped stdio. */
+  spawn(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    return child;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.children].map((c) => this.stop(c, 3000)));
+  }
+}
+
+/**
+ * Waits for a line of the child's stdout that matches `pattern` and returns the match. The
+ * rest of stdout and stderr keep being drained, so the child never blocks on a full pipe.
+ */
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpMatchArray> {
+  const stderr = tail();
+  child.stderr?.setEncoding("utf8").on("data", stderr.add);
+  return new Promise((resolve, reject) => {
+    let found = false;
+    const fail = (why: string) => {
+      if (found) return;
+      found = true;
+      reject(new Error(`${why}\n${stderr.text}`));
+    };
+    const timer = setTimeout(() => fail(`no ${pattern} within ${timeoutMs} ms`), timeoutMs);
+    createInterface({ input: child.stdout ?? process.stdin }).on("line", (line) => {
+      const m = line.match(pattern);
+      if (m && !found) {
+        found = true;
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      fail(`process exited (${code ?? signal}) before printing ${pattern}`);
+    });
+  });
+}
+
+/** Runs a command to completion; rejects on a non-zero exit or after `timeoutMs`. */
+export function runCommand(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`${command} failed: ${err.message}\n${stderr.slice(-2000)}`))
+          : resolve({ stdout, stderr }),
+    );
+  });
+}
+
+/** A path relative to this compiled module (dist/bench). */
+export const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** Resident memory of a process in MiB, from /proc (Linux); NaN elsewhere. */
+export function rssMiB(pid: number): number {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+    return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
