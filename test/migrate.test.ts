@@ -19,7 +19,12 @@ for (const backend of backends) {
       const database = await backend.create();
       const db = await openDb(database.target);
       try {
-        assert.deepEqual(await migrate(db), ["001_core.sql", "002_changes.sql", "003_booking.sql", "004_reserve_without_probes.sql"]);
+        assert.deepEqual(await migrate(db), [
+          "001_core.sql",
+          "002_changes.sql",
+          "003_booking.sql",
+          "004_reserve_without_probes.sql",
+        ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
           "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_conflict'",

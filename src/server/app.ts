@@ -1,17 +1,24 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Db } from "../db/db.js";
-import { migrate } from "../db/migrate.js";
-import { openDb } from "../db/open.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
+import { shutdownReason } from "./call-abort.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
-import type { Config } from "./config.js";
-import { connectRoutes, errorInterceptor } from "./connect-transport.js";
+import { type Config, DEFAULTS } from "./config.js";
+import { connectRoutes, observingInterceptor } from "./connect-transport.js";
+import { countedDb } from "./counted-db.js";
 import { addService } from "./grpc-transport.js";
+import { createHealth } from "./health.js";
 import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
 import type { Logger } from "./logger.js";
+import { createMetrics, metricsRoute } from "./metrics.js";
+import { healthRoutes, startProbe } from "./readiness.js";
+import { createReflection, type ServedService } from "./reflection.js";
 import { createReservationService } from "./reservation-service.js";
+import { createRpcObserver } from "./rpc-observer.js";
+import { openMigrated } from "./startup.js";
 import { webStatic } from "./web-static.js";
 
 /** Options beyond the configuration, mostly for tests. */
@@ -19,21 +26,10 @@ export interface AppOptions {
   readonly config: Config;
   readonly log: Logger;
   readonly feed?: Partial<Omit<ChangeFeedOptions, "log">>;
-  /** How long shutdown waits for in-flight calls before cutting them. */
+  /** How long shutdown waits for in-flight calls before cutting them (overrides the config). */
   readonly graceMs?: number;
-  /** How often expired holds are looked for (default 1000 ms). */
+  /** How often expired holds are released (default 1 s). */
   readonly sweepIntervalMs?: number;
-}
-
-function listen(server: import("node:net").Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      const addr = server.address();
-      resolve(typeof addr === "object" && addr ? addr.port : port);
-    });
-  });
 }
 
 /** A running service. */
@@ -44,54 +40,81 @@ export interface App {
   readonly httpAddress: string;
   readonly db: Db;
   readonly feed: ChangeFeed;
+  /**
+   * Shuts down gracefully: stops accepting, ends streams, lets unary calls finish within the
+   * grace period, then closes the database. Safe to call more than once.
+   */
   close(): Promise<void>;
 }
+
+// After the grace period: how long cut calls get to send their UNAVAILABLE before the sockets close.
+const CUT_MS = 500;
+
+/** The largest request message either port accepts; larger ones get RESOURCE_EXHAUSTED. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 const GRPC_OPTIONS: grpc.ServerOptions = {
   // Idle listen streams stay open through proxies and NATs: HTTP/2 pings, not fake events.
   "grpc.keepalive_time_ms": 30_000,
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.keepalive_permit_without_calls": 1,
-  "grpc.max_receive_message_length": 1024 * 1024,
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
 };
 
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Opens the database, applies migrations, and serves gRPC. */
+/**
+ * Opens the database (retrying while it is unreachable), applies migrations, and serves gRPC
+ * on `config.port` and Connect, gRPC-Web and plain HTTP on `config.httpPort`.
+ */
 export async function startApp(opts: AppOptions): Promise<App> {
   const { config, log } = opts;
-  const db = await openDb(config.database);
+  const graceMs = opts.graceMs ?? config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
+  const metrics = createMetrics();
+  const retrySeconds = config.startupRetrySeconds ?? DEFAULTS.startupRetrySeconds;
+  const db = countedDb(await openMigrated(config.database, log, retrySeconds), metrics.dbInFlight);
+  const feed = createChangeFeed(db, {
+    log,
+    retentionSeconds: config.retentionSeconds,
+    pollIntervalMs: 1000,
+    ...opts.feed,
+  });
+  // Aborted when the grace period is over: what still runs then is cut.
+  const graceOver = new AbortController();
+  const server = new grpc.Server(GRPC_OPTIONS);
+  let closing = false;
+  const services: ServedService[] = [
+    { service: ReservationService, impl: createReservationService({ db, feed }) },
+  ];
+  // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
+  const health = createHealth(services.map((s) => s.service.typeName));
+  const grpcServices = [...services, { service: Health, impl: health.impl }];
+  grpcServices.push(...createReflection(grpcServices.map((s) => s.service)));
+  const observe = createRpcObserver(log, metrics);
+  const extraRoutes: HttpRoute[] = [
+    healthRoutes(db, () => closing),
+    metricsRoute(metrics),
+    webStatic(),
+  ];
+  const http = createHttpServer({
+    routes: connectRoutes(services),
+    interceptors: [observingInterceptor(observe)],
+    extraRoutes,
+    corsOrigins: config.corsOrigins ?? [],
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    shutdownSignal: graceOver.signal,
+  });
   try {
-    const applied = await migrate(db);
-    if (applied.length > 0) log.info({ applied }, "migrations applied");
-    const feed = createChangeFeed(db, {
-      log,
-      retentionSeconds: config.retentionSeconds,
-      pollIntervalMs: 1000,
-      ...opts.feed,
-    });
     await feed.start();
-    const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
-
-    const shutdown = new AbortController();
-    const services = [
-      { service: ReservationService, impl: createReservationService({ db, feed }) },
-    ];
-    const server = new grpc.Server(GRPC_OPTIONS);
-    for (const { service, impl } of services) {
-      addService(server, service, impl, { log, shutdownSignal: shutdown.signal });
+    metrics.trackFeed(feed);
+    for (const { service, impl } of grpcServices) {
+      addService(server, service, impl as Record<string, unknown>, {
+        observe,
+        shutdownSignal: graceOver.signal,
+      });
     }
-    // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
-    const health = new HealthImplementation({ "": "SERVING", [ReservationService.typeName]: "SERVING" });
-    health.addToServer(server);
-    const extraRoutes: HttpRoute[] = [webStatic()];
-    const http = createHttpServer({
-      routes: connectRoutes(services),
-      interceptors: [errorInterceptor(log)],
-      extraRoutes,
-    });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         hostPort(config.host, config.port),
@@ -99,35 +122,54 @@ export async function startApp(opts: AppOptions): Promise<App> {
         (err, bound) => (err ? reject(err) : resolve(bound)),
       ),
     );
+    const httpPort = await http.listen(config.host, config.httpPort);
+    const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
+    const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
 
-    const httpPort = await listen(http, config.host, config.httpPort);
-
+    const shutdown = async () => {
+      closing = true;
+      log.info({ graceMs }, "draining calls");
+      probe.stop();
+      sweeper.stop();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      });
+      // Stop accepting first; then end the open-ended streams, each with OK: watchers hear
+      // NOT_SERVING first, listeners resume from their cursor elsewhere.
+      const drained = Promise.all([
+        new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+        http.close(),
+        health.close(),
+        feed.close(),
+      ]).then(() => false);
+      if (await Promise.race([drained, expired])) {
+        log.warn("grace period over: cutting the calls still running");
+        // They answer UNAVAILABLE now; a moment for those answers to leave, then the sockets go.
+        graceOver.abort(shutdownReason());
+        await Promise.race([drained, sleep(CUT_MS)]);
+        server.forceShutdown();
+        http.destroy();
+      }
+      clearTimeout(timer);
+      await db.close(); // last: nothing needs it any more
+      log.info("stopped");
+    };
+    let closed: Promise<void> | undefined;
     return {
       grpcAddress: hostPort(config.host, port),
       httpAddress: hostPort(config.host, httpPort),
       db,
       feed,
-      async close() {
-        // Stop accepting, end the streams, let unary calls finish (bounded), close the db last.
-        shutdown.abort();
-        sweeper.stop();
-        await feed.close();
-        const httpClosed = new Promise((resolve) => http.close(resolve));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, opts.graceMs ?? 10_000);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        await httpClosed;
-        await db.close();
+      close: () => {
+        closed ??= shutdown();
+        return closed;
       },
     };
   } catch (err) {
+    server.forceShutdown();
+    http.destroy();
+    await feed.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

@@ -11,7 +11,22 @@ export interface Config {
   readonly database: DatabaseTarget;
   /** How long the change log keeps history for resuming listeners. */
   readonly retentionSeconds: number;
+  /** Browser origins allowed to call the HTTP port cross-origin ("*" for any); none by default. */
+  readonly corsOrigins?: readonly string[];
+  /** How long shutdown lets in-flight calls finish before cutting them (default 10 s). */
+  readonly shutdownGraceMs?: number;
+  /** How often the database is probed for the health service (default 1 s). */
+  readonly healthProbeMs?: number;
+  /** How long start-up keeps retrying an unreachable database before giving up (default 60 s). */
+  readonly startupRetrySeconds?: number;
 }
+
+/** The defaults of the optional settings. */
+export const DEFAULTS = {
+  shutdownGraceMs: 10_000,
+  healthProbeMs: 1000,
+  startupRetrySeconds: 60,
+} as const;
 
 /** A bad setting: reported as one line at start-up. */
 export class ConfigError extends Error {
@@ -36,6 +51,35 @@ function seconds(name: string, value: string | undefined, fallback: number): num
     );
   }
   return n;
+}
+
+function milliseconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new ConfigError(
+      `${name} must be a positive whole number of milliseconds, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function origins(value: string | undefined): string[] {
+  const list = (value ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const o of list) {
+    // A browser's Origin header is scheme://host[:port], matched exactly: anything else,
+    // wildcard subdomains included, could never match.
+    const exact = !o.includes("*") && URL.canParse(o) && new URL(o).origin === o;
+    if (o !== "*" && !exact) {
+      throw new ConfigError(
+        `RSVP_CORS_ORIGINS entries must look like https://app.example.com, got ${JSON.stringify(o)}`,
+      );
+    }
+  }
+  return list;
 }
 
 function database(url: string | undefined, dataDir: string | undefined): DatabaseTarget {
@@ -67,6 +111,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "RSVP_CHANGE_RETENTION_SECONDS",
       env.RSVP_CHANGE_RETENTION_SECONDS,
       7 * 86400,
+    ),
+    corsOrigins: origins(env.RSVP_CORS_ORIGINS),
+    shutdownGraceMs: milliseconds(
+      "RSVP_SHUTDOWN_GRACE_MS",
+      env.RSVP_SHUTDOWN_GRACE_MS,
+      DEFAULTS.shutdownGraceMs,
+    ),
+    healthProbeMs: milliseconds(
+      "RSVP_HEALTH_PROBE_MS",
+      env.RSVP_HEALTH_PROBE_MS,
+      DEFAULTS.healthProbeMs,
+    ),
+    startupRetrySeconds: seconds(
+      "RSVP_STARTUP_RETRY_SECONDS",
+      env.RSVP_STARTUP_RETRY_SECONDS,
+      DEFAULTS.startupRetrySeconds,
     ),
   };
 }

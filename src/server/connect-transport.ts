@@ -1,14 +1,18 @@
 import { create, type DescService } from "@bufbuild/protobuf";
 import {
+  Code,
   type Code as ConnectCode,
   ConnectError,
   type ConnectRouter,
   type Interceptor,
 } from "@connectrpc/connect";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
+import { abortable } from "./call-abort.js";
 import { microsToTimestamp } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import type { Logger } from "./logger.js";
+import { REQUEST_ID } from "./request-id.js";
+import { type ObservedCall, OK, type RpcObserver } from "./rpc-observer.js";
 
 function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof ConnectError) return err; // the protocol layer's own (bad request, deadline)
@@ -30,22 +34,64 @@ function toConnectError(err: unknown, log: Logger): ConnectError {
   return new ConnectError(e.message, e.code as number as ConnectCode, undefined, details);
 }
 
-async function* mapStreamErrors<T>(stream: AsyncIterable<T>, log: Logger): AsyncIterable<T> {
+/** The protocol of a request on the HTTP port, from its content type. */
+function protocolOf(header: Headers): string {
+  const type = header.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  return type.startsWith("application/grpc") ? "grpc" : "connect";
+}
+
+async function* observeStream<T>(
+  stream: AsyncIterable<T>,
+  signal: AbortSignal,
+  obs: ObservedCall,
+  fail: (err: unknown) => ConnectError,
+): AsyncIterable<T> {
+  let settled = false;
   try {
     yield* stream;
+    // A stream the signal cut short ends in that error, never in a misleading OK.
+    signal.throwIfAborted();
+    settled = true;
+    obs.end(OK);
   } catch (err) {
-    throw toConnectError(err, log);
+    settled = true;
+    throw fail(err);
+  } finally {
+    // Iteration stopped from outside: the client went away mid-stream.
+    if (!settled) obs.end(Code.Canceled);
   }
 }
 
-/** Maps errors once, at the Connect/gRPC-Web boundary, exactly as the native gRPC one does. */
-export function errorInterceptor(log: Logger): Interceptor {
+/**
+ * The Connect/gRPC-Web boundary: maps errors once, exactly as the native gRPC one does, gives
+ * every call a request id, answers as soon as a call's deadline passes, and observes it.
+ */
+export function observingInterceptor(observe: RpcObserver): Interceptor {
   return (next) => async (req) => {
+    const obs = observe({
+      service: req.service.typeName,
+      method: req.method.name,
+      kind: req.method.methodKind,
+      protocol: protocolOf(req.header),
+      requestId: req.header.get(REQUEST_ID),
+    });
+    const fail = (err: unknown) => {
+      const e = toConnectError(req.signal.aborted ? req.signal.reason : err, obs.log);
+      e.metadata.set(REQUEST_ID, obs.requestId);
+      obs.end(e.code);
+      return e;
+    };
     try {
-      const res = await next(req);
-      return res.stream ? { ...res, message: mapStreamErrors(res.message, log) } : res;
+      const res = await abortable(() => next(req), req.signal);
+      res.header.set(REQUEST_ID, obs.requestId);
+      if (!res.stream) {
+        obs.end(OK);
+        return res;
+      }
+      return { ...res, message: observeStream(res.message, req.signal, obs, fail) };
     } catch (err) {
-      throw toConnectError(err, log);
+      throw fail(err);
     }
   };
 }

@@ -1,3 +1,4 @@
+import { ConnectError } from "@connectrpc/connect";
 import { Code, RsvpError } from "../domain/errors.js";
 import type { Logger } from "./logger.js";
 
@@ -8,6 +9,7 @@ const CONNECTION_CODES = new Set([
   "ETIMEDOUT",
   "EPIPE",
   "ENOTFOUND",
+  "EAI_AGAIN",
   "EHOSTUNREACH",
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
@@ -15,9 +17,17 @@ const CONNECTION_CODES = new Set([
   "CONNECT_TIMEOUT",
 ]);
 
-function sqlState(err: object): string | undefined {
-  const code = (err as { code?: unknown }).code;
+const CODES = new Set<number>(Object.values(Code));
+
+function sqlState(err: unknown): string | undefined {
+  const code = err && typeof err === "object" ? (err as { code?: unknown }).code : undefined;
   return typeof code === "string" ? code : undefined;
+}
+
+/** Whether `err` says the database cannot be reached now (worth retrying later). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== undefined && (CONNECTION_CODES.has(code) || /^(08|53|57P0)/.test(code));
 }
 
 /**
@@ -27,21 +37,21 @@ function sqlState(err: object): string | undefined {
  */
 export function toRsvpError(err: unknown, log: Logger): RsvpError {
   if (err instanceof RsvpError) return err;
-  if (err && typeof err === "object") {
-    const code = sqlState(err);
-    if (code !== undefined) {
-      if (CONNECTION_CODES.has(code) || /^(08|53|57P0)/.test(code)) {
-        log.warn({ err }, "database unavailable");
-        return new RsvpError(Code.Unavailable, "database unavailable, retry later");
-      }
-      if (code === "40001" || code === "40P01") {
-        return new RsvpError(Code.Aborted, "concurrent update, retry");
-      }
-      if (code === "57014") return new RsvpError(Code.Cancelled, "request cancelled");
-    }
-    if ((err as { name?: unknown }).name === "AbortError") {
-      return new RsvpError(Code.Cancelled, "request cancelled");
-    }
+  // The protocol layer's own (deadline, cancellation, shutdown): their messages are ours.
+  if (err instanceof ConnectError && CODES.has(err.code)) {
+    return new RsvpError(err.code as number as Code, err.rawMessage);
+  }
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err }, "database unavailable");
+    return new RsvpError(Code.Unavailable, "database unavailable, retry later");
+  }
+  const code = sqlState(err);
+  if (code === "40001" || code === "40P01") {
+    return new RsvpError(Code.Aborted, "concurrent update, retry");
+  }
+  if (code === "57014") return new RsvpError(Code.Cancelled, "request cancelled");
+  if (err && typeof err === "object" && (err as { name?: unknown }).name === "AbortError") {
+    return new RsvpError(Code.Cancelled, "request cancelled");
   }
   log.error({ err }, "internal error");
   return new RsvpError(Code.Internal, "internal error");

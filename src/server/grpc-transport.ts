@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { type EventEmitter, once } from "node:events";
 import {
   create,
   type DescMessage,
@@ -10,14 +10,16 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { RsvpError } from "../domain/errors.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
+import { abortable } from "./call-abort.js";
 import { microsToTimestamp } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
-import type { Logger } from "./logger.js";
+import { REQUEST_ID } from "./request-id.js";
+import type { RpcObserver } from "./rpc-observer.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
 
@@ -77,16 +79,23 @@ function headersOf(metadata: grpc.Metadata): Headers {
   return headers;
 }
 
-function contextFor(
-  service: DescService,
-  method: DescMethod,
-  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
-  shutdownSignal: AbortSignal,
-) {
-  const requestAbort = new AbortController();
-  call.on("cancelled", () => requestAbort.abort());
+type AnyCall =
+  | grpc.ServerUnaryCall<unknown, unknown>
+  | grpc.ServerWritableStream<unknown, unknown>
+  | grpc.ServerDuplexStream<unknown, unknown>;
+
+function contextFor(service: DescService, method: DescMethod, call: AnyCall, opts: GrpcOptions) {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const requestAbort = new AbortController();
+  // grpc-js reports a passed deadline as a cancellation too: tell the two apart.
+  (call as EventEmitter).on("cancelled", () =>
+    requestAbort.abort(
+      Date.now() >= ms
+        ? new ConnectError("deadline exceeded", Code.DeadlineExceeded)
+        : new ConnectError("cancelled by the client", Code.Canceled),
+    ),
+  );
   return createHandlerContext({
     service,
     method,
@@ -95,7 +104,7 @@ function contextFor(
     url: `/${service.typeName}/${method.name}`,
     timeoutMs: Number.isFinite(ms) ? Math.max(0, ms - Date.now()) : undefined,
     requestSignal: requestAbort.signal,
-    shutdownSignal,
+    shutdownSignal: opts.shutdownSignal,
     requestHeader: headersOf(call.metadata),
   });
 }
@@ -104,50 +113,97 @@ function toMessage(schema: DescMessage, value: unknown) {
   return isMessage(value, schema) ? value : create(schema, value as never);
 }
 
+/** A bidi call's requests; the call stays open for the responses when they run out. */
+function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+}
+
+/** What the native gRPC transport needs besides the implementation. */
+export interface GrpcOptions {
+  readonly observe: RpcObserver;
+  /** Aborted when shutdown's grace period is over: calls still running are cut then. */
+  readonly shutdownSignal: AbortSignal;
+}
+
 /**
  * Serves a Connect-style service implementation on a grpc-js server: the thin native-gRPC
- * transport. Errors are mapped here, once.
+ * transport. Errors are mapped here, once; every call is logged and measured.
  */
 export function addService(
   server: grpc.Server,
   service: DescService,
   impl: Record<string, unknown>,
-  opts: { log: Logger; shutdownSignal: AbortSignal },
+  opts: GrpcOptions,
 ): void {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const m of service.methods) {
     const handler = impl[m.localName] as AnyHandler | undefined;
     if (!handler) continue;
-    const fail = (err: unknown) => toGrpcStatus(toRsvpError(err, opts.log));
+    const begin = (call: AnyCall) => {
+      const [id] = call.metadata.get(REQUEST_ID);
+      const obs = opts.observe({
+        service: service.typeName,
+        method: m.name,
+        kind: m.methodKind,
+        protocol: "grpc",
+        requestId: typeof id === "string" ? id : undefined,
+      });
+      const header = new grpc.Metadata();
+      header.set(REQUEST_ID, obs.requestId);
+      // The header goes out at once: a stream's client knows it is open before any event.
+      call.sendMetadata(header);
+      const ctx = contextFor(service, m, call, opts);
+      // Once the call was cut (deadline, client gone, shutdown), that is its outcome.
+      const failure = (err: unknown) =>
+        toRsvpError(ctx.signal.aborted ? ctx.signal.reason : err, obs.log);
+      return { obs, ctx, failure };
+    };
     if (m.methodKind === "unary") {
       handlers[m.localName] = (
         call: grpc.ServerUnaryCall<unknown, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => {
-        const ctx = contextFor(service, m, call, opts.shutdownSignal);
-        Promise.resolve()
-          .then(() => handler(call.request, ctx))
+        const { obs, ctx, failure } = begin(call);
+        abortable(() => handler(call.request, ctx), ctx.signal)
           .then(
-            (res) => callback(null, toMessage(m.output, res)),
-            (err: unknown) => callback(fail(err)),
+            (res) => {
+              obs.end(grpc.status.OK);
+              callback(null, toMessage(m.output, res));
+            },
+            (err: unknown) => {
+              const e = failure(err);
+              obs.end(e.code);
+              callback(toGrpcStatus(e));
+            },
           )
           .finally(() => ctx.abort());
       };
-    } else if (m.methodKind === "server_streaming") {
-      handlers[m.localName] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const ctx = contextFor(service, m, call, opts.shutdownSignal);
+    } else if (m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming") {
+      handlers[m.localName] = async (
+        call:
+          | grpc.ServerWritableStream<unknown, unknown>
+          | grpc.ServerDuplexStream<unknown, unknown>,
+      ) => {
+        const { obs, ctx, failure } = begin(call);
+        const input =
+          m.methodKind === "server_streaming"
+            ? (call as grpc.ServerWritableStream<unknown, unknown>).request
+            : requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>);
         try {
-          // The header goes out at once, so a client knows the stream is open before any event.
-          call.sendMetadata(new grpc.Metadata());
-          for await (const res of handler(call.request, ctx) as AsyncIterable<unknown>) {
-            if (call.cancelled) break;
+          for await (const res of handler(input, ctx) as AsyncIterable<unknown>) {
+            if (ctx.signal.aborted) break;
             if (!call.write(toMessage(m.output, res))) {
               await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
             }
           }
-          if (!call.cancelled) call.end();
+          // A stream the signal cut short ends in that error, never in a misleading OK.
+          ctx.signal.throwIfAborted();
+          obs.end(grpc.status.OK);
+          call.end();
         } catch (err) {
-          if (!call.cancelled) call.emit("error", fail(err));
+          const e = failure(err);
+          obs.end(e.code);
+          if (!call.cancelled) call.emit("error", toGrpcStatus(e));
         } finally {
           ctx.abort();
         }

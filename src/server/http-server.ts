@@ -2,48 +2,103 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
+import { createCors } from "./cors.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+type Req = Parameters<NodeHandlerFn>[0];
 
 /** A plain HTTP route (health, metrics, the web page): returns true when it handled the request. */
-export type HttpRoute = (
-  req: Parameters<NodeHandlerFn>[0],
-  res: Parameters<NodeHandlerFn>[1],
-) => boolean | Promise<boolean>;
+export type HttpRoute = (req: Req, res: Parameters<NodeHandlerFn>[1]) => boolean | Promise<boolean>;
+
+/** Whether `req` is a GET (or HEAD) of exactly `path`, whatever its query string. */
+export function isGet(req: Req, path: string): boolean {
+  return (req.method === "GET" || req.method === "HEAD") && req.url?.split("?", 1)[0] === path;
+}
 
 export interface HttpServerOptions {
   readonly routes: (router: ConnectRouter) => void;
   readonly interceptors: Interceptor[];
   readonly extraRoutes: HttpRoute[];
-  /** Allowed CORS origins for browsers on other origins; empty allows none. */
-  readonly corsOrigins?: readonly string[];
+  /** Allowed CORS origins for browsers on other origins ("*" for any); empty allows none. */
+  readonly corsOrigins: readonly string[];
+  /** The largest request message accepted; larger ones get RESOURCE_EXHAUSTED. */
+  readonly readMaxBytes: number;
+  /** Aborted when shutdown's grace period is over: calls still running are cut then. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/** The HTTP port's server. */
+export interface HttpServer {
+  /** Starts listening; resolves to the port actually bound. */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Stops accepting connections and requests, lets those in flight finish, and resolves once
+   * every connection is closed.
+   */
+  close(): Promise<void>;
+  /** Drops every connection still open: the grace period is over. */
+  destroy(): void;
 }
 
 /**
  * One cleartext port for Connect (JSON and binary), gRPC-Web and gRPC over both HTTP/1.1 and
  * HTTP/2 (prior knowledge): the connection preface tells which server gets the socket.
  */
-export function createHttpServer(opts: HttpServerOptions): net.Server {
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const cors = createCors(opts.corsOrigins);
+  let closing = false;
   const rpc = connectNodeAdapter({
     routes: opts.routes,
     interceptors: opts.interceptors,
+    readMaxBytes: opts.readMaxBytes,
+    shutdownSignal: opts.shutdownSignal,
     fallback: async (req, res) => {
       for (const route of opts.extraRoutes) if (await route(req, res)) return;
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
     },
   });
-  const h1 = http.createServer(rpc);
-  const h2 = http2.createServer({}, rpc);
-  return net.createServer((socket) => {
+  const handle: NodeHandlerFn = (req, res) => {
+    if (closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    if (!cors(req, res)) rpc(req, res);
+  };
+  const h1 = http.createServer(handle);
+  const h2 = http2.createServer({}, handle);
+  const kinds = new Map<net.Socket, "pending" | "h1" | "h2">();
+  // HTTP/1.1 requests in flight per connection: an idle one may be closed at once.
+  const busy = new Map<net.Socket, number>();
+  const sessions = new Set<http2.Http2Session>();
+
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (closing) session.close();
+  });
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else {
+        busy.delete(socket);
+        if (closing) socket.end();
+      }
+    });
+  });
+
+  const server = net.createServer((socket) => {
+    kinds.set(socket, "pending");
+    socket.once("close", () => kinds.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.once("data", (first) => {
       if (first.subarray(0, 3).toString("latin1") === "PRI") {
+        kinds.set(socket, "h2");
         h2.emit("connection", replay(socket, first));
       } else {
+        kinds.set(socket, "h1");
         socket.pause();
         socket.unshift(first);
         h1.emit("connection", socket);
@@ -51,6 +106,34 @@ export function createHttpServer(opts: HttpServerOptions): net.Server {
       }
     });
   });
+
+  return {
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const addr = server.address();
+          resolve(typeof addr === "object" && addr ? addr.port : port);
+        });
+      }),
+    close() {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // HTTP/2 sessions send GOAWAY and finish their streams; idle HTTP/1.1 connections and
+      // those that never sent a request go now, busy ones after their response.
+      for (const session of sessions) session.close();
+      for (const [socket, kind] of kinds) {
+        if (kind === "pending") socket.destroy();
+        else if (kind === "h1" && !busy.has(socket)) socket.end();
+      }
+      return closed;
+    },
+    destroy() {
+      for (const session of sessions) session.destroy();
+      for (const socket of kinds.keys()) socket.destroy();
+    },
+  };
 }
 
 /**

@@ -1,0 +1,128 @@
+import { status } from "@grpc/grpc-js";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { ReservationService } from "../gen/reservation/reservation_pb.js";
+import type { ChangeFeed } from "./change-feed.js";
+import { type HttpRoute, isGet } from "./http-server.js";
+
+/** One finished rpc, as the metrics see it. */
+export interface RpcRecord {
+  readonly service: string;
+  readonly method: string;
+  /** "unary", "server_stream", "client_stream" or "bidi_stream", as go-grpc-prometheus. */
+  readonly type: string;
+  /** "grpc" (either port), "grpc-web" or "connect". */
+  readonly protocol: string;
+  readonly code: number;
+  readonly seconds: number;
+}
+
+/** The service's Prometheus metrics: one registry per running app. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts a started rpc. */
+  started(service: string, method: string, type: string, protocol: string): void;
+  /** Counts a finished rpc: code, latency, and what a reserve did. */
+  finished(rpc: RpcRecord): void;
+  /** Database operations (queries and transactions) holding or waiting for a connection. */
+  readonly dbInFlight: Gauge;
+  /** Reports the change feed's listeners and lag from now on. */
+  trackFeed(feed: ChangeFeed): void;
+}
+
+/** The gRPC code name Prometheus dashboards expect ("OK", "ALREADY_EXISTS"). */
+export function codeName(code: number): string {
+  return status[code] ?? String(code);
+}
+
+/** Creates the metrics of one app, process metrics included. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const rpcLabels = ["grpc_service", "grpc_method", "grpc_type", "protocol"] as const;
+  const started = new Counter({
+    name: "grpc_server_started_total",
+    help: "RPCs started on the server.",
+    labelNames: rpcLabels,
+    registers,
+  });
+  const handled = new Counter({
+    name: "grpc_server_handled_total",
+    help: "RPCs completed on the server, by status code.",
+    labelNames: [...rpcLabels, "grpc_code"],
+    registers,
+  });
+  const latency = new Histogram({
+    name: "grpc_server_handling_seconds",
+    help: "Time from an RPC's start to its status (streams: their whole life).",
+    labelNames: rpcLabels,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const created = new Counter({
+    name: "rsvp_reservations_created_total",
+    help: "Reservations created.",
+    registers,
+  });
+  const conflicted = new Counter({
+    name: "rsvp_reservations_conflicted_total",
+    help: "Reserve calls refused because the window overlaps a live reservation.",
+    registers,
+  });
+  const dbInFlight = new Gauge({
+    name: "rsvp_db_operations_in_flight",
+    help: "Database queries and transactions holding or waiting for a pooled connection.",
+    registers,
+  });
+  return {
+    registry,
+    dbInFlight,
+    started(service, method, type, protocol) {
+      started.inc({ grpc_service: service, grpc_method: method, grpc_type: type, protocol });
+    },
+    finished(rpc) {
+      const labels = {
+        grpc_service: rpc.service,
+        grpc_method: rpc.method,
+        grpc_type: rpc.type,
+        protocol: rpc.protocol,
+      };
+      handled.inc({ ...labels, grpc_code: codeName(rpc.code) });
+      latency.observe(labels, rpc.seconds);
+      if (rpc.service === ReservationService.typeName && rpc.method === "reserve") {
+        if (rpc.code === status.OK) created.inc();
+        if (rpc.code === status.ALREADY_EXISTS) conflicted.inc();
+      }
+    },
+    trackFeed(feed) {
+      new Gauge({
+        name: "rsvp_listeners_open",
+        help: "listen streams open on this process.",
+        registers,
+        collect() {
+          this.set(feed.listeners);
+        },
+      });
+      new Gauge({
+        name: "rsvp_change_feed_lag_seconds",
+        help: "From the newest delivered change's commit to its delivery, last seen.",
+        registers,
+        collect() {
+          this.set(feed.lagMs / 1000);
+        },
+      });
+    },
+  };
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export function metricsRoute(metrics: Metrics): HttpRoute {
+  return async (req, res) => {
+    if (!isGet(req, "/metrics")) return false;
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { "content-type": metrics.registry.contentType });
+    if (req.method === "HEAD") res.end();
+    else res.end(body);
+    return true;
+  };
+}
