@@ -1,10 +1,24 @@
 /** A database row as the driver returns it. */
 export type Row = Record<string, unknown>;
 
+/** Per-statement options. */
+export interface QueryOptions {
+  /**
+   * Cancels the statement when it aborts (a client's deadline or cancel): Postgres is asked
+   * to stop it (SQLSTATE 57014); the embedded database, which cannot interrupt a running
+   * statement, refuses to start one after the abort.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** What both backends offer to run SQL. Every query is parameterised. */
 export interface Queryable {
   /** Runs one parameterised statement and returns its rows. */
-  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T extends Row = Row>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
 }

@@ -1,10 +1,15 @@
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
-import type { Db, Queryable, Row } from "./db.js";
+import type { Db, Queryable, QueryOptions, Row } from "./db.js";
 
 function wrap(q: Pick<PGlite, "query" | "exec">): Queryable {
   return {
-    async query<T extends Row>(text: string, params: readonly unknown[] = []) {
+    async query<T extends Row>(
+      text: string,
+      params: readonly unknown[] = [],
+      options: QueryOptions = {},
+    ) {
+      options.signal?.throwIfAborted();
       const result = await q.query<T>(text, params as unknown[]);
       return result.rows;
     },

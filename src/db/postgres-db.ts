@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import type { Db, Queryable, Row } from "./db.js";
+import type { Db, Queryable, QueryOptions, Row } from "./db.js";
 import { listenReliably } from "./postgres-listener.js";
 
 /** Pool and timeouts for the Postgres server mode. */
@@ -9,11 +9,23 @@ export interface PostgresOptions {
 
 function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   return {
-    async query<T extends Row>(text: string, params: readonly unknown[] = []) {
-      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+    async query<T extends Row>(
+      text: string,
+      params: readonly unknown[] = [],
+      options: QueryOptions = {},
+    ) {
+      const { signal } = options;
+      signal?.throwIfAborted();
+      const pending = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       });
-      return rows as unknown as T[];
+      const cancel = () => void pending.cancel();
+      signal?.addEventListener("abort", cancel, { once: true });
+      try {
+        return (await pending) as unknown as T[];
+      } finally {
+        signal?.removeEventListener("abort", cancel);
+      }
     },
     async exec(text: string) {
       await sql.unsafe(text);

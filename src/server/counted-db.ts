@@ -1,5 +1,5 @@
 import type { Gauge } from "prom-client";
-import type { Db, Row } from "../db/db.js";
+import type { Db, QueryOptions, Row } from "../db/db.js";
 
 /**
  * The database with every query and transaction counted while it runs: the pool's usage, seen
@@ -17,8 +17,11 @@ export function countedDb(db: Db, inFlight: Gauge): Db {
   };
   return {
     ...db,
-    query: <T extends Row = Row>(text: string, params?: readonly unknown[]) =>
-      counted(() => db.query<T>(text, params)),
+    query: <T extends Row = Row>(
+      text: string,
+      params?: readonly unknown[],
+      options?: QueryOptions,
+    ) => counted(() => db.query<T>(text, params, options)),
     exec: (text) => counted(() => db.exec(text)),
     transaction: (fn) => counted(() => db.transaction(fn)),
   };
