@@ -40,6 +40,8 @@ export async function startService(procs: Processes, opts: ServiceOptions): Prom
       HTTP_PORT: "0",
       DATABASE_URL: opts.databaseUrl,
       LOG_LEVEL: "warn",
+      // The correctness check reads every row back through one query.
+      RSVP_MAX_QUERY_ROWS: "100000000",
     },
   );
   const [, address] = await waitForLine(child, /^rsvp serving gRPC on (\S+),/, 120_000);

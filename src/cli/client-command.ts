@@ -1,4 +1,5 @@
-import type { ChannelOptions } from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   type CallOptions,
@@ -16,6 +17,12 @@ export interface ClientOptions {
   readonly json?: boolean;
   /** Seconds; absent on commands that run until stopped. */
   readonly timeout?: number;
+  /** A bearer token (JWT) sent with every call. */
+  readonly token?: string;
+  /** Connect over TLS, trusting the system's certificate authorities. */
+  readonly tls?: boolean;
+  /** Connect over TLS, trusting this PEM certificate (authority) instead. */
+  readonly caFile?: string;
 }
 
 /** The server used when neither `--server` nor `RSVP_SERVER` names one. */
@@ -37,7 +44,10 @@ export function timeArg(value: string): Micros {
   }
 }
 
-/** Adds a client subcommand with `--server`, `--json` and (unless turned off) `--timeout`. */
+/**
+ * Adds a client subcommand with `--server`, `--json`, `--token`, `--tls`, `--ca-file` and
+ * (unless turned off) `--timeout`.
+ */
 export function clientCommand(
   program: Command,
   name: string,
@@ -50,13 +60,51 @@ export function clientCommand(
         .env("RSVP_SERVER")
         .default(DEFAULT_SERVER),
     )
-    .option("--json", "print JSON (one object per line) instead of a table");
+    .option("--json", "print JSON (one object per line) instead of a table")
+    .addOption(
+      new Option("--token <jwt>", "bearer token for a server with authentication on").env(
+        "RSVP_TOKEN",
+      ),
+    )
+    .addOption(new Option("--tls", "connect over TLS").env("RSVP_TLS"))
+    .addOption(
+      new Option("--ca-file <pem>", "connect over TLS, trusting this certificate").env(
+        "RSVP_CA_FILE",
+      ),
+    );
   if (!timeout) return cmd;
   return cmd.addOption(
     new Option("--timeout <seconds>", "give up on a call after this long")
       .argParser(positiveSeconds)
       .default(30),
   );
+}
+
+/** Sends the token with every call, streams and reconnects included. */
+function bearer(token: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+function credentials(opts: ClientOptions): grpc.ChannelCredentials {
+  if (opts.caFile !== undefined) {
+    let ca: Buffer;
+    try {
+      ca = readFileSync(opts.caFile);
+    } catch (err) {
+      throw new CliError(
+        `--ca-file ${opts.caFile}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`,
+        Exit.usage,
+      );
+    }
+    return grpc.credentials.createSsl(ca);
+  }
+  return opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
 }
 
 /**
@@ -66,11 +114,13 @@ export function clientCommand(
 export async function withClient<T>(
   opts: ClientOptions,
   fn: (client: RsvpClient, call: CallOptions) => Promise<T>,
-  channelOptions?: ChannelOptions,
+  channelOptions: grpc.ChannelOptions = {},
 ): Promise<T> {
+  const creds = credentials(opts);
+  const interceptors = opts.token ? [bearer(opts.token)] : [];
   let client: RsvpClient;
   try {
-    client = createRsvpClient(opts.server, undefined, channelOptions);
+    client = createRsvpClient(opts.server, creds, { ...channelOptions, interceptors });
   } catch (err) {
     throw new CliError(`--server ${opts.server}: ${(err as Error).message}`, Exit.usage);
   }

@@ -68,6 +68,12 @@ export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: 
       Exit.unavailable,
     );
   }
+  if (err.code === status.UNAUTHENTICATED) {
+    return new CliError(
+      `${err.message} (pass --token or set RSVP_TOKEN; \`rsvp token\` mints one for development)`,
+      Exit.refused,
+    );
+  }
   if (err.code === status.DEADLINE_EXCEEDED && timeoutSeconds !== undefined) {
     return new CliError(
       `no answer from ${server} within ${timeoutSeconds}s (--timeout)`,

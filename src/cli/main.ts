@@ -10,6 +10,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerQuery } from "./commands/query.js";
 import { registerReserve } from "./commands/reserve.js";
 import { registerServe } from "./commands/serve.js";
+import { registerToken } from "./commands/token.js";
 import { registerUpdate } from "./commands/update.js";
 import { Exit, toCliError } from "./errors.js";
 
@@ -26,12 +27,16 @@ const COMMANDS = [
   registerFilter,
   registerAvailable,
   registerListen,
+  registerToken,
 ];
 
 const HELP_FOOTER = `
 Times are ISO 8601: 2030-01-01T10:00 or 2030-01-01 10:00 is local time (TZ);
 2030-01-01T10:00:00Z and 2030-01-01T10:00:00.250+01:00 name their zone. Tables show
 local time with its offset; --json shows RFC 3339 UTC, one object per line.
+
+A server with authentication on wants a bearer token: --token or RSVP_TOKEN. For
+development, \`rsvp token --sub alice --role user\` mints one from RSVP_JWT_SECRET.
 
 Exit status:
   0  success

@@ -45,11 +45,21 @@ export function encodeCursor(p: Position): string {
   return Buffer.from(`v1.${p.xid}.${p.seq}`).toString("base64url");
 }
 
+// The columns' ranges: xid8 is unsigned 64-bit, seq a signed bigint.
+const MAX_XID = 2n ** 64n - 1n;
+const MAX_SEQ = 2n ** 63n - 1n;
+
 /** Parses a cursor from {@link encodeCursor}; anything else is INVALID_ARGUMENT. */
 export function decodeCursor(cursor: string): Position {
   const m = CURSOR.exec(Buffer.from(cursor, "base64url").toString("latin1"));
-  if (!m || encodeCursor({ xid: BigInt(m[1] ?? ""), seq: BigInt(m[2] ?? "") }) !== cursor) {
+  const position = m ? { xid: BigInt(m[1] ?? ""), seq: BigInt(m[2] ?? "") } : undefined;
+  if (
+    !position ||
+    position.xid > MAX_XID ||
+    position.seq > MAX_SEQ ||
+    encodeCursor(position) !== cursor
+  ) {
     throw invalidArgument("cursor is not one this service issued");
   }
-  return { xid: BigInt(m[1] ?? ""), seq: BigInt(m[2] ?? "") };
+  return position;
 }

@@ -45,3 +45,7 @@ export const invalidArgument = (message: string) => new RsvpError(Code.InvalidAr
 export const notFound = (message: string) => new RsvpError(Code.NotFound, message);
 export const failedPrecondition = (message: string) =>
   new RsvpError(Code.FailedPrecondition, message);
+export const permissionDenied = (message: string) => new RsvpError(Code.PermissionDenied, message);
+export const unauthenticated = (message: string) => new RsvpError(Code.Unauthenticated, message);
+export const resourceExhausted = (message: string) =>
+  new RsvpError(Code.ResourceExhausted, message);

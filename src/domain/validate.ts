@@ -52,6 +52,11 @@ export function parseTime(field: string, us: Micros | undefined): Micros {
   return us;
 }
 
+/** An optional bound: unset stays unset, a set one must be representable. */
+export function parseOptionalTime(field: string, us: Micros | undefined): Micros | undefined {
+  return us === undefined ? undefined : parseTime(field, us);
+}
+
 /** Statuses a reservation may be created with; unknown (undefined) becomes pending. */
 export function parseInitialStatus(status: Status | undefined): InitialStatus {
   if (status === undefined) return "pending";

@@ -1,17 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
+import { createAuthenticator } from "../auth/authenticator.js";
+import { insecureBindRefusal, isLoopback } from "../auth/bind-check.js";
+import { withAuth } from "../auth/with-auth.js";
 import type { Db } from "../db/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { shutdownReason } from "./call-abort.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
-import { type Config, DEFAULTS } from "./config.js";
+import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { connectRoutes, observingInterceptor } from "./connect-transport.js";
 import { countedDb } from "./counted-db.js";
 import { addService } from "./grpc-transport.js";
 import { createHealth } from "./health.js";
 import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
 import { healthRoutes, startProbe } from "./readiness.js";
@@ -61,6 +65,18 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
 };
 
+/** The service's handlers, behind authentication when a key is configured. */
+function reservationImpl(config: Config, deps: Parameters<typeof createReservationService>[0]) {
+  const impl = createReservationService(deps);
+  return config.auth ? withAuth(ReservationService, impl, createAuthenticator(config.auth)) : impl;
+}
+
+function grpcCredentials(config: Config): grpc.ServerCredentials {
+  if (!config.tls) return grpc.ServerCredentials.createInsecure();
+  const { cert, key } = config.tls;
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+}
+
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -71,6 +87,17 @@ function hostPort(host: string, port: number): string {
  */
 export async function startApp(opts: AppOptions): Promise<App> {
   const { config, log } = opts;
+  // Secure by default: refused before anything is opened or bound.
+  const refusal = insecureBindRefusal(
+    config.host,
+    config.auth !== undefined,
+    config.insecure ?? false,
+  );
+  if (refusal) throw new ConfigError(refusal);
+  if (!config.auth && !isLoopback(config.host)) {
+    log.warn({ host: config.host }, "serving without authentication beyond loopback (--insecure)");
+  }
+  const limits = { ...DEFAULT_LIMITS, ...config.limits };
   const graceMs = opts.graceMs ?? config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
   const metrics = createMetrics();
   const retrySeconds = config.startupRetrySeconds ?? DEFAULTS.startupRetrySeconds;
@@ -83,10 +110,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
   });
   // Aborted when the grace period is over: what still runs then is cut.
   const graceOver = new AbortController();
-  const server = new grpc.Server(GRPC_OPTIONS);
+  const server = new grpc.Server({
+    ...GRPC_OPTIONS,
+    "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
+  });
   let closing = false;
   const services: ServedService[] = [
-    { service: ReservationService, impl: createReservationService({ db, feed }) },
+    { service: ReservationService, impl: reservationImpl(config, { db, feed, limits }) },
   ];
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
@@ -104,6 +134,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     extraRoutes,
     corsOrigins: config.corsOrigins ?? [],
     readMaxBytes: MAX_MESSAGE_BYTES,
+    maxConcurrentStreams: limits.maxStreamsPerConnection,
+    tls: config.tls,
     shutdownSignal: graceOver.signal,
   });
   try {
@@ -116,13 +148,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
       });
     }
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        hostPort(config.host, config.port),
-        grpc.ServerCredentials.createInsecure(),
-        (err, bound) => (err ? reject(err) : resolve(bound)),
+      server.bindAsync(hostPort(config.host, config.port), grpcCredentials(config), (err, bound) =>
+        err ? reject(err) : resolve(bound),
       ),
     );
     const httpPort = await http.listen(config.host, config.httpPort);
+    log.info(
+      { authentication: config.auth?.key.kind ?? "off", tls: config.tls !== undefined, limits },
+      "security settings",
+    );
     const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
     const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
 

@@ -1,10 +1,18 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerOf } from "../auth/caller.js";
+import { scopedUserFilter } from "../auth/policy.js";
 import { availableWindows } from "../db/availability.js";
 import type { Queryable } from "../db/db.js";
 import { getSetting } from "../db/holds.js";
 import { readPage } from "../db/query-reservations.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { ReservationFilter } from "../domain/reservation.js";
-import { parseName, parseOptionalName, parseWindow } from "../domain/validate.js";
+import {
+  parseName,
+  parseOptionalName,
+  parseOptionalTime,
+  parseWindow,
+} from "../domain/validate.js";
 import type {
   AvailableRequest,
   FilterRequest,
@@ -25,8 +33,8 @@ export const MAX_PAGE_SIZE = 500;
 
 /** The filters `query` and `filter` share. */
 export function parseFilter(req: QueryRequest | FilterRequest): ReservationFilter {
-  const start = timestampToMicros("start", req.start);
-  const end = timestampToMicros("end", req.end);
+  const start = parseOptionalTime("start", timestampToMicros("start", req.start));
+  const end = parseOptionalTime("end", timestampToMicros("end", req.end));
   if (start !== undefined && end !== undefined && start >= end) {
     throw invalidArgument("start must be before end");
   }
@@ -38,6 +46,15 @@ export function parseFilter(req: QueryRequest | FilterRequest): ReservationFilte
     end,
     desc: req.desc,
   };
+}
+
+/** The filters as `parseFilter` reads them, with a user's listing kept to its own reservations. */
+export function callerFilter(
+  req: QueryRequest | FilterRequest,
+  ctx: HandlerContext,
+): ReservationFilter {
+  const filter = parseFilter(req);
+  return { ...filter, userId: scopedUserFilter(callerOf(ctx), filter.userId) };
 }
 
 /** `filter` (keyset pages) and `available` (free windows). */
@@ -52,8 +69,8 @@ export function createBrowseHandlers(db: Queryable) {
   };
 
   return {
-    async filter(req: FilterRequest) {
-      const filter = parseFilter(req);
+    async filter(req: FilterRequest, ctx: HandlerContext) {
+      const filter = callerFilter(req, ctx);
       if (req.pageSize < 0) throw invalidArgument("page_size must not be negative");
       const size = Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const t = await pageTokens();
@@ -65,6 +82,7 @@ export function createBrowseHandlers(db: Queryable) {
       };
     },
 
+    // Open to every authenticated caller: it answers with bare windows, never whose or why.
     async available(req: AvailableRequest) {
       const resourceId = parseName("resource_id", req.resourceId);
       const range = parseWindow(
@@ -72,6 +90,8 @@ export function createBrowseHandlers(db: Queryable) {
         timestampToMicros("end", req.end),
       );
       const min = durationToMicros("min_duration", req.minDuration);
+      // No window is longer than the range; asking for one must not overflow the query.
+      if (min > range.end - range.start) return { windows: [] };
       const windows = await availableWindows(db, resourceId, range, min);
       return {
         windows: windows.map((w) => ({

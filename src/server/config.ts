@@ -1,5 +1,11 @@
 import { isIP } from "node:net";
+import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
 import type { DatabaseTarget } from "../db/open.js";
+import { ConfigError } from "./config-error.js";
+import { type Limits, loadLimits } from "./limits.js";
+import { loadTlsConfig, type TlsConfig } from "./tls-config.js";
+
+export { ConfigError };
 
 /** Everything the server reads from its environment. */
 export interface Config {
@@ -19,6 +25,14 @@ export interface Config {
   readonly healthProbeMs?: number;
   /** How long start-up keeps retrying an unreachable database before giving up (default 60 s). */
   readonly startupRetrySeconds?: number;
+  /** Bearer-token verification; absent means authentication is off. */
+  readonly auth?: AuthConfig | undefined;
+  /** Serve a non-loopback HOST even with authentication off. */
+  readonly insecure?: boolean | undefined;
+  /** TLS on both ports; absent means plaintext. */
+  readonly tls?: TlsConfig | undefined;
+  /** Per-caller and per-connection bounds (each defaults when absent). */
+  readonly limits?: Partial<Limits> | undefined;
 }
 
 /** The defaults of the optional settings. */
@@ -27,11 +41,6 @@ export const DEFAULTS = {
   healthProbeMs: 1000,
   startupRetrySeconds: 60,
 } as const;
-
-/** A bad setting: reported as one line at start-up. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
 
 function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
@@ -128,5 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.RSVP_STARTUP_RETRY_SECONDS,
       DEFAULTS.startupRetrySeconds,
     ),
+    auth: loadAuthConfig(env),
+    insecure: env.RSVP_INSECURE === "1",
+    tls: loadTlsConfig(env),
+    limits: loadLimits(env),
   };
 }

@@ -10,9 +10,16 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createHandlerContext,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import type { RsvpError } from "../domain/errors.js";
+import { PEER_ADDRESS, peerHost } from "../auth/caller.js";
+import { invalidArgument, type RsvpError } from "../domain/errors.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
 import { abortable } from "./call-abort.js";
@@ -31,6 +38,27 @@ function deserializer<T extends DescMessage>(schema: T) {
   return (buf: Buffer) => fromBinary(schema, buf);
 }
 
+/** A request that did not parse. grpc-js would answer INTERNAL; it is the caller's fault. */
+class Unparseable {
+  constructor(readonly typeName: string) {}
+}
+
+function requestDeserializer(schema: DescMessage) {
+  return (buf: Buffer) => {
+    try {
+      return fromBinary(schema, buf);
+    } catch {
+      return new Unparseable(schema.typeName);
+    }
+  };
+}
+
+/** The request as parsed, or INVALID_ARGUMENT. */
+function parsed(req: unknown): unknown {
+  if (req instanceof Unparseable) throw invalidArgument(`request is not a valid ${req.typeName}`);
+  return req;
+}
+
 /** grpc-js's service definition for a protobuf-es service: one protobuf runtime for both. */
 export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -41,7 +69,7 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
       requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
       requestSerialize: serializer(m.input) as (v: unknown) => Buffer,
-      requestDeserialize: deserializer(m.input),
+      requestDeserialize: requestDeserializer(m.input),
       responseSerialize: serializer(m.output) as (v: unknown) => Buffer,
       responseDeserialize: deserializer(m.output),
     };
@@ -106,6 +134,7 @@ function contextFor(service: DescService, method: DescMethod, call: AnyCall, opt
     requestSignal: requestAbort.signal,
     shutdownSignal: opts.shutdownSignal,
     requestHeader: headersOf(call.metadata),
+    contextValues: createContextValues().set(PEER_ADDRESS, peerHost(call.getPeer())),
   });
 }
 
@@ -115,7 +144,11 @@ function toMessage(schema: DescMessage, value: unknown) {
 
 /** A bidi call's requests; the call stays open for the responses when they run out. */
 function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
-  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const req of call.iterator({ destroyOnReturn: false })) yield parsed(req);
+    },
+  };
 }
 
 /** What the native gRPC transport needs besides the implementation. */
@@ -164,7 +197,7 @@ export function addService(
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         const { obs, ctx, failure } = begin(call);
-        abortable(() => handler(call.request, ctx), ctx.signal)
+        abortable(() => handler(parsed(call.request), ctx), ctx.signal)
           .then(
             (res) => {
               obs.end(grpc.status.OK);
@@ -185,11 +218,11 @@ export function addService(
           | grpc.ServerDuplexStream<unknown, unknown>,
       ) => {
         const { obs, ctx, failure } = begin(call);
-        const input =
-          m.methodKind === "server_streaming"
-            ? (call as grpc.ServerWritableStream<unknown, unknown>).request
-            : requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>);
         try {
+          const input =
+            m.methodKind === "server_streaming"
+              ? parsed((call as grpc.ServerWritableStream<unknown, unknown>).request)
+              : requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>);
           for await (const res of handler(input, ctx) as AsyncIterable<unknown>) {
             if (ctx.signal.aborted) break;
             if (!call.write(toMessage(m.output, res))) {

@@ -2,9 +2,12 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import tls from "node:tls";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
+import { PEER_ADDRESS } from "../auth/caller.js";
 import { createCors } from "./cors.js";
+import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type Req = Parameters<NodeHandlerFn>[0];
@@ -25,6 +28,10 @@ export interface HttpServerOptions {
   readonly corsOrigins: readonly string[];
   /** The largest request message accepted; larger ones get RESOURCE_EXHAUSTED. */
   readonly readMaxBytes: number;
+  /** Concurrent HTTP/2 streams one connection may have open. */
+  readonly maxConcurrentStreams: number;
+  /** Serve TLS (HTTP/1.1 and HTTP/2 negotiated by ALPN) instead of cleartext. */
+  readonly tls?: TlsConfig | undefined;
   /** Aborted when shutdown's grace period is over: calls still running are cut then. */
   readonly shutdownSignal: AbortSignal;
 }
@@ -43,8 +50,9 @@ export interface HttpServer {
 }
 
 /**
- * One cleartext port for Connect (JSON and binary), gRPC-Web and gRPC over both HTTP/1.1 and
- * HTTP/2 (prior knowledge): the connection preface tells which server gets the socket.
+ * One port for Connect (JSON and binary), gRPC-Web and gRPC over both HTTP/1.1 and HTTP/2
+ * (prior knowledge, or ALPN under TLS): the connection preface tells which server gets the
+ * socket.
  */
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const cors = createCors(opts.corsOrigins);
@@ -54,6 +62,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     interceptors: opts.interceptors,
     readMaxBytes: opts.readMaxBytes,
     shutdownSignal: opts.shutdownSignal,
+    contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket.remoteAddress),
     fallback: async (req, res) => {
       for (const route of opts.extraRoutes) if (await route(req, res)) return;
       res.writeHead(404, { "content-type": "text/plain" });
@@ -65,7 +74,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     if (!cors(req, res)) rpc(req, res);
   };
   const h1 = http.createServer(handle);
-  const h2 = http2.createServer({}, handle);
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: opts.maxConcurrentStreams } },
+    handle,
+  );
   const kinds = new Map<net.Socket, "pending" | "h1" | "h2">();
   // HTTP/1.1 requests in flight per connection: an idle one may be closed at once.
   const busy = new Map<net.Socket, number>();
@@ -89,7 +101,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     });
   });
 
-  const server = net.createServer((socket) => {
+  const accept = (socket: net.Socket) => {
     kinds.set(socket, "pending");
     socket.once("close", () => kinds.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -105,6 +117,19 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
         socket.resume();
       }
     });
+  };
+  const secureContext = opts.tls && tls.createSecureContext(opts.tls);
+  // Under TLS the same dispatch runs on the decrypted stream.
+  const server = net.createServer((socket) => {
+    if (!secureContext) return accept(socket);
+    socket.on("error", () => socket.destroy());
+    accept(
+      new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext,
+        ALPNProtocols: ["h2", "http/1.1"],
+      }),
+    );
   });
 
   return {
@@ -150,6 +175,8 @@ function replay(socket: net.Socket, first: Buffer): Duplex {
       done(err);
     },
   });
+  // What the handlers see as `req.socket.remoteAddress` through HTTP/2's socket proxy.
+  Object.defineProperty(stream, "remoteAddress", { get: () => socket.remoteAddress });
   stream.push(first);
   socket.on("data", (chunk) => stream.push(chunk) || socket.pause());
   socket.on("end", () => stream.push(null));

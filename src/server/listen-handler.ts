@@ -1,5 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
+import { callerKey, callerOf } from "../auth/caller.js";
+import { scopedUserFilter } from "../auth/policy.js";
 import { type ChangeOp, decodeCursor, encodeCursor } from "../domain/change.js";
 import { parseOptionalName } from "../domain/validate.js";
 import type { ListenResponseSchema } from "../gen/reservation/reservation_pb.js";
@@ -10,6 +12,7 @@ import {
 } from "../gen/reservation/reservation_pb.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { microsToTimestamp, reservationToProto } from "./convert.js";
+import { createStreamQuota } from "./limits.js";
 
 const OPS: Record<ChangeOp, ReservationUpdateType> = {
   create: ReservationUpdateType.CREATE,
@@ -17,24 +20,33 @@ const OPS: Record<ChangeOp, ReservationUpdateType> = {
   delete: ReservationUpdateType.DELETE,
 };
 
-/** The `listen` rpc: the process's change feed, filtered, as ListenResponses with cursors. */
-export function createListenHandler(feed: ChangeFeed) {
+/**
+ * The `listen` rpc: the process's change feed, filtered, as ListenResponses with cursors. A
+ * user hears only its own reservations; each caller holds at most `maxPerCaller` streams.
+ */
+export function createListenHandler(feed: ChangeFeed, maxPerCaller: number) {
+  const quota = createStreamQuota(maxPerCaller, "listen");
   return async function* listen(
     req: ListenRequest,
     ctx: HandlerContext,
   ): AsyncGenerator<MessageInitShape<typeof ListenResponseSchema> & Partial<ListenResponse>> {
     const filter = {
       resourceId: parseOptionalName("resource_id", req.resourceId),
-      userId: parseOptionalName("user_id", req.userId),
+      userId: scopedUserFilter(callerOf(ctx), parseOptionalName("user_id", req.userId)),
     };
     const after = req.cursor === "" ? undefined : decodeCursor(req.cursor);
-    for await (const change of feed.subscribe(filter, after, ctx.signal)) {
-      yield {
-        op: OPS[change.op],
-        reservation: reservationToProto(change.reservation),
-        cursor: encodeCursor(change.position),
-        committedAt: microsToTimestamp(change.committedAt),
-      };
+    const release = quota.acquire(callerKey(ctx));
+    try {
+      for await (const change of feed.subscribe(filter, after, ctx.signal)) {
+        yield {
+          op: OPS[change.op],
+          reservation: reservationToProto(change.reservation),
+          cursor: encodeCursor(change.position),
+          committedAt: microsToTimestamp(change.committedAt),
+        };
+      }
+    } finally {
+      release();
     }
   };
 }

@@ -1,23 +1,33 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { callerOf } from "../auth/caller.js";
+import { actsOnAnyone, assertMayActOn, assertMayCreate, ownerOfNew } from "../auth/policy.js";
 import type { Db } from "../db/db.js";
 import { queryReservations } from "../db/query-reservations.js";
 import * as reservations from "../db/reservations.js";
 import { createReserveBatcher } from "../db/reserve-batcher.js";
 import { conflictError } from "../domain/conflict.js";
-import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import {
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+} from "../domain/errors.js";
 import type { Reservation } from "../domain/reservation.js";
 import { formatInstant } from "../domain/time.js";
 import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
 import type { ReservationService } from "../gen/reservation/reservation_pb.js";
-import { createBrowseHandlers, parseFilter } from "./browse-handlers.js";
+import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { createListenHandler } from "./listen-handler.js";
 
 /** What the handlers need. */
 export interface ServiceDeps {
   readonly db: Db;
   readonly feed: ChangeFeed;
+  /** Per-call and per-caller bounds (the defaults when absent). */
+  readonly limits?: Pick<Limits, "maxQueryRows" | "maxListensPerCaller"> | undefined;
 }
 
 function found(id: string, r: Reservation | undefined): Reservation {
@@ -46,14 +56,22 @@ export function createReservationService(
   deps: ServiceDeps,
 ): ServiceImpl<typeof ReservationService> {
   const { db } = deps;
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const batcher = createReserveBatcher(db);
+  // A reservation's owner never changes, so checking it before acting cannot go stale.
+  const mayActOn = async (ctx: HandlerContext, id: string) => {
+    const caller = callerOf(ctx);
+    if (actsOnAnyone(caller)) return;
+    assertMayActOn(caller, id, found(id, await reservations.get(db, id)).userId);
+  };
   return {
-    async reserve(req) {
+    async reserve(req, ctx) {
       const r = req.reservation;
       if (!r) throw invalidArgument("reservation is required");
+      const caller = callerOf(ctx);
       const input = parseNewReservation(
         {
-          userId: r.userId,
+          userId: ownerOfNew(caller, r.userId),
           resourceId: r.resourceId,
           status: statusFromProto(r.status),
           start: timestampToMicros("start", r.start),
@@ -65,6 +83,7 @@ export function createReservationService(
         },
         nowMicros(),
       );
+      assertMayCreate(caller, input.status);
       const outcome = await batcher.reserve(input);
       switch (outcome.kind) {
         case "conflict":
@@ -78,15 +97,17 @@ export function createReservationService(
       }
     },
 
-    async confirm(req) {
+    async confirm(req, ctx) {
       const id = parseId(req.id);
+      await mayActOn(ctx, id);
       const r = found(id, await reservations.confirm(db, id));
       if (r.status !== "confirmed") throw notLive(r, "confirmed");
       return { reservation: reservationToProto(r) };
     },
 
-    async update(req) {
+    async update(req, ctx) {
       const id = parseId(req.id);
+      await mayActOn(ctx, id);
       const start = timestampToMicros("start", req.start);
       const end = timestampToMicros("end", req.end);
       const window = start === undefined && end === undefined ? undefined : parseWindow(start, end);
@@ -102,25 +123,36 @@ export function createReservationService(
       return { reservation: reservationToProto(outcome.reservation) };
     },
 
-    async cancel(req) {
+    async cancel(req, ctx) {
       const id = parseId(req.id);
+      await mayActOn(ctx, id);
       return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
     },
 
-    async get(req) {
+    async get(req, ctx) {
       const id = parseId(req.id);
-      return { reservation: reservationToProto(found(id, await reservations.get(db, id))) };
+      const r = found(id, await reservations.get(db, id));
+      assertMayActOn(callerOf(ctx), id, r.userId);
+      return { reservation: reservationToProto(r) };
     },
 
     async *query(req, ctx) {
-      const filter = parseFilter(req);
+      const filter = callerFilter(req, ctx);
+      let rows = 0;
       for await (const page of queryReservations(db, filter)) {
-        for (const r of page) yield reservationToProto(r);
+        for (const r of page) {
+          if (++rows > limits.maxQueryRows) {
+            throw resourceExhausted(
+              `query matches more than ${limits.maxQueryRows} reservations: narrow it, or page through them with filter`,
+            );
+          }
+          yield reservationToProto(r);
+        }
         if (ctx.signal.aborted) return;
       }
     },
 
-    listen: createListenHandler(deps.feed),
+    listen: createListenHandler(deps.feed, limits.maxListensPerCaller),
     ...createBrowseHandlers(db),
   };
 }

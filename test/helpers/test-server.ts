@@ -1,8 +1,12 @@
+import { credentials } from "@grpc/grpc-js";
+import type { AuthConfig } from "../../src/auth/auth-config.js";
 import { createRsvpClient, type RsvpClient } from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/open.js";
 import { type App, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/change-feed.js";
+import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
+import type { TlsConfig } from "../../src/server/tls-config.js";
 import type { TestBackend, TestDatabase } from "./databases.js";
 
 /** A real server on a free port over a fresh database, and a real gRPC client of it. */
@@ -23,6 +27,11 @@ const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
 /** Knobs of the app under test beyond the change feed's. */
 export interface TestAppOptions {
   readonly sweepIntervalMs?: number;
+  /** Authentication on, with this key. */
+  readonly auth?: AuthConfig;
+  readonly limits?: Partial<Limits>;
+  /** TLS on both ports; the test client then trusts this certificate. */
+  readonly tls?: TlsConfig;
 }
 
 async function serve(
@@ -37,13 +46,19 @@ async function serve(
       httpPort: 0,
       database: target,
       retentionSeconds: 7 * 86400,
+      auth: extra.auth,
+      limits: extra.limits,
+      tls: extra.tls,
     },
     log,
     feed,
     graceMs: 2000,
     sweepIntervalMs: extra.sweepIntervalMs ?? 100,
   });
-  const client = createRsvpClient(app.grpcAddress);
+  const client = createRsvpClient(
+    app.grpcAddress,
+    extra.tls ? credentials.createSsl(extra.tls.cert) : undefined,
+  );
   return {
     app,
     client,

@@ -16,6 +16,9 @@ export function describeError(err: unknown): string {
       return `${conflict.resourceId} is already booked ${when}.`;
     }
   }
+  if (e.code === Code.Unauthenticated) {
+    return `The service wants a valid token (${e.rawMessage}): paste one under Access.`;
+  }
   if (e.code === Code.Unavailable || e.code === Code.Unknown) {
     return `The service could not be reached (${e.rawMessage}). Try again in a moment.`;
   }

@@ -9,6 +9,7 @@ import { followChanges } from "./live.js";
 import { setupReserveForm } from "./reserve-form.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
+import { setupTokenForm } from "./token.js";
 import {
   describeView,
   shiftView,
@@ -109,6 +110,7 @@ window.addEventListener("hashchange", () => {
   if (next) show(next);
 });
 
+setupTokenForm(byId("token-form"));
 setupReserveForm(byId("reserve-form"), byId("form-message"), client, (booking) => {
   if (booking.start >= view.to || booking.end <= view.from) {
     show(viewContaining(booking.start, view.zoom));

@@ -4,6 +4,7 @@ import type { Rsvp } from "./api.js";
 import { type Booking, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
 import { formatWindow, fromLocalInput, toLocalInput } from "./format.js";
+import { loadToken } from "./token.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -34,6 +35,11 @@ export function setupReserveForm(
   const end = text("end");
   const note = text("note");
   const status = field(form, "status", HTMLSelectElement);
+  // With a token the service takes an empty user as the token's own.
+  if (loadToken()) {
+    user.required = false;
+    user.placeholder = "you (from the token)";
+  }
   const nextHour = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
   start.value = toLocalInput(nextHour);
   end.value = toLocalInput(nextHour + HOUR_MS);

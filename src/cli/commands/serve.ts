@@ -8,10 +8,15 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description(
-      "run the server (configured from the environment: HOST, PORT, DATABASE_URL, RSVP_DATA_DIR)",
+      "run the server (configured from the environment: HOST, PORT, DATABASE_URL, RSVP_DATA_DIR, RSVP_JWT_SECRET, …)",
     )
-    .action(async () => {
-      const config = loadConfig();
+    .option(
+      "--insecure",
+      "serve a non-loopback HOST without authentication (same as RSVP_INSECURE=1)",
+    )
+    .action(async (opts: { insecure?: boolean }) => {
+      const loaded = loadConfig();
+      const config = opts.insecure ? { ...loaded, insecure: true } : loaded;
       const log = createLogger();
       const app = await startApp({ config, log });
       process.stdout.write(

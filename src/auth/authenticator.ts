@@ -1,0 +1,89 @@
+import { createSecretKey } from "node:crypto";
+import {
+  createLocalJWKSet,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type KeyObject,
+} from "jose";
+import { RsvpError, unauthenticated } from "../domain/errors.js";
+import { parseName } from "../domain/validate.js";
+import type { Algorithm, AuthConfig } from "./auth-config.js";
+import { type Principal, ROLES, type Role } from "./caller.js";
+
+/** Turns the `authorization` header of a call into its caller, or UNAUTHENTICATED. */
+export interface Authenticator {
+  authenticate(authorization: string | null): Promise<Principal>;
+}
+
+/** Clocks of token issuers and this server may disagree by this much. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+const isRole = (value: unknown): value is Role => ROLES.includes(value as Role);
+
+function verifierOf(config: AuthConfig): {
+  key: KeyObject | JWTVerifyGetKey;
+  algorithms: Algorithm[];
+} {
+  const { key } = config;
+  switch (key.kind) {
+    case "secret":
+      // A KeyObject rather than bytes: jose imports it once, not on every call.
+      return { key: createSecretKey(key.secret), algorithms: ["HS256"] };
+    case "public-key":
+      return { key: key.key, algorithms: [key.algorithm] };
+    case "jwks":
+      return { key: createLocalJWKSet(key.jwks), algorithms: ["RS256", "ES256"] };
+  }
+}
+
+function principalOf(payload: JWTPayload): Principal {
+  const { sub, role } = payload;
+  if (typeof sub !== "string") throw unauthenticated("token has no sub claim");
+  try {
+    parseName("sub", sub);
+  } catch (err) {
+    if (err instanceof RsvpError) throw unauthenticated(`token ${err.message}`);
+    throw err;
+  }
+  if (!isRole(role)) {
+    throw unauthenticated(`token role claim must be one of ${ROLES.join(", ")}`);
+  }
+  return { sub, role };
+}
+
+/**
+ * Verifies bearer JWTs with the configured key. Only the key's own algorithm is accepted, so
+ * neither `alg: none` nor an HS256 token signed with a public key can pass; `exp` is required.
+ */
+export function createAuthenticator(config: AuthConfig): Authenticator {
+  const { key, algorithms } = verifierOf(config);
+  const options = {
+    algorithms,
+    issuer: config.issuer,
+    audience: config.audience,
+    requiredClaims: ["sub", "exp"],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  };
+  return {
+    async authenticate(authorization) {
+      if (!authorization) {
+        throw unauthenticated("missing credentials: send authorization: Bearer <token>");
+      }
+      const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(authorization);
+      if (!match?.[1]) throw unauthenticated("authorization must be: Bearer <token>");
+      let payload: JWTPayload;
+      try {
+        // The overloads of jwtVerify differ only in the key's type: one call site for all.
+        ({ payload } = await jwtVerify(match[1], key as KeyObject, options));
+      } catch (err) {
+        if (err instanceof errors.JWTExpired) throw unauthenticated("token expired");
+        // jose's messages name the failed check and never the key: safe to show.
+        if (err instanceof errors.JOSEError) throw unauthenticated(`invalid token: ${err.message}`);
+        throw unauthenticated("invalid token");
+      }
+      return principalOf(payload);
+    },
+  };
+}

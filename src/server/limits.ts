@@ -1,0 +1,75 @@
+import { resourceExhausted } from "../domain/errors.js";
+import { ConfigError } from "./config-error.js";
+
+/** Per-caller and per-connection bounds: beyond them a caller gets RESOURCE_EXHAUSTED. */
+export interface Limits {
+  /** Rows one `query` call may stream; `filter` pages are the way past it. */
+  readonly maxQueryRows: number;
+  /** `listen` streams one caller (token subject, or address without auth) may hold open. */
+  readonly maxListensPerCaller: number;
+  /** Concurrent HTTP/2 streams per connection, on both ports. */
+  readonly maxStreamsPerConnection: number;
+}
+
+/** Generous enough for a whole test or bench run, small enough to bound one caller. */
+export const DEFAULT_LIMITS: Limits = {
+  maxQueryRows: 100_000,
+  maxListensPerCaller: 256,
+  maxStreamsPerConnection: 1000,
+};
+
+function count(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError(`${name} must be a whole number ≥ 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** The limits from RSVP_MAX_QUERY_ROWS, RSVP_MAX_LISTENS_PER_CALLER, RSVP_MAX_STREAMS_PER_CONNECTION. */
+export function loadLimits(env: NodeJS.ProcessEnv): Limits {
+  return {
+    maxQueryRows: count(
+      "RSVP_MAX_QUERY_ROWS",
+      env.RSVP_MAX_QUERY_ROWS,
+      DEFAULT_LIMITS.maxQueryRows,
+    ),
+    maxListensPerCaller: count(
+      "RSVP_MAX_LISTENS_PER_CALLER",
+      env.RSVP_MAX_LISTENS_PER_CALLER,
+      DEFAULT_LIMITS.maxListensPerCaller,
+    ),
+    maxStreamsPerConnection: count(
+      "RSVP_MAX_STREAMS_PER_CONNECTION",
+      env.RSVP_MAX_STREAMS_PER_CONNECTION,
+      DEFAULT_LIMITS.maxStreamsPerConnection,
+    ),
+  };
+}
+
+/** Counts open streams per caller key; at `max`, the next one is RESOURCE_EXHAUSTED. */
+export interface StreamQuota {
+  /** Takes a slot for `key` and returns the function that gives it back (call it once). */
+  acquire(key: string): () => void;
+}
+
+export function createStreamQuota(max: number, what: string): StreamQuota {
+  const open = new Map<string, number>();
+  return {
+    acquire(key) {
+      const n = open.get(key) ?? 0;
+      if (n >= max)
+        throw resourceExhausted(`too many open ${what} streams (at most ${max} per caller)`);
+      open.set(key, n + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (open.get(key) ?? 1) - 1;
+        if (left > 0) open.set(key, left);
+        else open.delete(key);
+      };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { assertBrowserPrerequisites, launchChromium, openPage, WAIT } from "./helpers/browser.js";
+import { backends } from "./helpers/databases.js";
+import { ts } from "./helpers/fixtures.js";
+import { grpcCaller } from "./helpers/rpc-caller.js";
+import { startTestServer, type TestServer } from "./helpers/test-server.js";
+import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
+
+const [embedded] = backends;
+assert.ok(embedded);
+
+describe("the web page with authentication on", () => {
+  let t: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    assertBrowserPrerequisites();
+    t = await startTestServer(embedded, undefined, { auth: TEST_AUTH });
+    const admin = grpcCaller(t.client, await tokenFor("root", "admin"));
+    for (const [user, h] of [
+      ["alice", 10],
+      ["bob", 12],
+    ] as const) {
+      const { reservation } = await admin.reserve({
+        reservation: {
+          userId: user,
+          resourceId: "web-room",
+          start: ts(`2030-01-01T${h}:00:00Z`),
+          end: ts(`2030-01-01T${h + 1}:00:00Z`),
+        },
+      });
+      ids[user] = reservation?.id ?? "";
+    }
+    browser = await launchChromium();
+    page = await openPage(browser, `http://${t.app.httpAddress}/#day/2030-01-01`);
+  });
+  after(async () => {
+    await browser?.close(); // first: its open listen stream would hold the server's close
+    await t?.close();
+  });
+
+  it("without a token it says what is missing", async () => {
+    await page.locator("#summary", { hasText: "wants a valid token" }).waitFor(WAIT);
+    assert.equal(await page.locator(".bar").count(), 0);
+  });
+
+  it("with a user's token it shows that user's reservations only, and reserves as them", async () => {
+    await page.fill("[name=token]", await tokenFor("alice", "user"));
+    await page.click("#token-form button[type=submit]");
+    await page.locator(`.bar[data-id="${ids.alice}"]`).waitFor(WAIT);
+    assert.equal(await page.locator(`.bar[data-id="${ids.bob}"]`).count(), 0);
+    assert.equal(
+      await page.evaluate("localStorage.getItem('rsvp.token') !== null"),
+      true,
+      "kept across reloads",
+    );
+
+    // The user field may stay empty: the token says who.
+    await page.fill("[name=resource]", "web-room");
+    await page.fill("[name=start]", "2030-01-01T14:00");
+    await page.fill("[name=end]", "2030-01-01T15:00");
+    await page.click("#reserve-form button[type=submit]");
+    await page.locator("#form-message.ok").waitFor(WAIT);
+    const mine = await grpcCaller(t.client, await tokenFor("alice", "user")).query({});
+    assert.deepEqual(
+      mine.map((r) => r.userId),
+      ["alice", "alice"],
+      "the form's reservation is alice's",
+    );
+
+    // Another user's window still clashes, without naming them.
+    await page.fill("[name=start]", "2030-01-01T12:30");
+    await page.fill("[name=end]", "2030-01-01T13:30");
+    await page.click("#reserve-form button[type=submit]");
+    const message = page.locator("#form-message.error");
+    await message.waitFor(WAIT);
+    assert.match((await message.textContent()) ?? "", /web-room is already booked/);
+    assert.doesNotMatch((await message.textContent()) ?? "", /bob/);
+  });
+});

@@ -1,0 +1,153 @@
+import { create } from "@bufbuild/protobuf";
+import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import fc from "fast-check";
+
+/** Strings that break naive SQL, LIKE patterns, shells, JSON and terminals. */
+export const SQL_METACHARACTERS = [
+  "'; DROP TABLE rsvp.reservations; --",
+  "' OR '1'='1",
+  '"; DROP TABLE "reservations"; --',
+  "\\",
+  "\\\\'",
+  "%",
+  "_",
+  "%_%",
+  "$1",
+  "$$ $body$",
+  "E'\\x00'",
+  "`whoami`",
+  "/* */ --",
+  "\\N",
+  "a;b",
+  "héllo wörld",
+  "🦄 emoji 👩‍👩‍👧",
+  "שלום RTL",
+  "e\u0301 combining",
+  "\uFEFF bom",
+];
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Any string, favouring the ones that hurt: empty, huge, control characters, SQL. */
+export const hostileString: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 80 }),
+  fc.string({ unit: "grapheme", maxLength: 70 }),
+  fc.constantFrom(...SQL_METACHARACTERS),
+  fc.constantFrom("", " ", "\u0000", "a\u0000b", "\n", "\r\n\t", "\u001b[31m", "\uD800"),
+  fc.constantFrom("x".repeat(64), "x".repeat(65), "é".repeat(65), "x".repeat(70_000)),
+  fc.uuid().map((u) => u.toUpperCase()),
+);
+
+/** An id that is sometimes a valid uuid. */
+export const hostileId: fc.Arbitrary<string> = fc.oneof(fc.uuid(), hostileString);
+
+/** A Timestamp anywhere in int64 seconds, with nanos anywhere in int32 (or unset). */
+export const hostileTimestamp = fc.option(
+  fc
+    .oneof(
+      fc.record({
+        seconds: fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+        nanos: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      }),
+      // Mostly inside the representable range, so that valid requests happen too.
+      fc.record({
+        seconds: fc.bigInt({ min: 1_893_456_000n, max: 1_893_542_400n }),
+        nanos: fc.integer({ min: 0, max: 999_999_999 }),
+      }),
+      fc.constantFrom(
+        { seconds: -62_135_596_800n, nanos: 0 },
+        { seconds: 253_402_300_799n, nanos: 999_999_999 },
+        { seconds: 253_402_300_800n, nanos: 0 },
+      ),
+    )
+    .map((t) => create(TimestampSchema, t)),
+  { nil: undefined },
+);
+
+/** A Duration with any seconds and nanos (or unset). */
+export const hostileDuration = fc.option(
+  fc
+    .record({
+      seconds: fc.oneof(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.bigInt(-10n, 100_000n)),
+      nanos: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    })
+    .map((d) => create(DurationSchema, d)),
+  { nil: undefined },
+);
+
+/** Any int32 value for an enum, known or not. */
+export const hostileEnum = fc.oneof(
+  fc.integer({ min: -1, max: 6 }),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+);
+
+/** Random request bodies for every rpc, tagged with the rpc's name. */
+export const hostileRequest = fc.oneof(
+  fc.record({
+    rpc: fc.constant("reserve" as const),
+    req: fc.record({
+      reservation: fc.option(
+        fc.record({
+          id: hostileString,
+          userId: hostileString,
+          resourceId: hostileString,
+          status: hostileEnum,
+          start: hostileTimestamp,
+          end: hostileTimestamp,
+          note: hostileString,
+          expiresAt: hostileTimestamp,
+        }),
+        { nil: undefined },
+      ),
+      holdSeconds: fc.oneof(fc.constant(0), fc.nat({ max: 100 }), fc.nat({ max: 2 ** 32 - 1 })),
+      requestId: hostileString,
+    }),
+  }),
+  fc.record({
+    rpc: fc.constantFrom("confirm" as const, "cancel" as const, "get" as const),
+    req: fc.record({ id: hostileId }),
+  }),
+  fc.record({
+    rpc: fc.constant("update" as const),
+    req: fc.record({
+      id: hostileId,
+      note: fc.option(hostileString, { nil: undefined }),
+      start: hostileTimestamp,
+      end: hostileTimestamp,
+    }),
+  }),
+  fc.record({
+    rpc: fc.constantFrom("query" as const, "filter" as const),
+    req: fc.record({
+      resourceId: hostileString,
+      userId: hostileString,
+      status: hostileEnum,
+      start: hostileTimestamp,
+      end: hostileTimestamp,
+      desc: fc.boolean(),
+      pageSize: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      pageToken: hostileString,
+    }),
+  }),
+  fc.record({
+    rpc: fc.constant("listen" as const),
+    req: fc.record({
+      resourceId: hostileString,
+      userId: hostileString,
+      cursor: fc.oneof(
+        hostileString,
+        fc.bigInt(0n, 2n ** 64n).map((n) => Buffer.from(`v1.${n}.${n}`).toString("base64url")),
+      ),
+    }),
+  }),
+  fc.record({
+    rpc: fc.constant("available" as const),
+    req: fc.record({
+      resourceId: hostileString,
+      start: hostileTimestamp,
+      end: hostileTimestamp,
+      minDuration: hostileDuration,
+    }),
+  }),
+);
