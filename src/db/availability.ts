@@ -24,15 +24,15 @@ export async function availableWindows(
   resourceId: string,
   range: TimeWindow,
   minDuration: Micros,
+  signal?: AbortSignal,
 ): Promise<TimeWindow[]> {
   const rows = await db.query<{
     start_us: bigint | number | string;
     end_us: bigint | number | string;
-  }>(AVAILABLE_SQL, [
-    resourceId,
-    microsToIso(range.start),
-    microsToIso(range.end),
-    minDuration.toString(),
-  ]);
+  }>(
+    AVAILABLE_SQL,
+    [resourceId, microsToIso(range.start), microsToIso(range.end), minDuration.toString()],
+    { signal },
+  );
   return rows.map((r) => ({ start: BigInt(r.start_us), end: BigInt(r.end_us) }));
 }

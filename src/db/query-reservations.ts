@@ -85,6 +85,7 @@ export async function readPage(
   filter: ReservationFilter,
   from: PagePosition | undefined,
   limit: number,
+  signal?: AbortSignal,
 ): Promise<{ rows: Reservation[]; next: PagePosition | undefined }> {
   const phases = phasesOf(filter);
   const rows: Array<{ r: Reservation; phase: Phase }> = [];
@@ -95,7 +96,7 @@ export async function readPage(
   for (; index < phases.length && rows.length <= limit; index++, after = undefined) {
     const phase = phases[index] as Phase;
     const { text, params } = buildPage(filter, phase, after, limit + 1 - rows.length);
-    for (const row of await db.query<ReservationRow>(text, params)) {
+    for (const row of await db.query<ReservationRow>(text, params, { signal })) {
       rows.push({ r: toReservation(row), phase });
     }
   }
@@ -118,10 +119,11 @@ export async function* queryReservations(
   db: Queryable,
   filter: ReservationFilter,
   batchSize = QUERY_BATCH_SIZE,
+  signal?: AbortSignal,
 ): AsyncGenerator<Reservation[]> {
   let position: PagePosition | undefined;
   do {
-    const page = await readPage(db, filter, position, batchSize);
+    const page = await readPage(db, filter, position, batchSize, signal);
     if (page.rows.length > 0) yield page.rows;
     position = page.next;
   } while (position);

@@ -70,8 +70,8 @@ export async function reserveMany(
   });
 }
 
-async function one(db: Queryable, sql: string, params: unknown[]) {
-  const [row] = await db.query<ReservationRow>(sql, params);
+async function one(db: Queryable, sql: string, params: unknown[], signal?: AbortSignal) {
+  const [row] = await db.query<ReservationRow>(sql, params, { signal });
   return row ? toReservation(row) : undefined;
 }
 
@@ -88,8 +88,9 @@ export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id])
 /** Cancels a reservation (freeing its window); returns the row as it stands afterwards. */
 export const cancel = (db: Queryable, id: string) => one(db, CANCEL_SQL, [id]);
 
-/** Reads one reservation. */
-export const get = (db: Queryable, id: string) => one(db, GET_SQL, [id]);
+/** Reads one reservation; `signal` cancels the read. */
+export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
+  one(db, GET_SQL, [id], signal);
 
 /** The answer to an update: the row afterwards, or for a conflict the row in the way. */
 export interface UpdateOutcome {

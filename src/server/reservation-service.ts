@@ -131,7 +131,7 @@ export function createReservationService(
 
     async get(req, ctx) {
       const id = parseId(req.id);
-      const r = found(id, await reservations.get(db, id));
+      const r = found(id, await reservations.get(db, id, ctx.signal));
       assertMayActOn(callerOf(ctx), id, r.userId);
       return { reservation: reservationToProto(r) };
     },
@@ -139,7 +139,7 @@ export function createReservationService(
     async *query(req, ctx) {
       const filter = callerFilter(req, ctx);
       let rows = 0;
-      for await (const page of queryReservations(db, filter)) {
+      for await (const page of queryReservations(db, filter, undefined, ctx.signal)) {
         for (const r of page) {
           if (++rows > limits.maxQueryRows) {
             throw resourceExhausted(
