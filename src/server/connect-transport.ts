@@ -1,4 +1,4 @@
-import { create, type DescService } from "@bufbuild/protobuf";
+import type { DescService } from "@bufbuild/protobuf";
 import {
   Code,
   type Code as ConnectCode,
@@ -8,7 +8,7 @@ import {
 } from "@connectrpc/connect";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
 import { abortable } from "./call-abort.js";
-import { microsToTimestamp } from "./convert.js";
+import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import type { Logger } from "./logger.js";
 import { REQUEST_ID } from "./request-id.js";
@@ -18,18 +18,7 @@ function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof ConnectError) return err; // the protocol layer's own (bad request, deadline)
   const e = toRsvpError(err, log);
   const details = e.conflict
-    ? [
-        {
-          desc: ReservationConflictSchema,
-          value: create(ReservationConflictSchema, {
-            resourceId: e.conflict.resourceId,
-            requestedStart: microsToTimestamp(e.conflict.requested.start),
-            requestedEnd: microsToTimestamp(e.conflict.requested.end),
-            existingStart: microsToTimestamp(e.conflict.existing.start),
-            existingEnd: microsToTimestamp(e.conflict.existing.end),
-          }),
-        },
-      ]
+    ? [{ desc: ReservationConflictSchema, value: conflictToProto(e.conflict) }]
     : [];
   return new ConnectError(e.message, e.code as number as ConnectCode, undefined, details);
 }

@@ -1,9 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { type Duration, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { invalidArgument } from "../domain/errors.js";
+import { type ConflictInfo, invalidArgument } from "../domain/errors.js";
 import type { Reservation as DomainReservation, Micros, Status } from "../domain/reservation.js";
 import {
   type Reservation,
+  type ReservationConflict,
+  ReservationConflictSchema,
   ReservationSchema,
   ReservationStatus,
 } from "../gen/reservation/reservation_pb.js";
@@ -76,4 +78,15 @@ export function durationToMicros(field: string, d: Duration | undefined): Micros
     throw invalidArgument(`${field} must be a non-negative duration`);
   }
   return d.seconds * 1_000_000n + BigInt(Math.floor(d.nanos / 1000));
+}
+
+/** The ReservationConflict error detail every transport attaches to a clash. */
+export function conflictToProto(c: ConflictInfo): ReservationConflict {
+  return create(ReservationConflictSchema, {
+    resourceId: c.resourceId,
+    requestedStart: microsToTimestamp(c.requested.start),
+    requestedEnd: microsToTimestamp(c.requested.end),
+    existingStart: microsToTimestamp(c.existing.start),
+    existingEnd: microsToTimestamp(c.existing.end),
+  });
 }

@@ -17,7 +17,7 @@ import { invalidArgument, type RsvpError } from "../domain/errors.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
 import { abortable } from "./call-abort.js";
-import { microsToTimestamp } from "./convert.js";
+import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import { REQUEST_ID } from "./request-id.js";
 import type { RpcObserver } from "./rpc-observer.js";
@@ -94,14 +94,7 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
 export function toGrpcStatus(e: RsvpError): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   if (e.conflict) {
-    const c = e.conflict;
-    const detail = create(ReservationConflictSchema, {
-      resourceId: c.resourceId,
-      requestedStart: microsToTimestamp(c.requested.start),
-      requestedEnd: microsToTimestamp(c.requested.end),
-      existingStart: microsToTimestamp(c.existing.start),
-      existingEnd: microsToTimestamp(c.existing.end),
-    });
+    const detail = conflictToProto(e.conflict);
     const status = create(StatusSchema, {
       code: e.code,
       message: e.message,
