@@ -107,18 +107,19 @@ export function createReservationService(
 
     async update(req, ctx) {
       const id = parseId(req.id);
-      await mayActOn(ctx, id);
       const start = timestampToMicros("start", req.start);
       const end = timestampToMicros("end", req.end);
       const window = start === undefined && end === undefined ? undefined : parseWindow(start, end);
       // Without a new window, the note is always applied (the original contract: "" clears it).
       const note = req.note !== undefined || !window ? parseNote(req.note ?? "") : undefined;
+      await mayActOn(ctx, id);
       const outcome = await reservations.update(db, id, { note, window });
       if (!outcome) throw notFound(`reservation ${id} not found`);
       if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
       if (outcome.kind === "conflict") {
-        const current = found(id, await reservations.get(db, id));
-        throw conflictError(current.resourceId, window ?? current, outcome.reservation);
+        // Only a move can clash, and only with a reservation of the same resource.
+        if (!window) throw new Error(`update of ${id} clashed without a new window`);
+        throw conflictError(outcome.reservation.resourceId, window, outcome.reservation);
       }
       return { reservation: reservationToProto(outcome.reservation) };
     },
