@@ -27,16 +27,5 @@ export function toBooking(r: Reservation): Booking {
 
 /** The lower-case status word, also the bar's CSS class. */
 export function statusName(status: ReservationStatus): string {
-  switch (status) {
-    case ReservationStatus.PENDING:
-      return "pending";
-    case ReservationStatus.CONFIRMED:
-      return "confirmed";
-    case ReservationStatus.BLOCKED:
-      return "blocked";
-    case ReservationStatus.CANCELLED:
-      return "cancelled";
-    default:
-      return "unknown";
-  }
+  return ReservationStatus[status]?.toLowerCase() ?? "unknown";
 }
