@@ -24,6 +24,7 @@ for (const backend of backends) {
           "002_changes.sql",
           "003_booking.sql",
           "004_reserve_without_probes.sql",
+          "007_resources.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
@@ -31,8 +32,13 @@ for (const backend of backends) {
         );
         assert.match(
           c?.def ?? "",
-          /EXCLUDE USING gist \(resource_id WITH =, timespan WITH &&\) WHERE \(\(status <> 'cancelled'/,
+          /EXCLUDE USING gist \(resource_id WITH =, occupied WITH &&\) WHERE \(\(status <> 'cancelled'/,
         );
+        // What a reservation occupies always covers its window: no two windows overlap either.
+        const [covers] = await db.query<{ def: string }>(
+          "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_occupied_covers_timespan'",
+        );
+        assert.match(covers?.def ?? "", /CHECK \(\(occupied @> timespan\)\)/);
       } finally {
         await db.close();
         await database.drop();
@@ -48,12 +54,12 @@ for (const backend of postgresBackends) {
       const dbs = await Promise.all(Array.from({ length: 4 }, () => openDb(database.target)));
       try {
         const applied = await Promise.all(dbs.map((db) => migrate(db)));
-        assert.equal(applied.flat().length, 4, "each migration applied by exactly one process");
+        assert.equal(applied.flat().length, 5, "each migration applied by exactly one process");
         const [row] =
           (await dbs[0]?.query<{ n: number }>(
             "SELECT count(*)::int AS n FROM rsvp.schema_migrations",
           )) ?? [];
-        assert.equal(row?.n, 4);
+        assert.equal(row?.n, 5);
       } finally {
         for (const db of dbs) await db.close();
         await database.drop();

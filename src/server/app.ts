@@ -6,6 +6,7 @@ import { withAuth } from "../auth/with-auth.js";
 import type { Db } from "../db/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
+import { ResourceService } from "../gen/reservation/resource_pb.js";
 import { shutdownReason } from "./call-abort.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
@@ -20,7 +21,8 @@ import type { Logger } from "./logger.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
 import { healthRoutes, startProbe } from "./readiness.js";
 import { createReflection, type ServedService } from "./reflection.js";
-import { createReservationService } from "./reservation-service.js";
+import { createReservationService, type ServiceDeps } from "./reservation-service.js";
+import { createResourceService } from "./resource-service.js";
 import { createRpcObserver } from "./rpc-observer.js";
 import { openMigrated } from "./startup.js";
 import { webStatic } from "./web-static.js";
@@ -65,10 +67,24 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
 };
 
-/** The service's handlers, behind authentication when a key is configured. */
-function reservationImpl(config: Config, deps: Parameters<typeof createReservationService>[0]) {
-  const impl = createReservationService(deps);
-  return config.auth ? withAuth(ReservationService, impl, createAuthenticator(config.auth)) : impl;
+/** The services' handlers, behind authentication when a key is configured. */
+function servedServices(config: Config, deps: ServiceDeps): ServedService[] {
+  const reservations = createReservationService(deps);
+  const resources = createResourceService(deps.db);
+  if (!config.auth) {
+    return [
+      { service: ReservationService, impl: reservations },
+      { service: ResourceService, impl: resources },
+    ];
+  }
+  const authenticator = createAuthenticator(config.auth);
+  return [
+    {
+      service: ReservationService,
+      impl: withAuth(ReservationService, reservations, authenticator),
+    },
+    { service: ResourceService, impl: withAuth(ResourceService, resources, authenticator) },
+  ];
 }
 
 function grpcCredentials(config: Config): grpc.ServerCredentials {
@@ -115,9 +131,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
   });
   let closing = false;
-  const services: ServedService[] = [
-    { service: ReservationService, impl: reservationImpl(config, { db, feed, limits }) },
-  ];
+  const services = servedServices(config, { db, feed, limits });
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
   const grpcServices = [...services, { service: Health, impl: health.impl }];

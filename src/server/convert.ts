@@ -1,5 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { type Duration, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type Duration,
+  DurationSchema,
+  type Timestamp,
+  TimestampSchema,
+} from "@bufbuild/protobuf/wkt";
 import { type ConflictInfo, invalidArgument } from "../domain/errors.js";
 import type { Reservation as DomainReservation, Micros, Status } from "../domain/reservation.js";
 import {
@@ -78,6 +83,14 @@ export function durationToMicros(field: string, d: Duration | undefined): Micros
     throw invalidArgument(`${field} must be a non-negative duration`);
   }
   return d.seconds * 1_000_000n + BigInt(Math.floor(d.nanos / 1000));
+}
+
+/** Non-negative microseconds as a protobuf Duration. */
+export function microsToDuration(us: Micros): Duration {
+  return create(DurationSchema, {
+    seconds: us / 1_000_000n,
+    nanos: Number(us % 1_000_000n) * 1000,
+  });
 }
 
 /** The ReservationConflict error detail every transport attaches to a clash. */

@@ -88,6 +88,8 @@ export function createReservationService(
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(input.resourceId, input, outcome.reservation);
+        case "rule":
+          throw failedPrecondition(outcome.message);
         case "mismatch":
           throw invalidArgument(
             `request_id ${JSON.stringify(input.requestId)} was already used with a different request`,
@@ -116,6 +118,7 @@ export function createReservationService(
       const outcome = await reservations.update(db, id, { note, window });
       if (!outcome) throw notFound(`reservation ${id} not found`);
       if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
+      if (outcome.kind === "rule") throw failedPrecondition(outcome.message ?? "a booking rule");
       if (outcome.kind === "conflict") {
         // Only a move can clash, and only with a reservation of the same resource.
         if (!window) throw new Error(`update of ${id} clashed without a new window`);

@@ -1,6 +1,11 @@
 import { credentials } from "@grpc/grpc-js";
 import type { AuthConfig } from "../../src/auth/auth-config.js";
-import { createRsvpClient, type RsvpClient } from "../../src/client/grpc-client.js";
+import {
+  createResourceClient,
+  createRsvpClient,
+  type ResourceClient,
+  type RsvpClient,
+} from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/open.js";
 import { type App, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/change-feed.js";
@@ -13,6 +18,8 @@ import type { TestBackend, TestDatabase } from "./databases.js";
 export interface TestServer {
   readonly app: App;
   readonly client: RsvpClient;
+  /** A client of the same server's resource catalog. */
+  readonly resources: ResourceClient;
   readonly database: TestDatabase;
   /** Another server process-equivalent on the same database. */
   startAnother(
@@ -55,15 +62,16 @@ async function serve(
     graceMs: 2000,
     sweepIntervalMs: extra.sweepIntervalMs ?? 100,
   });
-  const client = createRsvpClient(
-    app.grpcAddress,
-    extra.tls ? credentials.createSsl(extra.tls.cert) : undefined,
-  );
+  const creds = extra.tls ? credentials.createSsl(extra.tls.cert) : undefined;
+  const client = createRsvpClient(app.grpcAddress, creds);
+  const resources = createResourceClient(app.grpcAddress, creds);
   return {
     app,
     client,
+    resources,
     async close() {
       client.close();
+      resources.close();
       await app.close();
     },
   };
@@ -81,6 +89,7 @@ export async function startTestServer(
   return {
     app: first.app,
     client: first.client,
+    resources: first.resources,
     database,
     async startAnother(otherFeed, otherExtra) {
       const other = await serve(database.target, otherFeed, otherExtra);

@@ -1,0 +1,306 @@
+-- The resource catalog: pools, buffers and booking rules, enforced by the database itself.
+-- A resource id never registered here has no pool, no buffers and no rules: as before.
+
+CREATE TABLE rsvp.resources (
+  id varchar(64) NOT NULL,
+  pool varchar(64) NOT NULL DEFAULT '',
+  time_zone text NOT NULL DEFAULT 'UTC',
+  buffer_before interval NOT NULL DEFAULT '0',
+  buffer_after interval NOT NULL DEFAULT '0',
+  -- Each NULL = no limit.
+  min_duration interval,
+  max_duration interval,
+  min_notice interval,
+  max_advance interval,
+  note text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT resources_pkey PRIMARY KEY (id),
+  CONSTRAINT resources_id_not_empty CHECK (id <> ''),
+  CONSTRAINT resources_durations_not_negative CHECK (
+    buffer_before >= '0' AND buffer_after >= '0' AND min_duration >= '0'
+    AND max_duration >= '0' AND min_notice >= '0' AND max_advance >= '0'
+  )
+);
+-- A pool's members in id order: the order a pool reserve tries them in.
+CREATE INDEX resources_pool_idx ON rsvp.resources (pool, id) WHERE pool <> '';
+
+-- What a reservation occupies: its window widened by its resource's buffers as they were when
+-- the window was set. The exclusion constraint moves from the window to this column, so two
+-- live reservations of one resource never have overlapping widened windows. occupied always
+-- contains timespan, so the old guarantee (windows never overlap) still holds.
+ALTER TABLE rsvp.reservations ADD COLUMN occupied tstzrange;
+UPDATE rsvp.reservations SET occupied = timespan;
+ALTER TABLE rsvp.reservations ALTER COLUMN occupied SET NOT NULL;
+ALTER TABLE rsvp.reservations ADD CONSTRAINT reservations_occupied_covers_timespan
+  CHECK (occupied @> timespan);
+ALTER TABLE rsvp.reservations DROP CONSTRAINT reservations_conflict;
+ALTER TABLE rsvp.reservations ADD CONSTRAINT reservations_conflict
+  EXCLUDE USING gist (resource_id WITH =, occupied WITH &&) WHERE (status <> 'cancelled');
+
+-- "1d2h30m": a duration as the rule messages show it (whole seconds).
+CREATE FUNCTION rsvp.duration_text(d interval) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN (SELECT CASE WHEN s = 0 THEN '0s' ELSE concat(
+            nullif(s / 86400, 0) || 'd', nullif(s % 86400 / 3600, 0) || 'h',
+            nullif(s % 3600 / 60, 0) || 'm', nullif(s % 60, 0) || 's') END
+            FROM (SELECT floor(extract(epoch FROM d))::bigint AS s) AS x);
+
+-- The first booking rule of `res` that a window breaks, as a message naming it; NULL when it
+-- meets them all (or res is NULL: an unregistered resource has no rules). Blocked windows
+-- (maintenance) are exempt. now() is the transaction's start: one clock for a whole batch.
+CREATE FUNCTION rsvp.broken_rule(res rsvp.resources, status rsvp.reservation_status, span tstzrange)
+  RETURNS text
+  LANGUAGE sql STABLE
+  RETURN CASE
+    WHEN res.id IS NULL OR status = 'blocked' THEN NULL
+    WHEN upper(span) - lower(span) < res.min_duration THEN
+      format('%s needs reservations of at least %s (min_duration)', res.id, rsvp.duration_text(res.min_duration))
+    WHEN upper(span) - lower(span) > res.max_duration THEN
+      format('%s takes reservations of at most %s (max_duration)', res.id, rsvp.duration_text(res.max_duration))
+    WHEN lower(span) < now() + res.min_notice THEN
+      format('%s needs at least %s notice (min_notice)', res.id, rsvp.duration_text(res.min_notice))
+    WHEN lower(span) > now() + res.max_advance THEN
+      format('%s cannot be booked more than %s ahead (max_advance)', res.id, rsvp.duration_text(res.max_advance))
+  END;
+
+-- A window widened by its resource's buffers (unchanged for an unregistered resource).
+CREATE FUNCTION rsvp.widened(p_resource_id text, span tstzrange) RETURNS tstzrange
+  LANGUAGE sql STABLE
+  RETURN (SELECT tstzrange(lower(span) - coalesce(r.buffer_before, '0'),
+                           upper(span) + coalesce(r.buffer_after, '0'), '[)')
+            FROM (SELECT 1) AS one LEFT JOIN rsvp.resources AS r ON r.id = p_resource_id);
+
+-- Every write of a window passes here: it sets what the window occupies and refuses a window
+-- that breaks its resource's rules. A row whose window did not change keeps what it occupies,
+-- so a change of buffers applies to reservations made or moved afterwards, never to those
+-- already made (they keep the buffers they were booked with; see README).
+CREATE FUNCTION rsvp.apply_resource() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  res rsvp.resources;
+  broken text;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.timespan = OLD.timespan THEN
+    RETURN NEW;
+  END IF;
+  SELECT * INTO res FROM rsvp.resources WHERE id = NEW.resource_id;
+  IF NOT FOUND THEN
+    NEW.occupied := NEW.timespan;
+    RETURN NEW;
+  END IF;
+  NEW.occupied := tstzrange(lower(NEW.timespan) - res.buffer_before,
+                            upper(NEW.timespan) + res.buffer_after, '[)');
+  broken := rsvp.broken_rule(res, NEW.status, NEW.timespan);
+  IF broken IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = broken;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER reservations_apply_resource
+  BEFORE INSERT OR UPDATE OF timespan ON rsvp.reservations
+  FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
+
+-- Expired holds in the way of the (widened) windows asked for. The caller holds the locks.
+CREATE OR REPLACE FUNCTION rsvp.release_expired_in_way(p_requests jsonb) RETURNS bigint
+  LANGUAGE plpgsql AS $$
+DECLARE
+  released bigint;
+BEGIN
+  UPDATE rsvp.reservations AS x SET status = 'cancelled', updated_at = now()
+    FROM jsonb_to_recordset(p_requests) AS q(resource_id text, start_at timestamptz, end_at timestamptz)
+   WHERE x.resource_id = q.resource_id AND x.status = 'pending' AND x.expires_at <= now()
+     AND x.occupied && rsvp.widened(q.resource_id, tstzrange(q.start_at, q.end_at, '[)'));
+  GET DIAGNOSTICS released = ROW_COUNT;
+  RETURN released;
+END;
+$$;
+
+-- rsvp.reserve as in 004, plus one outcome: 'rule' (out_message names the broken rule). Rules
+-- are checked under the resources' locks, which PutResource takes too, so the trigger never
+-- refuses a row here and one request's broken rule never fails the others of its batch.
+DROP FUNCTION rsvp.reserve(jsonb);
+CREATE FUNCTION rsvp.reserve(p_requests jsonb)
+  RETURNS TABLE (out_request uuid, out_kind text, out_row rsvp.reservations, out_message text)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  total integer := jsonb_array_length(p_requests);
+  replayed uuid[] := '{}';
+  refused uuid[] := '{}';
+  done uuid[] := '{}';
+  created rsvp.reservations[];
+BEGIN
+  PERFORM rsvp.lock_keys(array_agg(k)) FROM (
+    SELECT q.resource_id AS k FROM jsonb_to_recordset(p_requests) AS q(resource_id text)
+    UNION ALL
+    SELECT 'request:' || q.user_id || ':' || q.request_id
+      FROM jsonb_to_recordset(p_requests) AS q(user_id text, request_id text)
+     WHERE q.request_id IS NOT NULL) AS keys;
+
+  IF jsonb_path_exists(p_requests, '$[*].request_id ? (@ != null)') THEN
+    RETURN QUERY
+      SELECT q.id, CASE WHEN k.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END, r,
+             NULL::text
+        FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text, request_hash text)
+        JOIN rsvp.reserve_requests AS k ON k.user_id = q.user_id AND k.request_id = q.request_id
+        JOIN rsvp.reservations AS r ON r.id = k.reservation_id;
+    SELECT coalesce(array_agg(q.id), '{}') INTO replayed
+      FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text)
+      JOIN rsvp.reserve_requests AS k ON k.user_id = q.user_id AND k.request_id = q.request_id;
+  END IF;
+
+  -- Rules before clashes: a window that breaks one is refused whether or not it is free.
+  WITH broken AS (
+    SELECT q.id, rsvp.broken_rule(res, q.status, tstzrange(q.start_at, q.end_at, '[)')) AS message
+      FROM jsonb_to_recordset(p_requests)
+        AS q(id uuid, resource_id text, status rsvp.reservation_status,
+             start_at timestamptz, end_at timestamptz)
+      JOIN rsvp.resources AS res ON res.id = q.resource_id
+     WHERE q.id <> ALL (replayed)
+  )
+  SELECT coalesce(array_agg(b.id), '{}') INTO refused FROM broken AS b WHERE b.message IS NOT NULL;
+  IF cardinality(refused) > 0 THEN
+    RETURN QUERY
+      SELECT q.id, 'rule', NULL::rsvp.reservations,
+             rsvp.broken_rule(res, q.status, tstzrange(q.start_at, q.end_at, '[)'))
+        FROM jsonb_to_recordset(p_requests)
+          AS q(id uuid, resource_id text, status rsvp.reservation_status,
+               start_at timestamptz, end_at timestamptz)
+        JOIN rsvp.resources AS res ON res.id = q.resource_id
+       WHERE q.id = ANY (refused);
+  END IF;
+
+  FOR attempt IN 1..2 LOOP
+    WITH ins AS (
+      INSERT INTO rsvp.reservations AS t (id, user_id, resource_id, status, timespan, note, expires_at)
+      SELECT q.id, q.user_id, q.resource_id, q.status, tstzrange(q.start_at, q.end_at, '[)'), q.note,
+             COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds))
+        FROM ROWS FROM (jsonb_to_recordset(p_requests)
+               AS (id uuid, user_id text, resource_id text, status rsvp.reservation_status,
+                   start_at timestamptz, end_at timestamptz, note text, expires_at timestamptz,
+                   hold_seconds double precision))
+             WITH ORDINALITY
+               AS q(id, user_id, resource_id, status, start_at, end_at, note, expires_at,
+                    hold_seconds, ord)
+       WHERE q.id <> ALL (replayed) AND q.id <> ALL (refused) AND q.id <> ALL (done)
+       ORDER BY q.ord
+      ON CONFLICT DO NOTHING
+      RETURNING t
+    )
+    SELECT array_agg(ins.t) INTO created FROM ins;
+    RETURN QUERY SELECT c.id, 'created', c, NULL::text FROM unnest(created) AS c;
+    done := done || ARRAY(SELECT c.id FROM unnest(created) AS c);
+    -- Everything in: done. Otherwise an expired hold may stand in the way: release, retry once.
+    EXIT WHEN cardinality(replayed) + cardinality(refused) + cardinality(done) = total OR attempt = 2;
+    EXIT WHEN rsvp.release_expired_in_way(p_requests) = 0;
+  END LOOP;
+
+  IF cardinality(replayed) + cardinality(refused) + cardinality(done) < total THEN
+    RETURN QUERY
+      SELECT q.id, 'conflict', c.found, NULL::text
+        FROM jsonb_to_recordset(p_requests)
+          AS q(id uuid, resource_id text, start_at timestamptz, end_at timestamptz)
+        CROSS JOIN LATERAL (
+          SELECT x AS found FROM rsvp.reservations AS x
+           WHERE x.resource_id = q.resource_id AND x.status <> 'cancelled' AND x.id <> q.id
+             AND x.occupied && rsvp.widened(q.resource_id, tstzrange(q.start_at, q.end_at, '[)'))
+           ORDER BY lower(x.timespan)
+           LIMIT 1
+        ) AS c
+       WHERE q.id <> ALL (replayed) AND q.id <> ALL (refused) AND q.id <> ALL (done);
+  END IF;
+
+  INSERT INTO rsvp.reserve_requests (user_id, request_id, request_hash, reservation_id)
+  SELECT q.user_id, q.request_id, q.request_hash, q.id
+    FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text, request_hash text)
+   WHERE q.request_id IS NOT NULL AND q.id = ANY (done)
+  ON CONFLICT DO NOTHING;
+END;
+$$;
+
+-- rsvp.update as in 003, plus one outcome: 'rule' (out_message names the broken rule) when
+-- the new window breaks one; a move clashes when its widened window meets another's.
+DROP FUNCTION rsvp.update(uuid, text, timestamptz, timestamptz);
+CREATE FUNCTION rsvp.update(p_id uuid, p_note text, p_start timestamptz, p_end timestamptz)
+  RETURNS TABLE (out_kind text, out_row rsvp.reservations, out_message text)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  cur rsvp.reservations := rsvp.lock_reservation(p_id);
+  span tstzrange := CASE WHEN p_start IS NULL THEN cur.timespan ELSE tstzrange(p_start, p_end, '[)') END;
+  broken text;
+BEGIN
+  IF cur.id IS NULL THEN
+    RETURN;
+  END IF;
+  IF cur.status = 'cancelled' THEN
+    RETURN QUERY SELECT 'cancelled', cur, NULL::text;
+    RETURN;
+  END IF;
+  IF cur.note IS NOT DISTINCT FROM COALESCE(p_note, cur.note) AND cur.timespan = span THEN
+    RETURN QUERY SELECT 'unchanged', cur, NULL::text;
+    RETURN;
+  END IF;
+  IF cur.timespan <> span THEN
+    SELECT rsvp.broken_rule(r, cur.status, span) INTO broken
+      FROM rsvp.resources AS r WHERE r.id = cur.resource_id;
+    IF broken IS NOT NULL THEN
+      RETURN QUERY SELECT 'rule', cur, broken;
+      RETURN;
+    END IF;
+  END IF;
+  BEGIN
+    UPDATE rsvp.reservations
+       SET note = COALESCE(p_note, note), timespan = span, updated_at = now()
+     WHERE id = p_id RETURNING * INTO cur;
+  EXCEPTION WHEN exclusion_violation THEN
+    RETURN QUERY SELECT 'conflict', x, NULL::text FROM rsvp.reservations AS x
+      WHERE x.resource_id = cur.resource_id AND x.status <> 'cancelled' AND x.id <> p_id
+        AND x.occupied && rsvp.widened(cur.resource_id, span)
+      ORDER BY lower(x.timespan) LIMIT 1;
+    RETURN;
+  END;
+  RETURN QUERY SELECT 'updated', cur, NULL::text;
+END;
+$$;
+
+-- Creates or replaces a resource under its lock, so that no reserve of it is half-way through
+-- a check of the rules this replaces.
+CREATE FUNCTION rsvp.put_resource(
+  p_id text, p_pool text, p_time_zone text, p_buffer_before interval, p_buffer_after interval,
+  p_min_duration interval, p_max_duration interval, p_min_notice interval,
+  p_max_advance interval, p_note text)
+  RETURNS SETOF rsvp.resources
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM rsvp.lock_resource(p_id);
+  RETURN QUERY
+    INSERT INTO rsvp.resources AS r (id, pool, time_zone, buffer_before, buffer_after, min_duration,
+                                     max_duration, min_notice, max_advance, note)
+    VALUES (p_id, p_pool, p_time_zone, p_buffer_before, p_buffer_after, p_min_duration,
+            p_max_duration, p_min_notice, p_max_advance, p_note)
+    ON CONFLICT (id) DO UPDATE
+      SET pool = EXCLUDED.pool, time_zone = EXCLUDED.time_zone,
+          buffer_before = EXCLUDED.buffer_before, buffer_after = EXCLUDED.buffer_after,
+          min_duration = EXCLUDED.min_duration, max_duration = EXCLUDED.max_duration,
+          min_notice = EXCLUDED.min_notice, max_advance = EXCLUDED.max_advance,
+          note = EXCLUDED.note, updated_at = now()
+    RETURNING r.*;
+END;
+$$;
+
+-- Deletes a resource under its lock. Output: 'deleted', 'missing', or 'busy' while a live
+-- reservation of it has not ended (its reservations stay; the id then behaves as unregistered).
+CREATE FUNCTION rsvp.delete_resource(p_id text) RETURNS text
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM rsvp.lock_resource(p_id);
+  IF EXISTS (SELECT 1 FROM rsvp.reservations
+              WHERE resource_id = p_id AND status <> 'cancelled' AND upper(timespan) > now()
+                AND (expires_at IS NULL OR expires_at > now())) THEN
+    RETURN 'busy';
+  END IF;
+  DELETE FROM rsvp.resources WHERE id = p_id;
+  RETURN CASE WHEN FOUND THEN 'deleted' ELSE 'missing' END;
+END;
+$$;
