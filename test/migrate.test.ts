@@ -24,6 +24,7 @@ for (const backend of backends) {
           "002_changes.sql",
           "003_booking.sql",
           "004_reserve_without_probes.sql",
+          "005_feed_horizon.sql",
           "007_resources.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
@@ -54,12 +55,12 @@ for (const backend of postgresBackends) {
       const dbs = await Promise.all(Array.from({ length: 4 }, () => openDb(database.target)));
       try {
         const applied = await Promise.all(dbs.map((db) => migrate(db)));
-        assert.equal(applied.flat().length, 5, "each migration applied by exactly one process");
+        assert.equal(applied.flat().length, 6, "each migration applied by exactly one process");
         const [row] =
           (await dbs[0]?.query<{ n: number }>(
             "SELECT count(*)::int AS n FROM rsvp.schema_migrations",
           )) ?? [];
-        assert.equal(row?.n, 5);
+        assert.equal(row?.n, 6);
       } finally {
         for (const db of dbs) await db.close();
         await database.drop();

@@ -8,7 +8,7 @@ import {
 } from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/open.js";
 import { type App, startApp } from "../../src/server/app.js";
-import type { ChangeFeedOptions } from "../../src/server/change-feed.js";
+import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
 import type { TlsConfig } from "../../src/server/tls-config.js";
