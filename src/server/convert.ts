@@ -73,6 +73,7 @@ export function reservationToProto(r: DomainReservation): Reservation {
     expiresAt: r.expiresAt === undefined ? undefined : microsToTimestamp(r.expiresAt),
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
+    groupId: r.groupId ?? "",
   });
 }
 
@@ -101,5 +102,6 @@ export function conflictToProto(c: ConflictInfo): ReservationConflict {
     requestedEnd: microsToTimestamp(c.requested.end),
     existingStart: microsToTimestamp(c.existing.start),
     existingEnd: microsToTimestamp(c.existing.end),
+    item: c.item ?? 0,
   });
 }

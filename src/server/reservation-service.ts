@@ -1,6 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { callerOf } from "../auth/caller.js";
-import { actsOnAnyone, assertMayActOn, assertMayCreate, ownerOfNew } from "../auth/policy.js";
+import { actsOnAnyone, assertMayActOn } from "../auth/policy.js";
 import type { Db } from "../db/db.js";
 import { queryReservations } from "../db/query-reservations.js";
 import * as reservations from "../db/reservations.js";
@@ -12,14 +12,15 @@ import {
   notFound,
   resourceExhausted,
 } from "../domain/errors.js";
-import type { Reservation } from "../domain/reservation.js";
+import type { NewReservation, Reservation } from "../domain/reservation.js";
 import { formatInstant } from "../domain/time.js";
-import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
+import { parseId, parseNote, parseWindow } from "../domain/validate.js";
 import type { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
-import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
+import { reservationToProto, timestampToMicros } from "./convert.js";
 import type { ChangeFeed } from "./feed/change-feed.js";
 import { CURSOR_HEADER, createListenHandler } from "./feed/listen-handler.js";
+import { createGroupHandlers, parseReserveRequest } from "./group-handlers.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { createSecrets } from "./secrets.js";
 import { sendHeaders } from "./send-headers.js";
@@ -49,7 +50,7 @@ function notLive(r: Reservation, action: string) {
   );
 }
 
-const nowMicros = () => BigInt(Date.now()) * 1000n;
+const _nowMicros = () => BigInt(Date.now()) * 1000n;
 
 /**
  * The reservation service: one set of handlers that every transport (native gRPC, Connect,
@@ -62,6 +63,7 @@ export function createReservationService(
   const { db } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const batcher = createReserveBatcher(db);
+  const groups = createGroupHandlers(db);
   const secrets = createSecrets(db);
   // A reservation's owner never changes, so checking it before acting cannot go stale.
   const mayActOn = async (ctx: HandlerContext, id: string) => {
@@ -71,24 +73,9 @@ export function createReservationService(
   };
   return {
     async reserve(req, ctx) {
-      const r = req.reservation;
-      if (!r) throw invalidArgument("reservation is required");
-      const caller = callerOf(ctx);
-      const input = parseNewReservation(
-        {
-          userId: ownerOfNew(caller, r.userId),
-          resourceId: r.resourceId,
-          status: statusFromProto(r.status),
-          start: timestampToMicros("start", r.start),
-          end: timestampToMicros("end", r.end),
-          note: r.note,
-          expiresAt: timestampToMicros("expires_at", r.expiresAt),
-          holdSeconds: req.holdSeconds,
-          requestId: req.requestId,
-        },
-        nowMicros(),
-      );
-      assertMayCreate(caller, input.status);
+      const parsed = parseReserveRequest(req, callerOf(ctx));
+      if (parsed.pool !== undefined) return groups.reservePool({ ...parsed, pool: parsed.pool });
+      const input: NewReservation = parsed;
       const outcome = await batcher.reserve(input);
       switch (outcome.kind) {
         case "conflict":
@@ -165,6 +152,7 @@ export function createReservationService(
       }
     },
 
+    reserveAll: groups.reserveAll,
     listen: createListenHandler({
       feed: deps.feed,
       cursors: secrets.cursors,

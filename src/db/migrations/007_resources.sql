@@ -304,3 +304,211 @@ BEGIN
   RETURN CASE WHEN FOUND THEN 'deleted' ELSE 'missing' END;
 END;
 $$;
+
+-- Reservations made together (a group or a series) share a group id.
+ALTER TABLE rsvp.reservations ADD COLUMN group_id uuid;
+CREATE INDEX reservations_group_id_idx ON rsvp.reservations (group_id, lower(timespan), id)
+  WHERE group_id IS NOT NULL;
+-- listen events carry the group id too: the change log records it (record_change as in 003,
+-- plus group_id).
+ALTER TABLE rsvp.reservation_changes ADD COLUMN group_id uuid;
+CREATE OR REPLACE FUNCTION rsvp.record_change() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  kind rsvp.reservation_update_type;
+  r rsvp.reservations;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    kind := 'create';
+    r := NEW;
+  ELSIF TG_OP = 'DELETE' THEN
+    kind := 'delete';
+    r := OLD;
+  ELSIF NEW.status = 'cancelled' AND OLD.status <> 'cancelled' THEN
+    kind := 'delete';
+    r := NEW;
+  ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.timespan IS DISTINCT FROM OLD.timespan
+        OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+    kind := 'update';
+    r := NEW;
+  ELSE
+    RETURN NULL;
+  END IF;
+  INSERT INTO rsvp.reservation_changes
+         (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at, expires_at,
+          group_id)
+  VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
+          r.updated_at, r.expires_at, r.group_id);
+  RETURN NULL;
+END;
+$$;
+-- An idempotency key of a group remembers all it made, in item order.
+ALTER TABLE rsvp.reserve_requests ADD COLUMN reservation_ids uuid[];
+
+-- One item of rsvp.reserve_group, as it works through them.
+CREATE TYPE rsvp.group_item AS (
+  ord integer, id uuid, user_id text, resource_id text, pool text,
+  status rsvp.reservation_status, span tstzrange, note text, expires_at timestamptz
+);
+
+-- Reserves items that must succeed together: a group, a series, or a single pool reserve.
+-- Input: a JSON array of {id, user_id, resource_id | pool, status, start_at, end_at, note,
+-- expires_at?, hold_seconds?}; the items get p_group_id. Output rows, out_item = the item's
+-- 0-based position:
+--   'created' (out_row = the new row), or, when nothing was written:
+--   'rule'    (out_message names the broken rule; rules are checked before clashes),
+--   'empty'   (out_message = a pool with no resources),
+--   'conflict' (out_row = a live row in the way, out_message = the pool for a pool item),
+--   'replayed' / 'mismatch' (p_request_id was used before; out_row = what it made).
+-- With p_skip_conflicts, clashing items are reported as 'skipped' and the others kept.
+-- Every resource an item could land on is locked first, in one fixed order, so groups
+-- racing over the same resources in any order never deadlock; an item of a pool tries the
+-- pool's members that meet its rules in id order, each insert judged by the constraint.
+CREATE FUNCTION rsvp.reserve_group(p_items jsonb, p_group_id uuid, p_user_id text,
+                                   p_request_id text, p_request_hash text, p_skip_conflicts boolean)
+  RETURNS TABLE (out_item integer, out_kind text, out_row rsvp.reservations, out_message text)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  items rsvp.group_item[];
+  item rsvp.group_item;
+  member record;
+  ins rsvp.reservations;
+  clash rsvp.reservations;
+  created rsvp.reservations[] := '{}';
+  created_items integer[] := '{}';
+  clashes rsvp.reservations[] := '{}';
+  clash_items integer[] := '{}';
+  clash_pools text[] := '{}';
+  prior rsvp.reserve_requests;
+BEGIN
+  SELECT array_agg(ROW(q.ord - 1, q.id, q.user_id, q.resource_id, q.pool, q.status,
+                       tstzrange(q.start_at, q.end_at, '[)'), q.note,
+                       COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds)))::rsvp.group_item
+                   ORDER BY q.ord)
+    INTO items
+    FROM ROWS FROM (jsonb_to_recordset(p_items)
+           AS (id uuid, user_id text, resource_id text, pool text, status rsvp.reservation_status,
+               start_at timestamptz, end_at timestamptz, note text, expires_at timestamptz,
+               hold_seconds double precision))
+         WITH ORDINALITY AS q(id, user_id, resource_id, pool, status, start_at, end_at, note,
+                              expires_at, hold_seconds, ord);
+
+  -- Lock every resource named and every member of every pool named (as read now; members
+  -- that join later are not considered, members that leave meanwhile are dropped below).
+  PERFORM rsvp.lock_keys(array_agg(k)) FROM (
+    SELECT i.resource_id AS k FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL
+    UNION ALL
+    SELECT r.id FROM rsvp.resources AS r WHERE r.pool IN (SELECT i.pool FROM unnest(items) AS i)
+    UNION ALL
+    SELECT 'request:' || p_user_id || ':' || p_request_id WHERE p_request_id IS NOT NULL) AS keys;
+
+  IF p_request_id IS NOT NULL THEN
+    SELECT * INTO prior FROM rsvp.reserve_requests AS k
+     WHERE k.user_id = p_user_id AND k.request_id = p_request_id;
+    IF FOUND THEN
+      RETURN QUERY
+        SELECT (o.n - 1)::integer,
+               CASE WHEN prior.request_hash = p_request_hash THEN 'replayed' ELSE 'mismatch' END,
+               r, NULL::text
+          FROM unnest(coalesce(prior.reservation_ids, ARRAY[prior.reservation_id]))
+               WITH ORDINALITY AS o(id, n)
+          JOIN rsvp.reservations AS r ON r.id = o.id
+         ORDER BY o.n;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Pools with no resources at all.
+  RETURN QUERY
+    SELECT i.ord, 'empty', NULL::rsvp.reservations, i.pool FROM unnest(items) AS i
+     WHERE i.pool IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rsvp.resources AS r WHERE r.pool = i.pool);
+  IF FOUND THEN
+    RETURN;
+  END IF;
+
+  -- Rules before clashes, for the whole group: a resource item that breaks one, or a pool
+  -- item whose window no member's rules accept (the first member's broken rule is named).
+  RETURN QUERY
+    SELECT i.ord, 'rule', NULL::rsvp.reservations, b.message
+      FROM unnest(items) AS i
+      CROSS JOIN LATERAL (
+        SELECT m.message FROM (
+          SELECT r.id, rsvp.broken_rule(r, i.status, i.span) AS message
+            FROM rsvp.resources AS r WHERE r.id = i.resource_id OR r.pool = i.pool) AS m
+         WHERE m.message IS NOT NULL ORDER BY m.id LIMIT 1
+      ) AS b
+     WHERE i.resource_id IS NOT NULL
+        OR NOT EXISTS (SELECT 1 FROM rsvp.resources AS r
+                        WHERE r.pool = i.pool AND rsvp.broken_rule(r, i.status, i.span) IS NULL);
+  IF FOUND THEN
+    RETURN;
+  END IF;
+
+  -- Expired holds in the way of any candidate are released (a write of its own: kept).
+  PERFORM rsvp.release_expired_in_way(jsonb_agg(jsonb_build_object(
+            'resource_id', c.rid, 'start_at', lower(c.span), 'end_at', upper(c.span))))
+     FROM (SELECT i.resource_id AS rid, i.span FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL
+           UNION ALL
+           SELECT r.id, i.span FROM unnest(items) AS i JOIN rsvp.resources AS r ON r.pool = i.pool) AS c;
+
+  BEGIN
+    FOREACH item IN ARRAY items LOOP
+      ins := NULL;
+      FOR member IN
+        SELECT item.resource_id AS id WHERE item.resource_id IS NOT NULL
+        UNION ALL
+        (SELECT r.id FROM rsvp.resources AS r
+          WHERE r.pool = item.pool AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+          ORDER BY r.id)
+      LOOP
+        INSERT INTO rsvp.reservations AS t
+               (id, user_id, resource_id, status, timespan, note, expires_at, group_id)
+        VALUES (item.id, item.user_id, member.id, item.status, item.span, item.note,
+                item.expires_at, p_group_id)
+        ON CONFLICT DO NOTHING
+        RETURNING t.* INTO ins;
+        EXIT WHEN ins.id IS NOT NULL;
+      END LOOP;
+      IF ins.id IS NOT NULL THEN
+        created := created || ins;
+        created_items := created_items || item.ord;
+      ELSE
+        -- What stands in the way: for a pool, on its first member that accepts the window.
+        SELECT x.* INTO clash FROM rsvp.reservations AS x
+         WHERE x.resource_id = coalesce(item.resource_id,
+                 (SELECT r.id FROM rsvp.resources AS r
+                   WHERE r.pool = item.pool AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+                   ORDER BY r.id LIMIT 1))
+           AND x.status <> 'cancelled'
+           AND x.occupied && rsvp.widened(x.resource_id, item.span)
+         ORDER BY lower(x.timespan) LIMIT 1;
+        clashes := clashes || clash;
+        clash_items := clash_items || item.ord;
+        clash_pools := clash_pools || item.pool;
+      END IF;
+    END LOOP;
+    IF cardinality(clash_items) > 0 AND NOT p_skip_conflicts THEN
+      RAISE EXCEPTION USING ERRCODE = 'RV001', MESSAGE = 'rsvp: group rolled back';
+    END IF;
+  EXCEPTION WHEN SQLSTATE 'RV001' THEN
+    -- Undoes every insert of the group; the variables keep what to report.
+    created := '{}';
+    created_items := '{}';
+  END;
+
+  RETURN QUERY
+    SELECT clash_items[n], CASE WHEN p_skip_conflicts THEN 'skipped' ELSE 'conflict' END,
+           clashes[n], clash_pools[n]
+      FROM generate_subscripts(clash_items, 1) AS n ORDER BY n;
+  RETURN QUERY
+    SELECT created_items[n], 'created', created[n], NULL::text
+      FROM generate_subscripts(created_items, 1) AS n ORDER BY n;
+
+  IF p_request_id IS NOT NULL AND cardinality(created) > 0 THEN
+    INSERT INTO rsvp.reserve_requests (user_id, request_id, request_hash, reservation_id, reservation_ids)
+    VALUES (p_user_id, p_request_id, p_request_hash, (created[1]).id,
+            ARRAY(SELECT c.id FROM unnest(created) AS c))
+    ON CONFLICT DO NOTHING;
+  END IF;
+END;
+$$;

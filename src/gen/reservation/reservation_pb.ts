@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reservation/reservation.proto.
  */
 export const file_reservation_reservation: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i4QIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJIkAKD1Jlc2VydmVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIosBCg1VcGRhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5vdGUYAiABKAlIAIgBARIpCgVzdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIHCgVfbm90ZSI/Cg5VcGRhdGVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhwKDkNvbmZpcm1SZXF1ZXN0EgoKAmlkGAEgASgJIkAKD0NvbmZpcm1SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhsKDUNhbmNlbFJlcXVlc3QSCgoCaWQYASABKAkiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ixgEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgiWAoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCRIRCglib29rbWFya3MYBCABKAgisQEKDkxpc3RlblJlc3BvbnNlEi4KAm9wGAEgASgOMiIucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25VcGRhdGVUeXBlEi0KC3Jlc2VydmF0aW9uGAIgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SDgoGY3Vyc29yGAMgASgJEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi7gEKDUZpbHRlclJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgZzdGF0dXMYAyABKA4yHi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblN0YXR1cxIpCgVzdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkZXNjGAYgASgIEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJImkKDkZpbHRlclJlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIOCgZjdXJzb3IYAyABKAkiYAoKVGltZVdpbmRvdxIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoQQXZhaWxhYmxlUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxtaW5fZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPQoRQXZhaWxhYmxlUmVzcG9uc2USKAoHd2luZG93cxgBIAMoCzIXLnJlc2VydmF0aW9uLlRpbWVXaW5kb3ci+AEKE1Jlc2VydmF0aW9uQ29uZmxpY3QSEwoLcmVzb3VyY2VfaWQYASABKAkSMwoPcmVxdWVzdGVkX3N0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yZXF1ZXN0ZWRfZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5leGlzdGluZ19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZXhpc3RpbmdfZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq3AQoRUmVzZXJ2YXRpb25TdGF0dXMSHgoaUkVTRVJWQVRJT05fU1RBVFVTX1VOS05PV04QABIeChpSRVNFUlZBVElPTl9TVEFUVVNfUEVORElORxABEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19DT05GSVJNRUQQAhIeChpSRVNFUlZBVElPTl9TVEFUVVNfQkxPQ0tFRBADEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19DQU5DRUxMRUQQBCrOAQoVUmVzZXJ2YXRpb25VcGRhdGVUeXBlEiMKH1JFU0VSVkFUSU9OX1VQREFURV9UWVBFX1VOS05PV04QABIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9DUkVBVEUQARIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9VUERBVEUQAhIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9ERUxFVEUQAxIkCiBSRVNFUlZBVElPTl9VUERBVEVfVFlQRV9CT09LTUFSSxAEMvQEChJSZXNlcnZhdGlvblNlcnZpY2USRAoHcmVzZXJ2ZRIbLnJlc2VydmF0aW9uLlJlc2VydmVSZXF1ZXN0GhwucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlc3BvbnNlEkQKB2NvbmZpcm0SGy5yZXNlcnZhdGlvbi5Db25maXJtUmVxdWVzdBocLnJlc2VydmF0aW9uLkNvbmZpcm1SZXNwb25zZRJBCgZ1cGRhdGUSGi5yZXNlcnZhdGlvbi5VcGRhdGVSZXF1ZXN0GhsucmVzZXJ2YXRpb24uVXBkYXRlUmVzcG9uc2USQQoGY2FuY2VsEhoucmVzZXJ2YXRpb24uQ2FuY2VsUmVxdWVzdBobLnJlc2VydmF0aW9uLkNhbmNlbFJlc3BvbnNlEjgKA2dldBIXLnJlc2VydmF0aW9uLkdldFJlcXVlc3QaGC5yZXNlcnZhdGlvbi5HZXRSZXNwb25zZRI+CgVxdWVyeRIZLnJlc2VydmF0aW9uLlF1ZXJ5UmVxdWVzdBoYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uMAESQwoGbGlzdGVuEhoucmVzZXJ2YXRpb24uTGlzdGVuUmVxdWVzdBobLnJlc2VydmF0aW9uLkxpc3RlblJlc3BvbnNlMAESQQoGZmlsdGVyEhoucmVzZXJ2YXRpb24uRmlsdGVyUmVxdWVzdBobLnJlc2VydmF0aW9uLkZpbHRlclJlc3BvbnNlEkoKCWF2YWlsYWJsZRIdLnJlc2VydmF0aW9uLkF2YWlsYWJsZVJlcXVlc3QaHi5yZXNlcnZhdGlvbi5BdmFpbGFibGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i8wIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghncm91cF9pZBgLIAEoCSJ3Cg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJEgwKBHBvb2wYBCABKAkiQAoPUmVzZXJ2ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iiwEKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSEQoEbm90ZRgCIAEoCUgAiAEBEikKBXN0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgcKBV9ub3RlIj8KDlVwZGF0ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iHAoOQ29uZmlybVJlcXVlc3QSCgoCaWQYASABKAkiQAoPQ29uZmlybVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iGwoNQ2FuY2VsUmVxdWVzdBIKCgJpZBgBIAEoCSI/Cg5DYW5jZWxSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhgKCkdldFJlcXVlc3QSCgoCaWQYASABKAkiPAoLR2V0UmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiLYAQoMUXVlcnlSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZGVzYxgGIAEoCBIQCghncm91cF9pZBgHIAEoCSJYCg1MaXN0ZW5SZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGY3Vyc29yGAMgASgJEhEKCWJvb2ttYXJrcxgEIAEoCCKxAQoOTGlzdGVuUmVzcG9uc2USLgoCb3AYASABKA4yIi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblVwZGF0ZVR5cGUSLQoLcmVzZXJ2YXRpb24YAiABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbhIOCgZjdXJzb3IYAyABKAkSMAoMY29tbWl0dGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKAAgoNRmlsdGVyUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkSEAoIZ3JvdXBfaWQYCSABKAkiaQoORmlsdGVyUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg4KBmN1cnNvchgDIAEoCSJ1CgpUaW1lV2luZG93EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3Jlc291cmNlX2lkGAMgASgJIroBChBBdmFpbGFibGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KDG1pbl9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRwb29sGAUgASgJIj0KEUF2YWlsYWJsZVJlc3BvbnNlEigKB3dpbmRvd3MYASADKAsyFy5yZXNlcnZhdGlvbi5UaW1lV2luZG93IoYCChNSZXNlcnZhdGlvbkNvbmZsaWN0EhMKC3Jlc291cmNlX2lkGAEgASgJEjMKD3JlcXVlc3RlZF9zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVxdWVzdGVkX2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOZXhpc3Rpbmdfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGV4aXN0aW5nX2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaXRlbRgGIAEoBSJTChFSZXNlcnZlQWxsUmVxdWVzdBIqCgVpdGVtcxgBIAMoCzIbLnJlc2VydmF0aW9uLlJlc2VydmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYAiABKAkiRAoSUmVzZXJ2ZUFsbFJlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uKrcBChFSZXNlcnZhdGlvblN0YXR1cxIeChpSRVNFUlZBVElPTl9TVEFUVVNfVU5LTk9XThAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19CTE9DS0VEEAMSIAocUkVTRVJWQVRJT05fU1RBVFVTX0NBTkNFTExFRBAEKs4BChVSZXNlcnZhdGlvblVwZGF0ZVR5cGUSIwofUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVU5LTk9XThAAEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0NSRUFURRABEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX1VQREFURRACEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0RFTEVURRADEiQKIFJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0JPT0tNQVJLEAQywwUKElJlc2VydmF0aW9uU2VydmljZRJECgdyZXNlcnZlEhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QaHC5yZXNlcnZhdGlvbi5SZXNlcnZlUmVzcG9uc2USRAoHY29uZmlybRIbLnJlc2VydmF0aW9uLkNvbmZpcm1SZXF1ZXN0GhwucmVzZXJ2YXRpb24uQ29uZmlybVJlc3BvbnNlEkEKBnVwZGF0ZRIaLnJlc2VydmF0aW9uLlVwZGF0ZVJlcXVlc3QaGy5yZXNlcnZhdGlvbi5VcGRhdGVSZXNwb25zZRJBCgZjYW5jZWwSGi5yZXNlcnZhdGlvbi5DYW5jZWxSZXF1ZXN0GhsucmVzZXJ2YXRpb24uQ2FuY2VsUmVzcG9uc2USOAoDZ2V0EhcucmVzZXJ2YXRpb24uR2V0UmVxdWVzdBoYLnJlc2VydmF0aW9uLkdldFJlc3BvbnNlEj4KBXF1ZXJ5EhkucmVzZXJ2YXRpb24uUXVlcnlSZXF1ZXN0GhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24wARJDCgZsaXN0ZW4SGi5yZXNlcnZhdGlvbi5MaXN0ZW5SZXF1ZXN0GhsucmVzZXJ2YXRpb24uTGlzdGVuUmVzcG9uc2UwARJBCgZmaWx0ZXISGi5yZXNlcnZhdGlvbi5GaWx0ZXJSZXF1ZXN0GhsucmVzZXJ2YXRpb24uRmlsdGVyUmVzcG9uc2USSgoJYXZhaWxhYmxlEh0ucmVzZXJ2YXRpb24uQXZhaWxhYmxlUmVxdWVzdBoeLnJlc2VydmF0aW9uLkF2YWlsYWJsZVJlc3BvbnNlEk0KCnJlc2VydmVBbGwSHi5yZXNlcnZhdGlvbi5SZXNlcnZlQWxsUmVxdWVzdBofLnJlc2VydmF0aW9uLlJlc2VydmVBbGxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message reservation.Reservation
@@ -82,6 +82,13 @@ export type Reservation = Message<"reservation.Reservation"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 10;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Shared by the reservations made together (a group or a series); empty otherwise.
+   *
+   * @generated from field: string group_id = 11;
+   */
+  groupId: string;
 };
 
 /**
@@ -114,6 +121,14 @@ export type ReserveRequest = Message<"reservation.ReserveRequest"> & {
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * With reservation.resource_id empty: reserve the first resource of this pool, in resource
+   * id order, that is free for the window (buffers and rules included).
+   *
+   * @generated from field: string pool = 4;
+   */
+  pool: string;
 };
 
 /**
@@ -335,6 +350,13 @@ export type QueryRequest = Message<"reservation.QueryRequest"> & {
    * @generated from field: bool desc = 6;
    */
   desc: boolean;
+
+  /**
+   * Only the reservations made together with this group id.
+   *
+   * @generated from field: string group_id = 7;
+   */
+  groupId: string;
 };
 
 /**
@@ -472,6 +494,13 @@ export type FilterRequest = Message<"reservation.FilterRequest"> & {
    * @generated from field: string page_token = 8;
    */
   pageToken: string;
+
+  /**
+   * Only the reservations made together with this group id.
+   *
+   * @generated from field: string group_id = 9;
+   */
+  groupId: string;
 };
 
 /**
@@ -526,6 +555,13 @@ export type TimeWindow = Message<"reservation.TimeWindow"> & {
    * @generated from field: google.protobuf.Timestamp end = 2;
    */
   end?: Timestamp | undefined;
+
+  /**
+   * The resource the window is free on (set when a pool was asked for).
+   *
+   * @generated from field: string resource_id = 3;
+   */
+  resourceId: string;
 };
 
 /**
@@ -562,6 +598,14 @@ export type AvailableRequest = Message<"reservation.AvailableRequest"> & {
    * @generated from field: google.protobuf.Duration min_duration = 4;
    */
   minDuration?: Duration | undefined;
+
+  /**
+   * With resource_id empty: the free windows of every resource of this pool, each naming its
+   * resource, ordered by start then resource (never merged: two rooms are not one).
+   *
+   * @generated from field: string pool = 5;
+   */
+  pool: string;
 };
 
 /**
@@ -618,6 +662,13 @@ export type ReservationConflict = Message<"reservation.ReservationConflict"> & {
    * @generated from field: google.protobuf.Timestamp existing_end = 5;
    */
   existingEnd?: Timestamp | undefined;
+
+  /**
+   * In a group: the position (0-based) of the item that clashed.
+   *
+   * @generated from field: int32 item = 6;
+   */
+  item: number;
 };
 
 /**
@@ -626,6 +677,54 @@ export type ReservationConflict = Message<"reservation.ReservationConflict"> & {
  */
 export const ReservationConflictSchema: GenMessage<ReservationConflict> = /*@__PURE__*/
   messageDesc(file_reservation_reservation, 19);
+
+/**
+ * Reserves every item or none.
+ *
+ * @generated from message reservation.ReserveAllRequest
+ */
+export type ReserveAllRequest = Message<"reservation.ReserveAllRequest"> & {
+  /**
+   * 1-100 items, each as for reserve (a resource or a pool, its own hold); an item's own
+   * request_id must be empty.
+   *
+   * @generated from field: repeated reservation.ReserveRequest items = 1;
+   */
+  items: ReserveRequest[];
+
+  /**
+   * Idempotency key for the whole group, as for reserve.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message reservation.ReserveAllRequest.
+ * Use `create(ReserveAllRequestSchema)` to create a new message.
+ */
+export const ReserveAllRequestSchema: GenMessage<ReserveAllRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 20);
+
+/**
+ * @generated from message reservation.ReserveAllResponse
+ */
+export type ReserveAllResponse = Message<"reservation.ReserveAllResponse"> & {
+  /**
+   * In item order, sharing one group_id.
+   *
+   * @generated from field: repeated reservation.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+};
+
+/**
+ * Describes the message reservation.ReserveAllResponse.
+ * Use `create(ReserveAllResponseSchema)` to create a new message.
+ */
+export const ReserveAllResponseSchema: GenMessage<ReserveAllResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 21);
 
 /**
  * @generated from enum reservation.ReservationStatus
@@ -788,6 +887,16 @@ export const ReservationService: GenService<{
     methodKind: "unary";
     input: typeof AvailableRequestSchema;
     output: typeof AvailableResponseSchema;
+  },
+  /**
+   * All or nothing: a clash is ALREADY_EXISTS with one ReservationConflict per clashing item.
+   *
+   * @generated from rpc reservation.ReservationService.reserveAll
+   */
+  reserveAll: {
+    methodKind: "unary";
+    input: typeof ReserveAllRequestSchema;
+    output: typeof ReserveAllResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reservation_reservation, 0);
