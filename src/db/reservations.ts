@@ -95,6 +95,16 @@ export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id])
 /** Cancels a reservation (freeing its window); returns the row as it stands afterwards. */
 export const cancel = (db: Queryable, id: string) => one(db, CANCEL_SQL, [id]);
 
+const CANCEL_FOLLOWING_SQL = `SELECT ${reservationColumns("r")}
+  FROM rsvp.cancel_following($1::uuid, $2::text) AS r`;
+
+/**
+ * Cancels a reservation and every live one of its group that starts at or after it, in one
+ * transaction; `onlyOf` keeps the others to that owner's. Returns the reservation itself.
+ */
+export const cancelFollowing = (db: Queryable, id: string, onlyOf: string | undefined) =>
+  one(db, CANCEL_FOLLOWING_SQL, [id, onlyOf ?? null]);
+
 /** Reads one reservation; `signal` cancels the read. */
 export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
   one(db, GET_SQL, [id], signal);

@@ -4,6 +4,7 @@ import { callerOf, type Principal } from "../auth/caller.js";
 import { assertMayCreate, ownerOfNew } from "../auth/policy.js";
 import type { Queryable } from "../db/db.js";
 import { type GroupItem, type GroupOutcome, type ItemClash, reserveGroup } from "../db/groups.js";
+import { getResource } from "../db/resources.js";
 import {
   Code,
   type ConflictInfo,
@@ -13,10 +14,21 @@ import {
   RsvpError,
 } from "../domain/errors.js";
 import type { NewReservation, Reservation } from "../domain/reservation.js";
+import { parseTimeZone } from "../domain/resource.js";
+import { expandSeries } from "../domain/series.js";
 import { formatWindow } from "../domain/time.js";
-import { parseName, parseNewReservation, parseRequestId } from "../domain/validate.js";
-import type { ReserveAllRequest, ReserveRequest } from "../gen/reservation/reservation_pb.js";
-import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
+import { parseName, parseNewReservation, parseRequestId, parseTime } from "../domain/validate.js";
+import type {
+  ReserveAllRequest,
+  ReserveRequest,
+  ReserveSeriesRequest,
+} from "../gen/reservation/reservation_pb.js";
+import {
+  conflictToProto,
+  reservationToProto,
+  statusFromProto,
+  timestampToMicros,
+} from "./convert.js";
 
 /** Most items in one reserveAll. */
 export const MAX_GROUP_ITEMS = 100;
@@ -111,7 +123,7 @@ export function groupResult(
 /** The clash detail of a skipped item (a series that skips conflicts). */
 export const skippedInfo = (items: readonly GroupItem[], c: ItemClash) => clashInfo(items, c, true);
 
-/** `reserve` of a pool, and `reserveAll`. */
+/** `reserve` of a pool, `reserveAll` and `reserveSeries`. */
 export function createGroupHandlers(db: Queryable) {
   return {
     /** Reserves the first free resource of `input.pool` (no group id). */
@@ -121,6 +133,36 @@ export function createGroupHandlers(db: Queryable) {
       const [made] = groupResult([item], outcome, requestId, false).reservations;
       if (!made) throw new Error("a pool reserve made nothing without an error");
       return { reservation: reservationToProto(made) };
+    },
+
+    async reserveSeries(req: ReserveSeriesRequest, ctx: HandlerContext) {
+      if (!req.first) throw invalidArgument("first is required");
+      if (req.first.requestId !== "") {
+        throw invalidArgument("first.request_id must be empty: set the series' request_id");
+      }
+      const { requestId: _none, ...first } = parseReserveRequest(req.first, callerOf(ctx));
+      if (first.pool !== undefined) throw invalidArgument("a series cannot be booked on a pool");
+      const zone =
+        req.timeZone !== ""
+          ? parseTimeZone("time_zone", req.timeZone)
+          : ((await getResource(db, first.resourceId, ctx.signal))?.timeZone ?? "UTC");
+      const items = expandSeries(first, req.rrule, zone).map((w) => ({
+        ...first,
+        start: parseTime("occurrence start", w.start),
+        end: parseTime("occurrence end", w.end),
+      }));
+      const requestId = parseRequestId(req.requestId);
+      const outcome = await reserveGroup(db, items, {
+        groupId: randomUUID(),
+        userId: first.userId,
+        requestId,
+        skipConflicts: req.skipConflicts,
+      });
+      const { reservations, skipped } = groupResult(items, outcome, requestId, true);
+      return {
+        reservations: reservations.map(reservationToProto),
+        skipped: skipped.map((c) => conflictToProto(clashInfo(items, c, true))),
+      };
     },
 
     async reserveAll(req: ReserveAllRequest, ctx: HandlerContext) {

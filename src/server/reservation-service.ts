@@ -122,7 +122,14 @@ export function createReservationService(
     async cancel(req, ctx) {
       const id = parseId(req.id);
       await mayActOn(ctx, id);
-      return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
+      if (!req.following) {
+        return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
+      }
+      // A user's cascade stays within its own reservations of the group.
+      const caller = callerOf(ctx);
+      const onlyOf = actsOnAnyone(caller) ? undefined : caller?.sub;
+      const r = await reservations.cancelFollowing(db, id, onlyOf);
+      return { reservation: reservationToProto(found(id, r)) };
     },
 
     async get(req, ctx) {
@@ -153,6 +160,7 @@ export function createReservationService(
     },
 
     reserveAll: groups.reserveAll,
+    reserveSeries: groups.reserveSeries,
     listen: createListenHandler({
       feed: deps.feed,
       cursors: secrets.cursors,

@@ -512,3 +512,31 @@ BEGIN
   END IF;
 END;
 $$;
+
+-- "This and following": cancels a reservation and every live one of its group that starts at
+-- or after it, in one transaction; p_user_id (when set) keeps the cascade to that owner's.
+-- A group's resources never change, so they are read first and then all locked in one fixed
+-- order, as every other writer locks them. Returns the reservation itself; no row if unknown.
+CREATE FUNCTION rsvp.cancel_following(p_id uuid, p_user_id text) RETURNS SETOF rsvp.reservations
+  LANGUAGE plpgsql AS $$
+DECLARE
+  cur rsvp.reservations;
+BEGIN
+  SELECT * INTO cur FROM rsvp.reservations WHERE id = p_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF cur.group_id IS NULL THEN
+    RETURN QUERY SELECT * FROM rsvp.cancel(p_id);
+    RETURN;
+  END IF;
+  PERFORM rsvp.lock_keys(array_agg(DISTINCT g.resource_id))
+     FROM rsvp.reservations AS g WHERE g.group_id = cur.group_id;
+  SELECT * INTO cur FROM rsvp.reservations WHERE id = p_id;
+  UPDATE rsvp.reservations AS g SET status = 'cancelled', updated_at = now()
+   WHERE g.group_id = cur.group_id AND g.status <> 'cancelled'
+     AND lower(g.timespan) >= lower(cur.timespan)
+     AND (g.id = p_id OR p_user_id IS NULL OR g.user_id = p_user_id);
+  RETURN QUERY SELECT * FROM rsvp.reservations WHERE id = p_id;
+END;
+$$;
