@@ -4,10 +4,15 @@ import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../server/convert.js";
 import { type ClientOptions, clientCommand, timeArg, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
+import { formatLocal, micros } from "../format.js";
 import { printReservations } from "../output.js";
 
 interface ReserveOptions extends ClientOptions {
-  readonly resource: string;
+  readonly resource?: string;
+  readonly pool?: string;
+  readonly repeat?: string;
+  readonly timeZone?: string;
+  readonly skipConflicts?: boolean;
   readonly user?: string;
   readonly start: Micros;
   readonly end: Micros;
@@ -25,7 +30,11 @@ const STATUS = {
 export function registerReserve(program: Command): void {
   clientCommand(program, "reserve")
     .description("reserve a resource for the window [start, end)")
-    .requiredOption("-r, --resource <id>", "the resource to reserve")
+    .option("-r, --resource <id>", "the resource to reserve")
+    .option("--pool <pool>", "instead of --resource: any free resource of this pool")
+    .option("--repeat <rrule>", "a series: repeat by this RRULE (FREQ=WEEKLY;COUNT=10)")
+    .option("--time-zone <zone>", "with --repeat: keep local times of this IANA zone")
+    .option("--skip-conflicts", "with --repeat: reserve the free occurrences, report the rest")
     .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)")
     .requiredOption("--start <time>", "start of the window (inclusive)", timeArg)
     .requiredOption("--end <time>", "end of the window (exclusive)", timeArg)
@@ -43,21 +52,48 @@ export function registerReserve(program: Command): void {
           Exit.usage,
         );
       }
-      const { reservation } = await withClient(opts, (client, call) =>
-        client.reserve(
+      if ((opts.resource === undefined) === (opts.pool === undefined)) {
+        throw new CliError("give either --resource or --pool", Exit.usage);
+      }
+      if (opts.repeat === undefined && (opts.timeZone !== undefined || opts.skipConflicts)) {
+        throw new CliError("--time-zone and --skip-conflicts go with --repeat", Exit.usage);
+      }
+      const request = {
+        reservation: {
+          resourceId: opts.resource ?? "",
+          userId: opts.user ?? "",
+          start: microsToTimestamp(opts.start),
+          end: microsToTimestamp(opts.end),
+          note: opts.note,
+          status: STATUS[opts.status],
+        },
+        pool: opts.pool ?? "",
+      };
+      if (opts.repeat === undefined) {
+        const { reservation } = await withClient(opts, (client, call) =>
+          client.reserve(request, call),
+        );
+        printReservations([reservation], opts.json);
+        return;
+      }
+      const rrule = opts.repeat;
+      const series = await withClient(opts, (client, call) =>
+        client.reserveSeries(
           {
-            reservation: {
-              resourceId: opts.resource,
-              userId: opts.user ?? "",
-              start: microsToTimestamp(opts.start),
-              end: microsToTimestamp(opts.end),
-              note: opts.note,
-              status: STATUS[opts.status],
-            },
+            first: request,
+            rrule,
+            timeZone: opts.timeZone ?? "",
+            skipConflicts: opts.skipConflicts ?? false,
           },
           call,
         ),
       );
-      printReservations([reservation], opts.json);
+      printReservations(series.reservations, opts.json);
+      for (const c of series.skipped) {
+        process.stderr.write(
+          `rsvp: skipped occurrence ${c.item}: ${formatLocal(micros(c.requestedStart) ?? 0n)} clashes with ` +
+            `${formatLocal(micros(c.existingStart) ?? 0n)} - ${formatLocal(micros(c.existingEnd) ?? 0n)}\n`,
+        );
+      }
     });
 }
