@@ -8,6 +8,7 @@ import { collect, hour } from "./helpers/fixtures.js";
 import { collectListen } from "./helpers/listener.js";
 import { failureOf } from "./helpers/rpc-caller.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
+import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
 
 type Item = Partial<Pick<ReserveRequest, "pool">> & {
   resourceId?: string;
@@ -361,6 +362,73 @@ for (const backend of postgresBackends) {
           `round ${round}: ${JSON.stringify(lost.map((f) => [f.code, f.message]))}`,
         );
       }
+    });
+  });
+}
+
+for (const backend of backends) {
+  describe(`groups and series under authentication (${backend.name})`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer(backend, undefined, { auth: TEST_AUTH });
+    });
+    after(() => t.close());
+
+    it("a user books groups and series for itself only; clashes shown to it name no one", async () => {
+      const admin = { metadata: { authorization: `Bearer ${await tokenFor("root", "admin")}` } };
+      const alice = { metadata: { authorization: `Bearer ${await tokenFor("alice", "user")}` } };
+      await t.client.reserve(
+        { reservation: { userId: "bob", resourceId: "auth-room", start: hour(1), end: hour(2) } },
+        admin,
+      );
+      const forBob = await failureOf(
+        t.client.reserveAll(
+          {
+            items: [
+              {
+                reservation: {
+                  userId: "bob",
+                  resourceId: "auth-desk",
+                  start: hour(1),
+                  end: hour(2),
+                },
+              },
+            ],
+          },
+          alice,
+        ),
+      );
+      assert.equal(forBob?.code, status.PERMISSION_DENIED);
+      const series = await failureOf(
+        t.client.reserveSeries(
+          {
+            first: {
+              reservation: { userId: "bob", resourceId: "auth-desk", start: hour(1), end: hour(2) },
+            },
+            rrule: "FREQ=DAILY;COUNT=2",
+          },
+          alice,
+        ),
+      );
+      assert.equal(series?.code, status.PERMISSION_DENIED);
+      const clash = await failureOf(
+        t.client.reserveAll(
+          {
+            items: [
+              { reservation: { resourceId: "auth-desk", start: hour(1), end: hour(2) } },
+              { reservation: { resourceId: "auth-room", start: hour(1), end: hour(2) } },
+            ],
+          },
+          alice,
+        ),
+      );
+      assert.equal(clash?.code, status.ALREADY_EXISTS);
+      assert.doesNotMatch(clash?.message ?? "", /bob/);
+      const { reservations } = await t.client.reserveAll(
+        { items: [{ reservation: { resourceId: "auth-desk", start: hour(1), end: hour(2) } }] },
+        alice,
+      );
+      assert.equal(reservations[0]?.userId, "alice", "an empty user_id is the caller itself");
     });
   });
 }
