@@ -35,11 +35,17 @@ for (const backend of backends) {
           c?.def ?? "",
           /EXCLUDE USING gist \(resource_id WITH =, occupied WITH &&\) WHERE \(\(status <> 'cancelled'/,
         );
-        // What a reservation occupies always covers its window: no two windows overlap either.
-        const [covers] = await db.query<{ def: string }>(
-          "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_occupied_covers_timespan'",
+        // What a reservation occupies is its window widened by buffers that are never
+        // negative: it always covers the window, so no two windows overlap either.
+        const [occupied] = await db.query<{ expr: string }>(
+          `SELECT generation_expression AS expr FROM information_schema.columns
+            WHERE table_schema = 'rsvp' AND table_name = 'reservations' AND column_name = 'occupied'`,
         );
-        assert.match(covers?.def ?? "", /CHECK \(\(occupied @> timespan\)\)/);
+        assert.match(occupied?.expr ?? "", /widen\(timespan, buffer_before, buffer_after\)/);
+        const [buffers] = await db.query<{ def: string }>(
+          "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_buffers_valid'",
+        );
+        assert.match(buffers?.def ?? "", /buffer_before >= '00:00:00'::interval/);
       } finally {
         await db.close();
         await database.drop();

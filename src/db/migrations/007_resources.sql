@@ -1,6 +1,12 @@
 -- The resource catalog: pools, buffers and booking rules, enforced by the database itself.
 -- A resource id never registered here has no pool, no buffers and no rules: as before.
 
+-- An interval made of time only (no days or months), whose length never depends on a time
+-- zone or a calendar: buffers are such, so widening a window by them is immutable.
+CREATE FUNCTION rsvp.is_fixed_length(i interval) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN extract(day FROM i) = 0 AND extract(month FROM i) = 0 AND extract(year FROM i) = 0;
+
 CREATE TABLE rsvp.resources (
   id varchar(64) NOT NULL,
   pool varchar(64) NOT NULL DEFAULT '',
@@ -20,20 +26,35 @@ CREATE TABLE rsvp.resources (
   CONSTRAINT resources_durations_not_negative CHECK (
     buffer_before >= '0' AND buffer_after >= '0' AND min_duration >= '0'
     AND max_duration >= '0' AND min_notice >= '0' AND max_advance >= '0'
+  ),
+  CONSTRAINT resources_buffers_fixed_length CHECK (
+    rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after)
   )
 );
 -- A pool's members in id order: the order a pool reserve tries them in.
 CREATE INDEX resources_pool_idx ON rsvp.resources (pool, id) WHERE pool <> '';
 
--- What a reservation occupies: its window widened by its resource's buffers as they were when
--- the window was set. The exclusion constraint moves from the window to this column, so two
--- live reservations of one resource never have overlapping widened windows. occupied always
--- contains timespan, so the old guarantee (windows never overlap) still holds.
-ALTER TABLE rsvp.reservations ADD COLUMN occupied tstzrange;
-UPDATE rsvp.reservations SET occupied = timespan;
-ALTER TABLE rsvp.reservations ALTER COLUMN occupied SET NOT NULL;
-ALTER TABLE rsvp.reservations ADD CONSTRAINT reservations_occupied_covers_timespan
-  CHECK (occupied @> timespan);
+-- A window widened by fixed-length buffers. Immutable because the buffers are checked to be
+-- fixed-length (rsvp.is_fixed_length): then subtracting them never depends on a time zone.
+CREATE FUNCTION rsvp.widen(span tstzrange, before interval, after interval) RETURNS tstzrange
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN tstzrange(lower(span) - before, upper(span) + after, '[)');
+
+-- Each reservation carries the buffers of its resource as they were when its window was set,
+-- and what it therefore occupies: its window widened by them, a generated column. The
+-- exclusion constraint moves from the window to that column, so two live reservations of one
+-- resource never have overlapping widened windows. A row written without the trigger below
+-- (a bulk load as replica) gets buffers 0: occupied = timespan, as for an unregistered
+-- resource. occupied always contains timespan, so the old guarantee still holds.
+ALTER TABLE rsvp.reservations
+  ADD COLUMN buffer_before interval NOT NULL DEFAULT '0',
+  ADD COLUMN buffer_after interval NOT NULL DEFAULT '0',
+  ADD CONSTRAINT reservations_buffers_valid CHECK (
+    buffer_before >= '0' AND buffer_after >= '0'
+    AND rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after)
+  );
+ALTER TABLE rsvp.reservations
+  ADD COLUMN occupied tstzrange GENERATED ALWAYS AS (rsvp.widen(timespan, buffer_before, buffer_after)) STORED;
 ALTER TABLE rsvp.reservations DROP CONSTRAINT reservations_conflict;
 ALTER TABLE rsvp.reservations ADD CONSTRAINT reservations_conflict
   EXCLUDE USING gist (resource_id WITH =, occupied WITH &&) WHERE (status <> 'cancelled');
@@ -67,14 +88,13 @@ CREATE FUNCTION rsvp.broken_rule(res rsvp.resources, status rsvp.reservation_sta
 -- A window widened by its resource's buffers (unchanged for an unregistered resource).
 CREATE FUNCTION rsvp.widened(p_resource_id text, span tstzrange) RETURNS tstzrange
   LANGUAGE sql STABLE
-  RETURN (SELECT tstzrange(lower(span) - coalesce(r.buffer_before, '0'),
-                           upper(span) + coalesce(r.buffer_after, '0'), '[)')
+  RETURN (SELECT rsvp.widen(span, coalesce(r.buffer_before, '0'), coalesce(r.buffer_after, '0'))
             FROM (SELECT 1) AS one LEFT JOIN rsvp.resources AS r ON r.id = p_resource_id);
 
--- Every write of a window passes here: it sets what the window occupies and refuses a window
--- that breaks its resource's rules. A row whose window did not change keeps what it occupies,
--- so a change of buffers applies to reservations made or moved afterwards, never to those
--- already made (they keep the buffers they were booked with; see README).
+-- Every write of a window passes here: it copies the resource's buffers onto the row (so what
+-- it occupies follows) and refuses a window that breaks the resource's rules. A row whose
+-- window did not change keeps its buffers, so a change of buffers applies to reservations made
+-- or moved afterwards, never to those already made (they keep what they were sold with).
 CREATE FUNCTION rsvp.apply_resource() RETURNS trigger
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -86,11 +106,12 @@ BEGIN
   END IF;
   SELECT * INTO res FROM rsvp.resources WHERE id = NEW.resource_id;
   IF NOT FOUND THEN
-    NEW.occupied := NEW.timespan;
+    NEW.buffer_before := '0';
+    NEW.buffer_after := '0';
     RETURN NEW;
   END IF;
-  NEW.occupied := tstzrange(lower(NEW.timespan) - res.buffer_before,
-                            upper(NEW.timespan) + res.buffer_after, '[)');
+  NEW.buffer_before := res.buffer_before;
+  NEW.buffer_after := res.buffer_after;
   broken := rsvp.broken_rule(res, NEW.status, NEW.timespan);
   IF broken IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = broken;
