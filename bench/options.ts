@@ -61,7 +61,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       ? [1_000, 5_000]
       : [1_000, 10_000, 20_000]
     : quick
-      ? [10_000, 100_000]
+      ? [10_000, 50_000]
       : [10_000, 100_000, 1_000_000];
   return {
     quick,
