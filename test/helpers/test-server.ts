@@ -32,6 +32,8 @@ export interface TestAppOptions {
   readonly limits?: Partial<Limits>;
   /** TLS on both ports; the test client then trusts this certificate. */
   readonly tls?: TlsConfig;
+  /** How often listeners that asked for bookmarks get one. */
+  readonly bookmarkSeconds?: number;
 }
 
 async function serve(
@@ -49,6 +51,7 @@ async function serve(
       auth: extra.auth,
       limits: extra.limits,
       tls: extra.tls,
+      bookmarkSeconds: extra.bookmarkSeconds,
     },
     log,
     feed,
