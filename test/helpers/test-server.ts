@@ -39,6 +39,8 @@ export interface TestAppOptions {
   readonly limits?: Partial<Limits>;
   /** TLS on both ports; the test client then trusts this certificate. */
   readonly tls?: TlsConfig;
+  /** How often listeners that asked for bookmarks get one. */
+  readonly bookmarkSeconds?: number;
 }
 
 async function serve(
@@ -56,6 +58,7 @@ async function serve(
       auth: extra.auth,
       limits: extra.limits,
       tls: extra.tls,
+      bookmarkSeconds: extra.bookmarkSeconds,
     },
     log,
     feed,
