@@ -401,6 +401,7 @@ DECLARE
   clash_items integer[] := '{}';
   clash_pools text[] := '{}';
   prior rsvp.reserve_requests;
+  members text[];
 BEGIN
   SELECT array_agg(ROW(q.ord - 1, q.id, q.user_id, q.resource_id, q.pool, q.status,
                        tstzrange(q.start_at, q.end_at, '[)'), q.note,
@@ -414,12 +415,15 @@ BEGIN
          WITH ORDINALITY AS q(id, user_id, resource_id, pool, status, start_at, end_at, note,
                               expires_at, hold_seconds, ord);
 
-  -- Lock every resource named and every member of every pool named (as read now; members
-  -- that join later are not considered, members that leave meanwhile are dropped below).
+  -- Lock every resource named and every member of every pool named, as read now. Pool items
+  -- use only the members locked here that are still in their pool: one that joins meanwhile
+  -- is not considered, one that leaves is dropped.
+  SELECT coalesce(array_agg(DISTINCT r.id), '{}') INTO members
+    FROM rsvp.resources AS r WHERE r.pool IN (SELECT i.pool FROM unnest(items) AS i);
   PERFORM rsvp.lock_keys(array_agg(k)) FROM (
     SELECT i.resource_id AS k FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL
     UNION ALL
-    SELECT r.id FROM rsvp.resources AS r WHERE r.pool IN (SELECT i.pool FROM unnest(items) AS i)
+    SELECT unnest(members)
     UNION ALL
     SELECT 'request:' || p_user_id || ':' || p_request_id WHERE p_request_id IS NOT NULL) AS keys;
 
@@ -442,7 +446,8 @@ BEGIN
   -- Pools with no resources at all.
   RETURN QUERY
     SELECT i.ord, 'empty', NULL::rsvp.reservations, i.pool FROM unnest(items) AS i
-     WHERE i.pool IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rsvp.resources AS r WHERE r.pool = i.pool);
+     WHERE i.pool IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM rsvp.resources AS r WHERE r.pool = i.pool AND r.id = ANY (members));
   IF FOUND THEN
     RETURN;
   END IF;
@@ -455,12 +460,14 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT m.message FROM (
           SELECT r.id, rsvp.broken_rule(r, i.status, i.span) AS message
-            FROM rsvp.resources AS r WHERE r.id = i.resource_id OR r.pool = i.pool) AS m
+            FROM rsvp.resources AS r
+           WHERE r.id = i.resource_id OR (r.pool = i.pool AND r.id = ANY (members))) AS m
          WHERE m.message IS NOT NULL ORDER BY m.id LIMIT 1
       ) AS b
      WHERE i.resource_id IS NOT NULL
         OR NOT EXISTS (SELECT 1 FROM rsvp.resources AS r
-                        WHERE r.pool = i.pool AND rsvp.broken_rule(r, i.status, i.span) IS NULL);
+                        WHERE r.pool = i.pool AND r.id = ANY (members)
+                          AND rsvp.broken_rule(r, i.status, i.span) IS NULL);
   IF FOUND THEN
     RETURN;
   END IF;
@@ -470,7 +477,8 @@ BEGIN
             'resource_id', c.rid, 'start_at', lower(c.span), 'end_at', upper(c.span))))
      FROM (SELECT i.resource_id AS rid, i.span FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL
            UNION ALL
-           SELECT r.id, i.span FROM unnest(items) AS i JOIN rsvp.resources AS r ON r.pool = i.pool) AS c;
+           SELECT r.id, i.span FROM unnest(items) AS i
+             JOIN rsvp.resources AS r ON r.pool = i.pool AND r.id = ANY (members)) AS c;
 
   BEGIN
     FOREACH item IN ARRAY items LOOP
@@ -479,7 +487,8 @@ BEGIN
         SELECT item.resource_id AS id WHERE item.resource_id IS NOT NULL
         UNION ALL
         (SELECT r.id FROM rsvp.resources AS r
-          WHERE r.pool = item.pool AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+          WHERE r.pool = item.pool AND r.id = ANY (members)
+            AND rsvp.broken_rule(r, item.status, item.span) IS NULL
           ORDER BY r.id)
       LOOP
         INSERT INTO rsvp.reservations AS t
@@ -498,7 +507,8 @@ BEGIN
         SELECT x.* INTO clash FROM rsvp.reservations AS x
          WHERE x.resource_id = coalesce(item.resource_id,
                  (SELECT r.id FROM rsvp.resources AS r
-                   WHERE r.pool = item.pool AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+                   WHERE r.pool = item.pool AND r.id = ANY (members)
+                     AND rsvp.broken_rule(r, item.status, item.span) IS NULL
                    ORDER BY r.id LIMIT 1))
            AND x.status <> 'cancelled'
            AND x.occupied && rsvp.widened(x.resource_id, item.span)
