@@ -1,18 +1,32 @@
 import "./style.css";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { createRsvp } from "./api.js";
+import { barWindow } from "./bar-text.js";
+import { BookForm } from "./book-form.js";
 import { type Booking, toBooking } from "./booking.js";
+import { busyBlocks } from "./busy.js";
 import { describeError } from "./describe-error.js";
 import { Details } from "./details.js";
+import { setupFindForm } from "./find-free.js";
+import { nextFree, type Window } from "./free-slots.js";
 import { followChanges } from "./live.js";
-import { setupReserveForm } from "./reserve-form.js";
+import { Panels } from "./panels.js";
+import { setupResourcesPanel } from "./resources-panel.js";
+import { PinnedRows, RowModel, type RowSource } from "./rows.js";
+import { loadSettings, saveSettings } from "./settings.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
-import { setupTokenForm } from "./token.js";
+import type { Clash } from "./timeline-drag.js";
+import { Toast } from "./toast.js";
+import { setupTokenForm, tokenRole } from "./token.js";
 import {
+  atHour,
   describeView,
   shiftView,
+  startOfDay,
+  toDateValue,
   type View,
   viewContaining,
   viewFromHash,
@@ -26,19 +40,170 @@ function byId<T extends HTMLElement>(id: string): T {
   return node as T;
 }
 
+const HOUR_MS = 3_600_000;
+const settings = loadSettings();
 const client = createRsvp();
 const store = new Store();
-const details = new Details(byId("details"), store, client);
-const timeline = new Timeline(byId("timeline"), store, select);
+const pinned = new PinnedRows(settings.resources, (resources) => {
+  settings.resources = resources;
+  saveSettings(settings);
+});
+/** The resources with loaded bookings (rows stay while navigating). */
+const booked: RowSource = {
+  rows: () => store.resources().map((resource) => ({ resource, group: "" })),
+  subscribe: (changed) => store.subscribe((_, rowsChanged) => rowsChanged && changed()),
+};
+// The resource catalog, once the service has one, becomes a third source with pools as groups.
+const rows = new RowModel([booked, pinned]);
+const toast = new Toast(byId("toast"));
+const timeline = new Timeline(byId("timeline"), store, rows, {
+  open: (id) => select(id, true),
+  book: (resource, start, end) => startBooking(resource, { start, end }),
+  reschedule: (b, start, end) => reschedule(b, start, end, undefined),
+});
+const panels = new Panels(byId("sheet"), () => focusTimeline());
+const details = new Details(byId("details"), store, client, {
+  reschedule,
+  cancelled: offerUndo,
+});
+const bookForm = new BookForm(
+  byId("reserve-form"),
+  byId("form-message"),
+  client,
+  rows,
+  (booking) => {
+    showDayOf(booking.start);
+    store.apply(booking);
+    select(booking.id, false);
+    toast.show(`Booked ${booking.resourceId} ${barWindow(booking)}.`);
+    void refreshBusy();
+  },
+);
+const find = setupFindForm(
+  byId("find-form"),
+  byId("find-results"),
+  client,
+  rows,
+  () => settings.hours,
+  (resource, w) => startBooking(resource, w),
+);
 const showCancelled = byId<HTMLInputElement>("show-cancelled");
 const summary = byId("summary");
 const live = byId("live");
-let view: View = viewFromHash(location.hash) ?? viewContaining(Date.now(), "day");
+const hoursSelect = byId<HTMLSelectElement>("hours");
+const zoomSelect = byId<HTMLSelectElement>("zoom");
+let view: View =
+  viewFromHash(location.hash, settings.hours) ?? viewContaining(Date.now(), "day", settings.hours);
 let loads = 0;
 
-function select(id: string | undefined) {
+const phone = matchMedia("(max-width: 700px)");
+phone.addEventListener("change", () => setView(view));
+
+/** Pixels per hour: as chosen, or (auto) fitted on a wide screen and 80 on a phone. */
+function hourWidth(): number {
+  if (settings.hourWidth >= 0) return settings.hourWidth;
+  return phone.matches ? 80 : 0;
+}
+
+function focusTimeline() {
+  if (!timeline.active || !timeline.keys.focus(timeline.active)) timeline.root.focus();
+}
+
+function select(id: string | undefined, open: boolean) {
   timeline.select(id);
   details.show(id);
+  if (id && open) panels.open("details");
+}
+
+/** Moves to the day of `ms` when the view does not show it. */
+function showDayOf(ms: number) {
+  if (ms < view.from || ms >= view.to) show(viewContaining(ms, view.zoom, settings.hours));
+}
+
+function startBooking(resource: string, w: Window) {
+  showDayOf(w.start);
+  bookForm.fill(resource, w);
+  panels.open("book", bookForm.firstEmpty());
+}
+
+/** Sends `update` with a new window (and note); a clash comes back with the next free window. */
+async function reschedule(
+  b: Booking,
+  start: number,
+  end: number,
+  note: string | undefined,
+): Promise<Clash | undefined> {
+  try {
+    const moved = start !== b.start || end !== b.end;
+    const res = await client.update({
+      id: b.id,
+      ...(moved ? { start: timestampFromMs(start), end: timestampFromMs(end) } : {}),
+      ...(note !== undefined || !moved ? { note: note ?? b.note } : {}),
+    });
+    if (res.reservation) store.apply(toBooking(res.reservation));
+    timeline.redraw(b.resourceId);
+    if (moved) toast.show(`Moved to ${barWindow({ start, end })}.`);
+    return undefined;
+  } catch (err) {
+    timeline.redraw(b.resourceId);
+    const message = describeError(err);
+    if (ConnectError.from(err).code !== Code.AlreadyExists) return { message };
+    const offer = await nextFree(client, b.resourceId, start, end - start);
+    return offer ? { message, offer } : { message };
+  }
+}
+
+/** After a cancel: an undo books the same window again (a new reservation, as cancelled ones stay). */
+function offerUndo(before: Booking) {
+  toast.show(
+    `Cancelled ${before.resourceId} ${barWindow(before)}.`,
+    {
+      label: "Undo",
+      run: async () => {
+        try {
+          const res = await client.reserve({
+            reservation: {
+              resourceId: before.resourceId,
+              userId: before.userId,
+              status: before.status,
+              start: timestampFromMs(before.start),
+              end: timestampFromMs(before.end),
+              note: before.note,
+            },
+          });
+          if (!res.reservation) return;
+          const again = toBooking(res.reservation);
+          store.apply(again);
+          select(again.id, false);
+          timeline.keys.focus(again.id);
+          toast.show(`Restored ${again.resourceId} ${barWindow(again)}.`);
+        } catch (err) {
+          toast.show(`Could not undo: ${describeError(err)}`);
+        }
+      },
+    },
+    true,
+  );
+}
+
+/** Busy blocks, for a caller who sees only their own reservations. */
+async function refreshBusy() {
+  if (tokenRole() !== "user") return;
+  const range = { start: view.from, end: view.to };
+  const own = (resource: string) =>
+    [...store.bookings(resource)].filter((b) => b.status !== ReservationStatus.CANCELLED);
+  try {
+    timeline.setBusy(
+      await busyBlocks(
+        client,
+        rows.rows().map((r) => r.resource),
+        range,
+        own,
+      ),
+    );
+  } catch {
+    // busy blocks are a hint; the bookings themselves are loaded and shown
+  }
 }
 
 /** Queries the visible range; only the newest of overlapping loads lands. */
@@ -57,7 +222,9 @@ async function load() {
         for await (const r of client.query({ ...range, status })) found.push(toBooking(r));
       }),
     );
-    if (load === loads) store.replace(found, mark);
+    if (load !== loads) return;
+    store.replace(found, mark);
+    void refreshBusy();
   } catch (err) {
     if (load === loads) summary.textContent = `Could not load: ${describeError(err)}`;
   }
@@ -70,7 +237,8 @@ function setView(next: View) {
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
     button.setAttribute("aria-pressed", String(button.dataset.zoom === view.zoom));
   }
-  timeline.setView(view, showCancelled.checked);
+  timeline.setView(view, showCancelled.checked, hourWidth());
+  find.setDay(toDateValue(view.from));
   history.replaceState(null, "", viewToHash(view));
 }
 
@@ -81,43 +249,69 @@ function show(next: View) {
 
 store.subscribe(() => {
   const n = store.count(showCancelled.checked);
-  const rows = store.resources().length;
-  summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${rows} resource${rows === 1 ? "" : "s"}`;
-  const list = byId<HTMLDataListElement>("resources");
-  if (list.options.length !== rows) {
-    list.replaceChildren(
-      ...store
-        .resources()
-        .map((r) => Object.assign(document.createElement("option"), { value: r })),
-    );
-  }
+  const count = rows.rows().length;
+  summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
+});
+rows.subscribe(() => {
+  byId("resources").replaceChildren(
+    ...rows
+      .rows()
+      .map((r) => Object.assign(document.createElement("option"), { value: r.resource })),
+  );
 });
 
-byId("prev").addEventListener("click", () => show(shiftView(view, -1)));
-byId("next").addEventListener("click", () => show(shiftView(view, 1)));
-byId("today").addEventListener("click", () => show(viewContaining(Date.now(), view.zoom)));
+byId("prev").addEventListener("click", () => show(shiftView(view, -1, settings.hours)));
+byId("next").addEventListener("click", () => show(shiftView(view, 1, settings.hours)));
+byId("today").addEventListener("click", () =>
+  show(viewContaining(Date.now(), view.zoom, settings.hours)),
+);
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
   button.addEventListener("click", () => {
     // Zooming in on the current week lands on today rather than its Monday.
     const now = Date.now();
     const anchor = now >= view.from && now < view.to ? now : view.from;
-    show(viewContaining(anchor, button.dataset.zoom as Zoom));
+    show(viewContaining(anchor, button.dataset.zoom as Zoom, settings.hours));
   });
 }
+hoursSelect.value = `${settings.hours.start}-${settings.hours.end}`;
+zoomSelect.value = String(settings.hourWidth);
+hoursSelect.addEventListener("change", () => {
+  const [start = 0, end = 24] = hoursSelect.value.split("-").map(Number);
+  settings.hours = { start, end };
+  saveSettings(settings);
+  show(viewContaining(view.from, view.zoom, settings.hours));
+});
+zoomSelect.addEventListener("change", () => {
+  settings.hourWidth = Number(zoomSelect.value);
+  saveSettings(settings);
+  setView(view);
+});
 showCancelled.addEventListener("change", () => show(view));
 window.addEventListener("hashchange", () => {
-  const next = viewFromHash(location.hash);
+  const next = viewFromHash(location.hash, settings.hours);
   if (next) show(next);
 });
 
-setupTokenForm(byId("token-form"));
-setupReserveForm(byId("reserve-form"), byId("form-message"), client, (booking) => {
-  if (booking.start >= view.to || booking.end <= view.from) {
-    show(viewContaining(booking.start, view.zoom));
-  }
-  store.apply(booking);
-  select(booking.id);
+// "Book" starts from the view's day at the next hour (or the start of the day), unless half typed.
+document.querySelector("[data-panel=book]")?.addEventListener("click", () => {
+  if (bookForm.isEdited()) return;
+  const day = startOfDay(view.from);
+  const nextHour = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
+  const start =
+    nextHour > view.from && nextHour < view.to ? nextHour : atHour(day, settings.hours.start);
+  const selected = timeline.active ? store.get(timeline.active)?.resourceId : undefined;
+  bookForm.fill(selected ?? rows.rows()[0]?.resource ?? "", { start, end: start + HOUR_MS });
 });
+
+setupTokenForm(byId("token-form"));
+setupResourcesPanel(
+  byId("resources-form"),
+  byId("resources-message"),
+  byId("pinned"),
+  pinned,
+  rows,
+  (resource) => timeline.reveal(resource),
+);
 
 // The first load comes from followChanges, once its listen request is on the way.
 setView(view);

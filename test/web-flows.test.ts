@@ -1,0 +1,311 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Locator, Page } from "playwright-core";
+import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js";
+import {
+  assertBrowserPrerequisites,
+  consoleErrors,
+  launchChromium,
+  openPage,
+  SCREENS,
+  WAIT,
+} from "./helpers/browser.js";
+import { backends } from "./helpers/databases.js";
+import { ts } from "./helpers/fixtures.js";
+import { startTestServer, type TestServer } from "./helpers/test-server.js";
+
+// Each booking flow of the page, on a laptop and a phone screen, driven by the pointer (mouse,
+// or touch on the phone) and by the keyboard alone. The page runs in UTC (see openPage).
+
+const HOUR = 3_600_000;
+/** The first of the default working hours the day view shows. */
+const FIRST_HOUR = 7;
+
+const row = (page: Page, resource: string) => page.locator(`.row[data-resource="${resource}"]`);
+const barNamed = (page: Page, name: string) => page.locator(`.bar[aria-label="${name}"]`);
+
+/** The name of the focused element, or its tag when it has none. */
+const focused = (page: Page): Promise<string> =>
+  page.evaluate(`(() => {
+    const a = document.activeElement;
+    return a?.getAttribute("aria-label") ?? a?.textContent?.trim() ?? a?.tagName ?? "";
+  })()`);
+
+/** Presses Tab (or Shift+Tab) until the focused element matches `selector`; fails after 60. */
+async function tabTo(page: Page, selector: string, back = false): Promise<number> {
+  for (let n = 1; n <= 60; n++) {
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)})`))
+      return n;
+  }
+  throw new Error(`Tab never reached ${selector}; focus is on ${await focused(page)}`);
+}
+
+/** Replaces the focused field's text by typing, as a keyboard user does. */
+async function typeOver(page: Page, text: string) {
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(text);
+}
+
+/** The screen point at `hour` of the day in a resource's row, scrolled into view first. */
+async function pointAt(page: Page, resource: string, hour: number) {
+  const lane = row(page, resource).locator(".lane");
+  const from = Number(await page.getAttribute("#timeline", "data-from"));
+  const to = Number(await page.getAttribute("#timeline", "data-to"));
+  const day = from - FIRST_HOUR * HOUR;
+  const frac = (day + hour * HOUR - from) / (to - from);
+  await page.locator("#timeline").evaluate((el, f) => {
+    const laneWidth = el.scrollWidth - (el.querySelector(".row .label")?.clientWidth ?? 0);
+    el.scrollLeft = Math.max(0, f * laneWidth - el.clientWidth / 2);
+  }, frac);
+  const box = await lane.boundingBox();
+  assert.ok(box, `the ${resource} row is on screen`);
+  return { x: box.x + frac * box.width, y: box.y + box.height / 2 };
+}
+
+/** Drags with the mouse from one point to another in small steps. */
+async function drag(page: Page, from: { x: number; y: number }, to: { x: number; y: number }) {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 8 });
+  await page.mouse.up();
+}
+
+/** The left edge, middle or right edge of a bar. */
+async function barPoint(bar: Locator, where: "start" | "middle" | "end") {
+  const box = await bar.boundingBox();
+  assert.ok(box);
+  const x =
+    where === "start" ? box.x + 3 : where === "end" ? box.x + box.width - 3 : box.x + box.width / 2;
+  return { x, y: box.y + box.height / 2 };
+}
+
+/** Taps (phone) or clicks (laptop) a locator. */
+async function press(target: Locator, phone: boolean) {
+  if (phone) await target.tap();
+  else await target.click();
+}
+
+describe("booking flows in Chromium, on a laptop and a phone, by pointer and by keyboard", () => {
+  let t: TestServer;
+  let browser: Browser;
+  const [embedded] = backends;
+  assert.ok(embedded);
+
+  before(async () => {
+    assertBrowserPrerequisites();
+    t = await startTestServer(embedded);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** Reservations of a resource on the server, as `HH:MM–HH:MM user status` lines. */
+  async function stored(resource: string, day: string): Promise<string[]> {
+    const out: string[] = [];
+    const hhmm = (ms: bigint) => new Date(Number(ms) * 1000).toISOString().slice(11, 16);
+    for await (const r of t.client.query({
+      resourceId: resource,
+      start: ts(`${day}T00:00:00Z`),
+      end: ts(`${day}T23:59:59Z`),
+    })) {
+      out.push(
+        `${hhmm(r.start?.seconds ?? 0n)}–${hhmm(r.end?.seconds ?? 0n)} ${r.userId} ${S[r.status]}`,
+      );
+    }
+    return out;
+  }
+
+  async function seed(day: string, resource: string, user: string, from: string, to: string) {
+    await t.client.reserve({
+      reservation: {
+        resourceId: resource,
+        userId: user,
+        start: ts(`${day}T${from}:00Z`),
+        end: ts(`${day}T${to}:00Z`),
+        status: S.CONFIRMED,
+      },
+    });
+  }
+
+  /** The page on `day`, with zoe's room-1 10:00–11:00 and yan's room-2 14:00–15:00 booked. */
+  async function open(day: string, screen: keyof typeof SCREENS): Promise<Page> {
+    await seed(day, "room-1", "zoe", "10:00", "11:00");
+    const page = await openPage(
+      browser,
+      `http://${t.app.httpAddress}/#day/${day}`,
+      SCREENS[screen],
+    );
+    await barNamed(page, "room-1, 10:00–11:00, zoe, confirmed").waitFor(WAIT);
+    return page;
+  }
+
+  /** Screen-size promises: nothing wider than the screen, every control at least 44 px. */
+  async function assertPhoneLayout(page: Page) {
+    const width = await page.evaluate("document.documentElement.scrollWidth");
+    assert.ok(Number(width) <= SCREENS.phone.width, `the page is ${width} px wide`);
+    // Checkboxes are inside 44 px labels; a hidden control (closed sheet) is not a target.
+    const small = await page.evaluate(`[...document.querySelectorAll("button, input, select, .bar")]
+      .filter((e) => e.checkVisibility() && e.type !== "checkbox")
+      .filter((e) => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
+      .map((e) => e.tagName + " " + (e.getAttribute("aria-label") ?? e.name ?? e.textContent.trim()) + " " + Math.round(e.getBoundingClientRect().width) + "x" + Math.round(e.getBoundingClientRect().height))`);
+    assert.deepEqual(small, [], "tap targets under 44 px");
+  }
+
+  /** Errors the page logged, besides Chromium's own line for each answered clash (HTTP 409). */
+  function assertNoConsoleErrors(page: Page, clashes: number) {
+    const errors = consoleErrors(page);
+    const conflicts = errors.filter((e) => /status of 409 \(Conflict\)/.test(e));
+    assert.ok(
+      conflicts.length <= clashes,
+      `${conflicts.length} clashes logged, ${clashes} expected`,
+    );
+    assert.deepEqual(
+      errors.filter((e) => !conflicts.includes(e)),
+      [],
+    );
+  }
+
+  for (const screen of ["laptop", "phone"] as const) {
+    const phone = screen === "phone";
+    const day = phone ? "2030-02-06" : "2030-02-04";
+    const nextDay = phone ? "2030-02-07" : "2030-02-05";
+
+    it(`${screen}, by ${phone ? "touch" : "mouse"}: add a room, book, move, resize, clash, find a free hour, cancel and undo`, async () => {
+      const page = await open(day, screen);
+      if (phone) await assertPhoneLayout(page);
+
+      // An empty room gets a row through Resources, and keeps it after a reload.
+      await press(page.locator("[data-panel=resources]"), phone);
+      await page.fill("#resources-form [name=resource]", "room-2");
+      await press(page.locator("#resources-form button[type=submit]"), phone);
+      await row(page, "room-2").waitFor(WAIT);
+      await page.reload();
+      await row(page, "room-2").waitFor(WAIT);
+      assert.equal(await row(page, "room-2").locator(".bar").count(), 0);
+
+      // Book the empty room: drag 09:00–10:30 on a laptop, tap 09:10 (an hour from 09:00) on a phone.
+      if (phone) {
+        const p = await pointAt(page, "room-2", 9 + 10 / 60);
+        await page.touchscreen.tap(p.x, p.y);
+      } else {
+        await drag(page, await pointAt(page, "room-2", 9), await pointAt(page, "room-2", 10.5));
+      }
+      const form = page.locator("#reserve-form");
+      await form.waitFor(WAIT);
+      assert.equal(await form.locator("[name=resource]").inputValue(), "room-2");
+      assert.equal(await form.locator("[name=day]").inputValue(), day);
+      assert.equal(await form.locator("[name=from]").inputValue(), "09:00");
+      assert.equal(await form.locator("[name=to]").inputValue(), phone ? "10:00" : "10:30");
+      assert.equal(await form.locator("[name=note]").inputValue(), "");
+      await form.locator("[name=user]").fill("mia");
+      await press(form.locator("button[type=submit]"), phone);
+      const booked = phone ? "09:00–10:00" : "09:00–10:30";
+      await barNamed(page, `room-2, ${booked}, mia, pending`).waitFor(WAIT);
+      assert.deepEqual(await stored("room-2", day), [`${booked} mia PENDING`]);
+      if (phone) {
+        await press(page.locator("#sheet-close"), phone);
+        await page.locator("#sheet.open").waitFor({ state: "detached", ...WAIT });
+      }
+
+      // Move it two hours later, then make it end at 13:00: dragging the bar and its edge on a
+      // laptop; on a phone, through the fields of its details sheet.
+      let mia = barNamed(page, `room-2, ${booked}, mia, pending`);
+      if (phone) {
+        await press(mia, phone);
+        await page.locator("#sheet.open #details").waitFor(WAIT);
+        await assertPhoneLayout(page);
+        await page.fill("#details [name=from]", "11:00");
+        await page.fill("#details [name=to]", "13:00");
+        await press(page.locator("#details button[type=submit]"), phone);
+      } else {
+        const middle = await barPoint(mia, "middle");
+        await drag(page, middle, {
+          x:
+            middle.x + (await pointAt(page, "room-2", 11)).x - (await pointAt(page, "room-2", 9)).x,
+          y: middle.y,
+        });
+        mia = barNamed(page, "room-2, 11:00–12:30, mia, pending");
+        await mia.waitFor(WAIT);
+        const edge = await barPoint(mia, "end");
+        const half =
+          (await pointAt(page, "room-2", 13)).x - (await pointAt(page, "room-2", 12.5)).x;
+        await drag(page, edge, { x: edge.x + half, y: edge.y });
+      }
+      mia = barNamed(page, "room-2, 11:00–13:00, mia, pending");
+      await mia.waitFor(WAIT);
+      assert.deepEqual(await stored("room-2", day), ["11:00–13:00 mia PENDING"]);
+
+      // Onto yan's 14:00–15:00: refused in place, the bar stays, and the next free window is offered.
+      await seed(day, "room-2", "yan", "14:00", "15:00");
+      await barNamed(page, "room-2, 14:00–15:00, yan, confirmed").waitFor(WAIT);
+      let offer: Locator;
+      if (phone) {
+        await page.fill("#details [name=from]", "13:30");
+        await page.fill("#details [name=to]", "15:30");
+        await press(page.locator("#details button[type=submit]"), phone);
+        await page
+          .locator("#details [role=alert]", { hasText: "room-2 is already booked 14:00–15:00" })
+          .waitFor(WAIT);
+        offer = page.locator("#details [role=alert] button");
+      } else {
+        const middle = await barPoint(mia, "middle");
+        const shift =
+          (await pointAt(page, "room-2", 13.5)).x - (await pointAt(page, "room-2", 11)).x;
+        await drag(page, middle, { x: middle.x + shift, y: middle.y });
+        await row(page, "room-2")
+          .locator(".clash", { hasText: "room-2 is already booked 14:00–15:00" })
+          .waitFor(WAIT);
+        offer = row(page, "room-2").locator(".clash button", { hasText: "Move to" });
+      }
+      await mia.waitFor(WAIT); // snapped back
+      assert.equal(await offer.textContent(), "Move to 15:00–17:00");
+      await press(offer, phone);
+      await barNamed(page, "room-2, 15:00–17:00, mia, pending").waitFor(WAIT);
+      assert.deepEqual(await stored("room-2", day), [
+        "14:00–15:00 yan CONFIRMED",
+        "15:00–17:00 mia PENDING",
+      ]);
+
+      // Find a free hour on room-1 the next day, and book the first one offered.
+      await seed(nextDay, "room-1", "zoe", "07:00", "09:00");
+      await press(page.locator("[data-panel=find]"), phone);
+      await page.fill("#find-form [name=resource]", "room-1");
+      await page.fill("#find-form [name=day]", nextDay);
+      await press(page.locator("#find-form button[type=submit]"), phone);
+      const first = page.locator("#find-results button").first();
+      await first.waitFor(WAIT);
+      assert.equal(await first.textContent(), "room-1 · 09:00–10:00");
+      await press(first, phone);
+      assert.equal(await form.locator("[name=day]").inputValue(), nextDay);
+      await form.locator("[name=user]").fill("mia");
+      await press(form.locator("button[type=submit]"), phone);
+      await barNamed(page, "room-1, 09:00–10:00, mia, pending").waitFor(WAIT);
+      assert.deepEqual(await stored("room-1", nextDay), [
+        "07:00–09:00 zoe CONFIRMED",
+        "09:00–10:00 mia PENDING",
+      ]);
+
+      // Cancel it, and undo.
+      if (phone) await press(page.locator("#sheet-close"), phone);
+      await press(barNamed(page, "room-1, 09:00–10:00, mia, pending"), phone);
+      await press(page.locator("#details button", { hasText: "Cancel reservation" }), phone);
+      await barNamed(page, "room-1, 09:00–10:00, mia, pending").waitFor({
+        state: "detached",
+        ...WAIT,
+      });
+      assert.deepEqual(await stored("room-1", nextDay), ["07:00–09:00 zoe CONFIRMED"]);
+      await press(page.locator("#toast button", { hasText: "Undo" }), phone);
+      await barNamed(page, "room-1, 09:00–10:00, mia, pending").waitFor(WAIT);
+      assert.deepEqual(await stored("room-1", nextDay), [
+        "07:00–09:00 zoe CONFIRMED",
+        "09:00–10:00 mia PENDING",
+      ]);
+
+      assertNoConsoleErrors(page, 1);
+      await page.context().close();
+    });
+  }
+});
