@@ -307,5 +307,138 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
       assertNoConsoleErrors(page, 1);
       await page.context().close();
     });
+
+    it(`${screen}, by keyboard only: one Tab stop, arrows, book, move, clash, cancel and undo, find a free hour`, async () => {
+      const kday = phone ? "2030-03-06" : "2030-03-04";
+      await seed(kday, "room-2", "lee", "14:00", "15:00");
+      await seed(kday, "room-3", "yan", "12:00", "13:00");
+      const page = await open(kday, screen);
+      await barNamed(page, "room-3, 12:00–13:00, yan, confirmed").waitFor(WAIT);
+      const inTimeline = async () =>
+        Boolean(await page.evaluate(`document.activeElement?.closest("#timeline") !== null`));
+
+      // Tab reaches the timeline once, on a bar, and the next Tab leaves it.
+      await tabTo(page, "#timeline .bar");
+      assert.equal(await focused(page), "room-1, 10:00–11:00, zoe, confirmed");
+      await page.keyboard.press("Tab");
+      assert.equal(await inTimeline(), false, "the next Tab leaves the timeline");
+      assert.equal(await focused(page), "Book");
+
+      // Arrows: down a row to the nearest bar in time, along a row, back up.
+      await page.keyboard.press("Shift+Tab");
+      assert.equal(await focused(page), "room-1, 10:00–11:00, zoe, confirmed");
+      await page.keyboard.press("ArrowDown");
+      assert.equal(await focused(page), "room-2, 14:00–15:00, lee, confirmed");
+      await page.keyboard.press("ArrowDown");
+      assert.equal(await focused(page), "room-3, 12:00–13:00, yan, confirmed");
+      await page.keyboard.press("ArrowUp");
+      await page.keyboard.press("ArrowUp");
+      assert.equal(await focused(page), "room-1, 10:00–11:00, zoe, confirmed");
+
+      // Book room-2 09:00–10:00 from the Book tool.
+      await tabTo(page, "[data-panel=book]");
+      await page.keyboard.press("Enter");
+      assert.equal(await page.evaluate(`document.activeElement?.name`), "resource");
+      await typeOver(page, "room-2");
+      await tabTo(page, "#reserve-form [name=from]");
+      await typeOver(page, "09:00");
+      await page.keyboard.press("Tab");
+      await typeOver(page, "10:00");
+      await page.keyboard.press("Tab");
+      await typeOver(page, "kim");
+      await page.keyboard.press("Enter");
+      const kim = "room-2, 09:00–10:00, kim, pending";
+      await barNamed(page, kim).waitFor(WAIT);
+      assert.deepEqual(await stored("room-2", kday), [
+        "09:00–10:00 kim PENDING",
+        "14:00–15:00 lee CONFIRMED",
+      ]);
+
+      // Esc gives focus back to the Book tool; the timeline's Tab stop is now the new booking.
+      await page.keyboard.press("Escape");
+      assert.equal(await focused(page), "Book");
+      await page.keyboard.press("Shift+Tab");
+      assert.equal(await focused(page), kim);
+      await page.keyboard.press("ArrowRight");
+      assert.equal(await focused(page), "room-2, 14:00–15:00, lee, confirmed");
+      await page.keyboard.press("ArrowLeft");
+      assert.equal(await focused(page), kim);
+
+      // Enter opens it; move it to 11:00–12:00 through its fields; focus stays in the panel.
+      await page.keyboard.press("Enter");
+      await page.locator("#details h2", { hasText: "room-2 · 09:00–10:00" }).waitFor(WAIT);
+      assert.ok(
+        await page.evaluate(`document.getElementById("details").contains(document.activeElement)`),
+      );
+      await tabTo(page, "#details [name=from]");
+      await typeOver(page, "11:00");
+      await page.keyboard.press("Tab");
+      await typeOver(page, "12:00");
+      await page.keyboard.press("Enter");
+      await barNamed(page, "room-2, 11:00–12:00, kim, pending").waitFor(WAIT);
+      assert.ok(
+        await page.evaluate(`document.getElementById("details").contains(document.activeElement)`),
+        "focus kept",
+      );
+
+      // Esc: back on the (redrawn) bar.
+      await page.keyboard.press("Escape");
+      assert.equal(await focused(page), "room-2, 11:00–12:00, kim, pending");
+
+      // A clash with lee's hour, and the offered window taken by keyboard.
+      await page.keyboard.press("Enter");
+      await tabTo(page, "#details [name=from]");
+      await typeOver(page, "13:30");
+      await page.keyboard.press("Tab");
+      await typeOver(page, "15:30");
+      await page.keyboard.press("Enter");
+      await page
+        .locator("#details [role=alert]", { hasText: "room-2 is already booked 14:00–15:00" })
+        .waitFor(WAIT);
+      await tabTo(page, "#details [data-key=offer]");
+      assert.equal(await focused(page), "Move to 15:00–17:00");
+      await page.keyboard.press("Enter");
+      await barNamed(page, "room-2, 15:00–17:00, kim, pending").waitFor(WAIT);
+      assert.deepEqual(await stored("room-2", kday), [
+        "14:00–15:00 lee CONFIRMED",
+        "15:00–17:00 kim PENDING",
+      ]);
+
+      // Cancel; Undo takes focus, and undoing puts focus on the booking again.
+      await tabTo(page, '#details [data-key="Cancel reservation"]');
+      await page.keyboard.press("Enter");
+      await barNamed(page, "room-2, 15:00–17:00, kim, pending").waitFor({
+        state: "detached",
+        ...WAIT,
+      });
+      assert.equal(await focused(page), "Undo");
+      await page.keyboard.press("Enter");
+      await barNamed(page, "room-2, 15:00–17:00, kim, pending").waitFor(WAIT);
+      assert.equal(await focused(page), "room-2, 15:00–17:00, kim, pending");
+      assert.deepEqual(await stored("room-2", kday), [
+        "14:00–15:00 lee CONFIRMED",
+        "15:00–17:00 kim PENDING",
+      ]);
+
+      // Find a free hour on room-1 that day, and book the first one.
+      await tabTo(page, "[data-panel=find]");
+      await page.keyboard.press("Enter");
+      await typeOver(page, "room-1");
+      await page.keyboard.press("Enter");
+      await page.locator("#find-results button").first().waitFor(WAIT);
+      await tabTo(page, "#find-results button");
+      assert.equal(await focused(page), "room-1 · 07:00–08:00");
+      await page.keyboard.press("Enter");
+      // The window and note start afresh; who is booking is remembered from the last booking.
+      assert.equal(await page.evaluate(`document.activeElement?.name`), "note");
+      assert.equal(await page.inputValue("#reserve-form [name=user]"), "kim");
+      assert.equal(await page.inputValue("#reserve-form [name=from]"), "07:00");
+      await page.keyboard.press("Enter");
+      await barNamed(page, "room-1, 07:00–08:00, kim, pending").waitFor(WAIT);
+      if (phone) await assertPhoneLayout(page);
+
+      assertNoConsoleErrors(page, 1);
+      await page.context().close();
+    });
   }
 });
