@@ -144,6 +144,7 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
 
   /** Screen-size promises: nothing wider than the screen, every control at least 44 px. */
   async function assertPhoneLayout(page: Page) {
+    await page.waitForFunction("document.getAnimations().length === 0", undefined, WAIT); // the sheet sliding in
     const width = await page.evaluate("document.documentElement.scrollWidth");
     assert.ok(Number(width) <= SCREENS.phone.width, `the page is ${width} px wide`);
     // Checkboxes are inside 44 px labels; a hidden control (closed sheet) is not a target.

@@ -95,14 +95,16 @@ const zoomSelect = byId<HTMLSelectElement>("zoom");
 let view: View =
   viewFromHash(location.hash, settings.hours) ?? viewContaining(Date.now(), "day", settings.hours);
 let loads = 0;
+/** The view changed since the last load: scroll to its bookings once they are in. */
+let rescroll = true;
 
 const phone = matchMedia("(max-width: 700px)");
 phone.addEventListener("change", () => setView(view));
 
-/** Pixels per hour: as chosen, or (auto) fitted on a wide screen and 80 on a phone. */
+/** Pixels per hour: as chosen, or (auto) 96 (80 on a phone), wide enough for "10:00 bob". */
 function hourWidth(): number {
   if (settings.hourWidth >= 0) return settings.hourWidth;
-  return phone.matches ? 80 : 0;
+  return phone.matches ? 80 : 96;
 }
 
 function focusTimeline() {
@@ -224,6 +226,10 @@ async function load() {
     );
     if (load !== loads) return;
     store.replace(found, mark);
+    if (rescroll) {
+      rescroll = false;
+      requestAnimationFrame(() => timeline.scrollToAction());
+    }
     void refreshBusy();
   } catch (err) {
     if (load === loads) summary.textContent = `Could not load: ${describeError(err)}`;
@@ -232,6 +238,7 @@ async function load() {
 
 /** Shows `next` without loading it. */
 function setView(next: View) {
+  if (next.from !== view.from || next.to !== view.to) rescroll = true;
   view = next;
   byId("range").textContent = describeView(view);
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {

@@ -4,8 +4,8 @@ import type { Hours } from "./view.js";
 export interface Settings {
   /** The working hours a day view shows. */
   hours: Hours;
-  /** Pixels per hour in a day view; 0 fits the hours to the width; -1 (auto) fits on a wide
-   *  screen and gives a phone 80 px, so an hour shows its time and note. */
+  /** Pixels per hour in a day view; 0 fits the hours to the width; -1 (auto) is wide enough
+   *  for an hour's bar to show its time, user and note. */
   hourWidth: number;
   /** Resources the user added, shown as rows even without a booking. */
   resources: string[];

@@ -134,6 +134,25 @@ export class Timeline {
     return out.sort((a, b) => a.start - b.start);
   }
 
+  /**
+   * Scrolls sideways to where the day's action is: an hour before now when now is in view,
+   * else half an hour before the first booking shown.
+   */
+  scrollToAction(): void {
+    const { from, to } = this.view;
+    const now = Date.now();
+    let at = now >= from && now < to ? now - 3_600_000 : Number.POSITIVE_INFINITY;
+    if (at === Number.POSITIVE_INFINITY) {
+      for (const row of this.rows.rows()) {
+        for (const b of this.shown(row.resource)) at = Math.min(at, b.start - 1_800_000);
+      }
+    }
+    if (!Number.isFinite(at)) at = from;
+    const label = this.body.querySelector<HTMLElement>(".row .label")?.offsetWidth ?? 0;
+    const lane = this.root.scrollWidth - label;
+    this.root.scrollLeft = (Math.max(0, at - from) / (to - from)) * lane;
+  }
+
   /** Rebuilds one row now (a bar dragged back to where the store has it). */
   redraw(resource: string): void {
     this.dirty.add(resource);
