@@ -71,8 +71,18 @@ async function drag(page: Page, from: { x: number; y: number }, to: { x: number;
   await page.mouse.up();
 }
 
-/** The left edge, middle or right edge of a bar. */
+/** How many pixels an hour takes on the timeline. */
+async function hourWidth(page: Page): Promise<number> {
+  const from = Number(await page.getAttribute("#timeline", "data-from"));
+  const to = Number(await page.getAttribute("#timeline", "data-to"));
+  const box = await page.locator(".row .lane").first().boundingBox();
+  assert.ok(box);
+  return (box.width * HOUR) / (to - from);
+}
+
+/** The left edge, middle or right edge of a bar, scrolled into view. */
 async function barPoint(bar: Locator, where: "start" | "middle" | "end") {
+  await bar.scrollIntoViewIfNeeded();
   const box = await bar.boundingBox();
   assert.ok(box);
   const x =
@@ -144,7 +154,7 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
 
   /** Screen-size promises: nothing wider than the screen, every control at least 44 px. */
   async function assertPhoneLayout(page: Page) {
-    await page.waitForFunction("document.getAnimations().length === 0", undefined, WAIT); // the sheet sliding in
+    await page.evaluate("Promise.all(document.getAnimations().map((a) => a.finished))"); // the sheet sliding in
     const width = await page.evaluate("document.documentElement.scrollWidth");
     assert.ok(Number(width) <= SCREENS.phone.width, `the page is ${width} px wide`);
     // Checkboxes are inside 44 px labels; a hidden control (closed sheet) is not a target.
@@ -222,18 +232,13 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
         await page.fill("#details [name=to]", "13:00");
         await press(page.locator("#details button[type=submit]"), phone);
       } else {
+        const hour = await hourWidth(page);
         const middle = await barPoint(mia, "middle");
-        await drag(page, middle, {
-          x:
-            middle.x + (await pointAt(page, "room-2", 11)).x - (await pointAt(page, "room-2", 9)).x,
-          y: middle.y,
-        });
+        await drag(page, middle, { x: middle.x + 2 * hour, y: middle.y });
         mia = barNamed(page, "room-2, 11:00–12:30, mia, pending");
         await mia.waitFor(WAIT);
         const edge = await barPoint(mia, "end");
-        const half =
-          (await pointAt(page, "room-2", 13)).x - (await pointAt(page, "room-2", 12.5)).x;
-        await drag(page, edge, { x: edge.x + half, y: edge.y });
+        await drag(page, edge, { x: edge.x + hour / 2, y: edge.y });
       }
       mia = barNamed(page, "room-2, 11:00–13:00, mia, pending");
       await mia.waitFor(WAIT);
@@ -253,9 +258,7 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
         offer = page.locator("#details [role=alert] button");
       } else {
         const middle = await barPoint(mia, "middle");
-        const shift =
-          (await pointAt(page, "room-2", 13.5)).x - (await pointAt(page, "room-2", 11)).x;
-        await drag(page, middle, { x: middle.x + shift, y: middle.y });
+        await drag(page, middle, { x: middle.x + 2.5 * (await hourWidth(page)), y: middle.y });
         await row(page, "room-2")
           .locator(".clash", { hasText: "room-2 is already booked 14:00–15:00" })
           .waitFor(WAIT);

@@ -299,15 +299,20 @@ window.addEventListener("hashchange", () => {
   if (next) show(next);
 });
 
-// "Book" starts from the view's day at the next hour (or the start of the day), unless half typed.
-document.querySelector("[data-panel=book]")?.addEventListener("click", () => {
-  if (bookForm.isEdited()) return;
-  const day = startOfDay(view.from);
+/** A fresh booking on the view's day: the next hour (or the first working hour), the active row. */
+function freshBooking() {
   const nextHour = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
   const start =
-    nextHour > view.from && nextHour < view.to ? nextHour : atHour(day, settings.hours.start);
-  const selected = timeline.active ? store.get(timeline.active)?.resourceId : undefined;
-  bookForm.fill(selected ?? rows.rows()[0]?.resource ?? "", { start, end: start + HOUR_MS });
+    nextHour > view.from && nextHour < view.to
+      ? nextHour
+      : atHour(startOfDay(view.from), settings.hours.start);
+  const active = timeline.active ? store.get(timeline.active)?.resourceId : undefined;
+  bookForm.fill(active ?? rows.rows()[0]?.resource ?? "", { start, end: start + HOUR_MS });
+}
+
+// "Book" starts afresh, unless the form is half typed.
+document.querySelector("[data-panel=book]")?.addEventListener("click", () => {
+  if (!bookForm.isEdited()) freshBooking();
 });
 
 setupTokenForm(byId("token-form"));
@@ -322,6 +327,7 @@ setupResourcesPanel(
 
 // The first load comes from followChanges, once its listen request is on the way.
 setView(view);
+freshBooking();
 void followChanges(client, {
   change: (event) => {
     if (event.reservation) store.apply(toBooking(event.reservation));
