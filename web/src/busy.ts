@@ -1,6 +1,6 @@
 import type { Rsvp } from "./api.js";
 import { freeWindows, type Window } from "./free-slots.js";
-import type { Busy } from "./timeline.js";
+import type { Busy } from "./timeline-row.js";
 
 /** `range` minus `holes` (each sorted or not), as sorted disjoint windows. */
 export function subtract(range: Window, holes: readonly Window[]): Window[] {

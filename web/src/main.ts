@@ -1,16 +1,16 @@
 import "./style.css";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { createRsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { BookForm } from "./book-form.js";
 import { type Booking, toBooking } from "./booking.js";
 import { busyBlocks } from "./busy.js";
+import { Changes } from "./changes.js";
 import { describeError } from "./describe-error.js";
 import { Details } from "./details.js";
 import { setupFindForm } from "./find-free.js";
-import { nextFree, type Window } from "./free-slots.js";
+import type { Window } from "./free-slots.js";
 import { followChanges } from "./live.js";
 import { Panels } from "./panels.js";
 import { setupResourcesPanel } from "./resources-panel.js";
@@ -18,7 +18,6 @@ import { PinnedRows, RowModel, type RowSource } from "./rows.js";
 import { loadSettings, saveSettings } from "./settings.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
-import type { Clash } from "./timeline-drag.js";
 import { Toast } from "./toast.js";
 import { setupTokenForm, tokenRole } from "./token.js";
 import {
@@ -59,12 +58,13 @@ const toast = new Toast(byId("toast"));
 const timeline = new Timeline(byId("timeline"), store, rows, {
   open: (id) => select(id, true),
   book: (resource, start, end) => startBooking(resource, { start, end }),
-  reschedule: (b, start, end) => reschedule(b, start, end, undefined),
+  reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
 });
+const changes = new Changes(client, store, timeline, toast, (id) => select(id, false));
 const panels = new Panels(byId("sheet"), () => focusTimeline());
 const details = new Details(byId("details"), store, client, {
-  reschedule,
-  cancelled: offerUndo,
+  reschedule: (b, start, end, note) => changes.reschedule(b, start, end, note),
+  cancelled: (b) => changes.offerUndo(b),
 });
 const bookForm = new BookForm(
   byId("reserve-form"),
@@ -126,66 +126,6 @@ function startBooking(resource: string, w: Window) {
   showDayOf(w.start);
   bookForm.fill(resource, w);
   panels.open("book", bookForm.firstEmpty());
-}
-
-/** Sends `update` with a new window (and note); a clash comes back with the next free window. */
-async function reschedule(
-  b: Booking,
-  start: number,
-  end: number,
-  note: string | undefined,
-): Promise<Clash | undefined> {
-  try {
-    const moved = start !== b.start || end !== b.end;
-    const res = await client.update({
-      id: b.id,
-      ...(moved ? { start: timestampFromMs(start), end: timestampFromMs(end) } : {}),
-      ...(note !== undefined || !moved ? { note: note ?? b.note } : {}),
-    });
-    if (res.reservation) store.apply(toBooking(res.reservation));
-    timeline.redraw(b.resourceId);
-    if (moved) toast.show(`Moved to ${barWindow({ start, end })}.`);
-    return undefined;
-  } catch (err) {
-    timeline.redraw(b.resourceId);
-    const message = describeError(err);
-    if (ConnectError.from(err).code !== Code.AlreadyExists) return { message };
-    const offer = await nextFree(client, b.resourceId, start, end - start);
-    return offer ? { message, offer } : { message };
-  }
-}
-
-/** After a cancel: an undo books the same window again (a new reservation, as cancelled ones stay). */
-function offerUndo(before: Booking) {
-  toast.show(
-    `Cancelled ${before.resourceId} ${barWindow(before)}.`,
-    {
-      label: "Undo",
-      run: async () => {
-        try {
-          const res = await client.reserve({
-            reservation: {
-              resourceId: before.resourceId,
-              userId: before.userId,
-              status: before.status,
-              start: timestampFromMs(before.start),
-              end: timestampFromMs(before.end),
-              note: before.note,
-            },
-          });
-          if (!res.reservation) return;
-          const again = toBooking(res.reservation);
-          store.apply(again);
-          select(again.id, false);
-          timeline.keys.focus(again.id);
-          toast.show(`Restored ${again.resourceId} ${barWindow(again)}.`);
-        } catch (err) {
-          toast.show(`Could not undo: ${describeError(err)}`);
-        }
-      },
-    },
-    true,
-  );
 }
 
 /** Busy blocks, for a caller who sees only their own reservations. */

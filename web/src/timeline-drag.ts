@@ -1,10 +1,11 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { barWindow } from "./bar-text.js";
 import type { Booking } from "./booking.js";
-import { el, type Timeline } from "./timeline.js";
+import type { Timeline } from "./timeline.js";
+import { el } from "./timeline-row.js";
 
 /** Drags snap to a quarter hour. */
-export const SNAP_MS = 15 * 60_000;
+const SNAP_MS = 15 * 60_000;
 const HOUR_MS = 4 * SNAP_MS;
 /** How close to a bar's end a press resizes rather than moves it. */
 const EDGE_PX = 8;

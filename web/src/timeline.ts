@@ -1,23 +1,14 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
-import { barName, barWindow } from "./bar-text.js";
-import { type Booking, statusName } from "./booking.js";
+import type { Booking } from "./booking.js";
 import type { RowModel } from "./rows.js";
 import type { Store } from "./store.js";
 import { type TimelineActions, TimelineDrag } from "./timeline-drag.js";
 import { TimelineKeys } from "./timeline-keys.js";
+import { type Busy, buildRow, el } from "./timeline-row.js";
 import { ticks, type View } from "./view.js";
 
 /** Rows built beyond the visible ones, so a short scroll shows no blank rows. */
 const OVERSCAN = 4;
-/** A time range `[start, end)` in epoch milliseconds that someone else holds. */
-export type Busy = readonly [number, number];
-
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = "") {
-  const node = document.createElement(tag);
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
 
 /**
  * The timeline: one row per resource, bars placed by percentage of the view so a resize needs
@@ -253,45 +244,13 @@ export class Timeline {
   }
 
   private buildRow(resource: string): HTMLElement {
-    const row = el("div", "row");
-    row.dataset.resource = resource;
-    row.setAttribute("role", "group");
-    row.setAttribute("aria-label", resource);
-    const label = el("div", "label", resource);
-    label.title = resource;
-    const lane = el("div", "lane");
-    for (const [start, end] of this.busy.get(resource) ?? []) {
-      const block = el("div", "busy", "busy");
-      this.place(block, start, end);
-      block.setAttribute("aria-label", `${resource}, ${barWindow({ start, end })}, busy`);
-      block.setAttribute("role", "img");
-      lane.append(block);
-    }
-    for (const b of this.shown(resource)) lane.append(this.buildBar(b));
-    row.append(label, lane);
-    return row;
-  }
-
-  private buildBar(b: Booking): HTMLButtonElement {
-    const bar = el("button", `bar ${statusName(b.status)}`);
-    bar.type = "button";
-    bar.dataset.id = b.id;
-    this.place(bar, b.start, b.end);
-    const head = el("span", "bar-head");
-    const time = el("span", "bar-time");
-    const window = barWindow(b);
-    const dash = window.indexOf("–");
-    time.append(window.slice(0, dash), el("span", "bar-end", window.slice(dash)));
-    head.append(time, ` ${b.userId}`);
-    bar.append(head);
-    if (b.note) bar.append(el("span", "bar-note", b.note));
-    bar.setAttribute("aria-label", barName(b, this.view.zoom === "week"));
-    if (b.note) bar.setAttribute("aria-description", b.note);
-    if (b.id === this.selected) {
-      bar.classList.add("selected");
-      bar.setAttribute("aria-current", "true");
-    }
-    return bar;
+    return buildRow(resource, {
+      busy: this.busy.get(resource) ?? [],
+      bookings: this.shown(resource),
+      place: (node, start, end) => this.place(node, start, end),
+      withDay: this.view.zoom === "week",
+      selected: this.selected,
+    });
   }
 
   private drawAxis() {
