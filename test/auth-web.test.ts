@@ -81,6 +81,14 @@ describe("the web page with authentication on", () => {
       ["alice", "alice"],
       "the form's reservation is alice's",
     );
+    // Her own new booking is a bar, not busy; bob's hour stays the one busy block.
+    await page.locator('.row[data-resource="web-room"] .bar').nth(1).waitFor(WAIT);
+    assert.deepEqual(
+      await page
+        .locator(".busy")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))),
+      ["web-room, 12:00–13:00, busy"],
+    );
 
     // Another user's window still clashes, without naming them.
     await page.fill("#reserve-form [name=from]", "12:30");

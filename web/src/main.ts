@@ -76,7 +76,6 @@ const bookForm = new BookForm(
     store.apply(booking);
     select(booking.id, false);
     toast.show(`Booked ${booking.resourceId} ${barWindow(booking)}.`);
-    void refreshBusy();
   },
 );
 const find = setupFindForm(
@@ -128,21 +127,20 @@ function startBooking(resource: string, w: Window) {
   panels.open("book", bookForm.firstEmpty());
 }
 
-/** Busy blocks, for a caller who sees only their own reservations. */
+/**
+ * Busy blocks, for a caller who sees only their own reservations. Worked out after each load
+ * and for an added row:
+ * the caller's own changes only move their own bars, and others' changes never reach them.
+ */
 async function refreshBusy() {
   if (tokenRole() !== "user") return;
   const range = { start: view.from, end: view.to };
   const own = (resource: string) =>
     [...store.bookings(resource)].filter((b) => b.status !== ReservationStatus.CANCELLED);
+  const resources = rows.rows().map((r) => r.resource);
   try {
-    timeline.setBusy(
-      await busyBlocks(
-        client,
-        rows.rows().map((r) => r.resource),
-        range,
-        own,
-      ),
-    );
+    const busy = await busyBlocks(client, resources, range, own);
+    if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
   } catch {
     // busy blocks are a hint; the bookings themselves are loaded and shown
   }
@@ -166,11 +164,11 @@ async function load() {
     );
     if (load !== loads) return;
     store.replace(found, mark);
+    void refreshBusy();
     if (rescroll) {
       rescroll = false;
       requestAnimationFrame(() => timeline.scrollToAction());
     }
-    void refreshBusy();
   } catch (err) {
     if (load === loads) summary.textContent = `Could not load: ${describeError(err)}`;
   }
@@ -262,7 +260,10 @@ setupResourcesPanel(
   byId("pinned"),
   pinned,
   rows,
-  (resource) => timeline.reveal(resource),
+  (resource) => {
+    timeline.reveal(resource);
+    void refreshBusy(); // a new row may be busy
+  },
 );
 
 // The first load comes from followChanges, once its listen request is on the way.

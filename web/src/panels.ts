@@ -3,8 +3,8 @@ export type Panel = "details" | "book" | "find" | "resources" | "access";
 
 /**
  * The side column shows one panel at a time: a bar's details or a tool. On a narrow screen it is
- * a bottom sheet that opens with a panel and closes with ×, Esc or the next tap on the timeline;
- * closing gives focus back to whatever opened it.
+ * a bottom sheet that opens with a panel and closes with × or Esc; closing gives focus back to
+ * whatever opened it.
  */
 export class Panels {
   private opener: HTMLElement | undefined;
