@@ -146,31 +146,42 @@ async function refreshBusy() {
   }
 }
 
-/** Queries the visible range; only the newest of overlapping loads lands. */
-async function load() {
+/**
+ * Queries the visible range; only the newest of overlapping loads lands. Returns the first
+ * query's `rsvp-cursor`: a change-feed position taken before its rows were read, so listening
+ * from it misses nothing the rows may not show ("" when the load failed).
+ */
+async function load(): Promise<string> {
   const load = ++loads;
   const mark = store.begin(view);
   const range = { start: timestampFromMs(view.from), end: timestampFromMs(view.to) };
-  // The default (UNKNOWN) is every status but cancelled; those are a second query.
+  // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
+  // first, so the first one's cursor comes before both reads.
   const statuses = showCancelled.checked
     ? [ReservationStatus.UNKNOWN, ReservationStatus.CANCELLED]
     : [ReservationStatus.UNKNOWN];
+  let cursor = "";
   try {
     const found: Booking[] = [];
-    await Promise.all(
-      statuses.map(async (status) => {
-        for await (const r of client.query({ ...range, status })) found.push(toBooking(r));
-      }),
-    );
-    if (load !== loads) return;
+    for (const status of statuses) {
+      const onHeader = (h: Headers) => {
+        cursor ||= h.get("rsvp-cursor") ?? "";
+      };
+      for await (const r of client.query({ ...range, status }, { onHeader })) {
+        found.push(toBooking(r));
+      }
+    }
+    if (load !== loads) return cursor;
     store.replace(found, mark);
     void refreshBusy();
     if (rescroll) {
       rescroll = false;
       requestAnimationFrame(() => timeline.scrollToAction());
     }
+    return cursor;
   } catch (err) {
     if (load === loads) summary.textContent = `Could not load: ${describeError(err)}`;
+    return "";
   }
 }
 
@@ -266,14 +277,14 @@ setupResourcesPanel(
   },
 );
 
-// The first load comes from followChanges, once its listen request is on the way.
+// The first load comes from followChanges: it lists, then listens from the list's cursor.
 setView(view);
 freshBooking();
 void followChanges(client, {
   change: (event) => {
     if (event.reservation) store.apply(toBooking(event.reservation));
   },
-  resync: () => void load(),
+  resync: load,
   status: (state) => {
     live.textContent = state === "live" ? "live" : "reconnecting…";
     live.className = `live is-${state}`;
