@@ -10,7 +10,9 @@ import { freePort, killAll, runCli, startServe } from "./helpers/cli-process.js"
 import { postgresBackends, type TestDatabase } from "./helpers/databases.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
-const LIMIT = { timeout: 90_000 };
+const LIMIT = { timeout: 120_000 };
+// Creating an embedded database and migrating it takes a while on a busy machine.
+const SLOW_MS = 60_000;
 const MISSING = "00000000-0000-4000-8000-000000000000";
 
 /** Exactly one `rsvp: …` line on stderr and nothing on stdout. */
@@ -33,13 +35,13 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
     const dir = await mkdtemp(join(tmpdir(), "rsvp-named-"));
     try {
       const env = { DATABASE_URL: "", RSVP_DATA_DIR: dir };
-      const first = await runCli(["migrate"], env);
+      const first = await runCli(["migrate"], env, SLOW_MS);
       assert.equal(first.code, 0, first.stderr);
       assert.match(
         first.stdout,
         new RegExp(`^database: embedded \\(${dir}\\): applied 001_core\\.sql, `),
       );
-      const again = await runCli(["migrate"], env);
+      const again = await runCli(["migrate"], env, SLOW_MS);
       assert.deepEqual(
         [again.code, again.stdout],
         [0, `database: embedded (${dir}): up to date\n`],
@@ -59,7 +61,7 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
         const url = database.target.kind === "postgres" ? database.target.url : "";
         const secretUrl = withPassword(url, "s3cret-pw");
         const masked = withPassword(url, "***");
-        const migrated = await runCli(["migrate"], { DATABASE_URL: secretUrl });
+        const migrated = await runCli(["migrate"], { DATABASE_URL: secretUrl }, SLOW_MS);
         assert.equal(migrated.code, 0, migrated.stderr);
         assert.ok(
           migrated.stdout.startsWith(`database: postgres (${masked}): applied 001_core.sql, `),
