@@ -106,7 +106,13 @@ export function addClientOptions(program: Command): Command {
         .env("RSVP_SERVER")
         .default(DEFAULT_SERVER),
     )
-    .addOption(choiceOption("-o, --output <format>", "what to print", OUTPUT_FORMATS))
+    .addOption(
+      choiceOption(
+        "-o, --output <format>",
+        "table, json (one object per line) or id (one id per line); default table",
+        OUTPUT_FORMATS,
+      ),
+    )
     .addOption(new Option("--json", "the same as -o json").conflicts("output"))
     .addOption(
       new Option("--token <jwt>", "bearer token for a server with authentication on").env(

@@ -108,6 +108,12 @@ export function parseDayInput(text: string): Day | DayWord {
   return day;
 }
 
+// Hand-written rather than a natural-language parser such as chrono-node: that reads far more
+// ("in two weeks", "next friday at 5") and guesses at what it half understands, resolves through
+// Date (which moves a wall-clock time that a daylight-saving jump skips instead of refusing it)
+// and stops at milliseconds. The grammar here is a handful of forms, each one tested, with
+// property tests, in test/time-input.test.ts.
+
 /**
  * Parses what a person types for a time, without resolving it yet:
  * - ISO 8601: `2030-01-01T10:00` or `2030-01-01 10:00` (local time, TZ), `...Z`, `...+01:00`;
