@@ -1,83 +1,19 @@
-import { feedHorizon, oldestWriter, pruneChangesBatch, readChanges } from "../../db/changes.js";
+import { feedHorizon, readChanges } from "../../db/changes.js";
 import type { Db, Listening } from "../../db/db.js";
-import {
-  type Change,
-  type ChangeFilter,
-  comparePositions,
-  type Position,
-} from "../../domain/change.js";
-import { Code, invalidArgument, RsvpError } from "../../domain/errors.js";
-import type { Logger } from "../logger.js";
+import { type Change, comparePositions, type Position } from "../../domain/change.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { type ChangeFeed, type ChangeFeedOptions, type FeedItem, gone } from "./feed-types.js";
+import { createStallWarning, pruneHistory } from "./feed-upkeep.js";
 import { RecentChanges } from "./recent-changes.js";
 import { type Subscriber, SubscriberIndex } from "./subscribers.js";
 
-/** Tuning of the change feed; the defaults suit production. */
-export interface ChangeFeedOptions {
-  readonly log: Logger;
-  /** How long changes are kept for resuming listeners. */
-  readonly retentionSeconds: number;
-  /** A read even without a wake-up, in case one was lost; 0 turns it off. */
-  readonly pollIntervalMs?: number;
-  readonly pruneIntervalMs?: number;
-  /** Rows pruned per short transaction. */
-  readonly pruneBatch?: number;
-  readonly pageSize?: number;
-  /** Events buffered for a slow listener before it falls back to catching up by itself. */
-  readonly maxQueue?: number;
-  /** Recent changes kept in memory, so listeners that fell behind catch up without reads. */
-  readonly recentChanges?: number;
-  /** Delivery held back this long by an rsvp writer still in progress is logged as a warning. */
-  readonly stallWarnMs?: number;
-}
-
-/** What a subscription yields: a change, or (when asked for) a fresher resume position. */
-export type FeedItem =
-  | { readonly kind: "change"; readonly change: Change }
-  | { readonly kind: "bookmark"; readonly position: Position };
-
-/** An open subscription: registered, so live from `start` on. */
-export interface Subscription extends AsyncIterable<FeedItem> {
-  /** Every matching change after this position is delivered, in order, once. */
-  readonly start: Position;
-}
-
-/** Every listener of one process shares one database LISTEN and one reader: this. */
-export interface ChangeFeed {
-  start(): Promise<void>;
-  /**
-   * Registers a subscription for the changes matching `filter` after `after` (or from now on),
-   * live until `signal` aborts or the feed closes. A pruned `after` is OUT_OF_RANGE; one past
-   * the feed's horizon is INVALID_ARGUMENT. With `bookmarkMs`, a bookmark is yielded at once
-   * and then whenever that long has passed and the subscription's position has moved.
-   */
-  open(
-    filter: ChangeFilter,
-    after: Position | undefined,
-    opts: { signal: AbortSignal; bookmarkMs?: number | undefined },
-  ): Promise<Subscription>;
-  /** A position before any row read after it: listen from it misses nothing (list-then-watch). */
-  position(): Promise<Position>;
-  /** Listeners open now. */
-  readonly listeners: number;
-  /** Milliseconds from a change's commit to its delivery: the last seen, or rising while held. */
-  readonly lagMs: number;
-  close(): Promise<void>;
-}
-
-export const gone = () =>
-  new RsvpError(
-    Code.OutOfRange,
-    "cursor is older than the retained change history: query the current state, then listen from the query's cursor",
-  );
-
-const STALL_REPEAT_MS = 30_000;
+export type { ChangeFeed, ChangeFeedOptions, FeedItem, Subscription } from "./feed-types.js";
 
 /** Creates the change feed of one server process. */
 export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
   const { log } = opts;
   const pageSize = opts.pageSize ?? 500;
   const maxQueue = opts.maxQueue ?? 2000;
-  const stallWarnMs = opts.stallWarnMs ?? 5000;
   const live = new SubscriberIndex();
   const all = new Set<Subscriber>();
   const timers: NodeJS.Timeout[] = [];
@@ -91,7 +27,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
   let retryTimer: NodeJS.Timeout | undefined;
   let lagMs = 0;
   let waitingSince: bigint | undefined;
-  let lastStallWarning = 0;
+  const stall = createStallWarning(db, log, opts.stallWarnMs ?? 5000);
 
   const retryLater = (ms: number) => {
     clearTimeout(retryTimer);
@@ -109,6 +45,8 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
     head = change.position;
     recent.push(change);
     live.forEachMatch(change, (sub) => {
+      // A subscriber that started ahead of this process's reader already has this change.
+      if (comparePositions(change.position, sub.pos) <= 0) return;
       // Full: it catches up from here by itself, losing nothing.
       if (sub.queue.length >= maxQueue) detach(sub, before);
       else {
@@ -116,19 +54,6 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
         sub.wake();
       }
     });
-  }
-
-  async function warnStall(since: bigint) {
-    const heldMs = Date.now() - Number(since / 1000n);
-    if (heldMs < stallWarnMs || Date.now() - lastStallWarning < STALL_REPEAT_MS) return;
-    lastStallWarning = Date.now();
-    const writer = await oldestWriter(db);
-    log.warn(
-      { heldMs, pid: writer?.pid, since: writer?.since, database: writer?.database },
-      writer
-        ? `change feed held back ${Math.round(heldMs / 1000)}s by rsvp writer pid ${writer.pid}, in a transaction open since ${writer.since.toISOString()}`
-        : `change feed held back ${Math.round(heldMs / 1000)}s by an rsvp writer still in progress`,
-    );
   }
 
   async function pump() {
@@ -157,7 +82,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
           retryMs = waitingSince !== undefined ? Math.min(Math.max(retryMs * 2, 2), 100) : 0;
           if (waitingSince !== undefined) {
             retryLater(retryMs);
-            await warnStall(waitingSince);
+            await stall.check(waitingSince);
           }
           break;
         }
@@ -270,7 +195,9 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
       listening = await db.listen("rsvp_changes", wake, wake);
       if (opts.pollIntervalMs) timers.push(setInterval(wake, opts.pollIntervalMs));
       const prune = () =>
-        pruneAll().catch((err: unknown) => log.warn({ err }, "pruning the change log failed"));
+        pruneHistory(db, opts, () => closed).catch((err: unknown) =>
+          log.warn({ err }, "pruning the change log failed"),
+        );
       void prune();
       timers.push(setInterval(prune, opts.pruneIntervalMs ?? 60_000));
       for (const t of timers) t.unref();
@@ -317,12 +244,4 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
       await listening?.unlisten().catch(() => {});
     },
   };
-
-  /** Prunes in short batches until nothing old is left; each batch is its own transaction. */
-  async function pruneAll() {
-    const batch = opts.pruneBatch ?? 5000;
-    while (!closed && (await pruneChangesBatch(db, opts.retentionSeconds, batch)) === batch) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
 }
