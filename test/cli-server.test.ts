@@ -46,7 +46,7 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
         [again.code, again.stdout],
         [0, `database: embedded (${dir}): up to date\n`],
       );
-      const serve = await startServe(await freePort(), env, SLOW_MS);
+      const serve = await startServe(await freePort(), env);
       assert.match(serve.stdout, new RegExp(`, database: embedded \\(${dir}\\)\\n$`));
       await serve.stop("SIGTERM");
     } finally {
@@ -67,7 +67,7 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
           migrated.stdout.startsWith(`database: postgres (${masked}): applied 001_core.sql, `),
           migrated.stdout,
         );
-        const serve = await startServe(await freePort(), { DATABASE_URL: secretUrl }, SLOW_MS);
+        const serve = await startServe(await freePort(), { DATABASE_URL: secretUrl });
         assert.ok(serve.stdout.endsWith(`, database: postgres (${masked})\n`), serve.stdout);
         assert.ok(!`${migrated.stdout}${serve.stdout}`.includes("s3cret-pw"));
         await serve.stop("SIGTERM");
@@ -79,7 +79,7 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
 
   it("a gRPC or HTTP port in use is one line naming it, and exit 1", LIMIT, async () => {
     const port = await freePort();
-    const first = await startServe(port, { DATABASE_URL: "memory://" }, SLOW_MS);
+    const first = await startServe(port, { DATABASE_URL: "memory://" });
     const grpcBusy = await runCli(
       ["serve"],
       {

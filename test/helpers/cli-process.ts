@@ -104,11 +104,14 @@ export async function runCli(
   return { ...ended, stdout: p.stdout, stderr: p.stderr };
 }
 
-/** Starts `rsvp serve` on `port` and waits (up to `timeoutMs`) for its start-up line. */
+/**
+ * Starts `rsvp serve` on `port` and waits (up to `timeoutMs`) for its start-up line. Creating
+ * and migrating a fresh embedded database takes over 20 s when the machine is busy.
+ */
 export async function startServe(
   port: number,
   env: EnvOverrides,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<CliProcess> {
   const serve = new CliProcess(["serve"], {
     HOST: "127.0.0.1",
