@@ -26,6 +26,6 @@ export function registerByIdCommand<O extends ClientOptions = ClientOptions>(
     .argument("<id>", "reservation id")
     .action(async (id: string, opts: O) => {
       const { reservation } = await withClient(opts, (client, call) => rpc(client, id, call, opts));
-      printReservations([reservation], opts.json);
+      printReservations([reservation], opts.output);
     });
 }

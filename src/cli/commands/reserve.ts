@@ -1,21 +1,19 @@
-import { type Command, Option } from "commander";
-import type { Micros } from "../../domain/reservation.js";
+import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../server/convert.js";
-import { type ClientOptions, clientCommand, timeArg, withClient } from "../client-command.js";
+import { type ClientOptions, choiceOption, clientCommand, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
 import { formatLocal, micros } from "../format.js";
 import { printReservations } from "../output.js";
+import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
-interface ReserveOptions extends ClientOptions {
+interface ReserveOptions extends ClientOptions, WindowOptions {
   readonly resource?: string;
   readonly pool?: string;
   readonly repeat?: string;
   readonly timeZone?: string;
   readonly skipConflicts?: boolean;
   readonly user?: string;
-  readonly start: Micros;
-  readonly end: Micros;
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
 }
@@ -28,27 +26,40 @@ const STATUS = {
 
 /** `rsvp reserve`: reserves a resource for `[start, end)`. */
 export function registerReserve(program: Command): void {
-  clientCommand(program, "reserve")
-    .description("reserve a resource for the window [start, end)")
-    .option("-r, --resource <id>", "the resource to reserve")
-    .option("--pool <pool>", "instead of --resource: any free resource of this pool")
-    .option("--repeat <rrule>", "a series: repeat by this RRULE (FREQ=WEEKLY;COUNT=10)")
-    .option("--time-zone <zone>", "with --repeat: keep local times of this IANA zone")
-    .option("--skip-conflicts", "with --repeat: reserve the free occurrences, report the rest")
-    .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)")
-    .requiredOption("--start <time>", "start of the window (inclusive)", timeArg)
-    .requiredOption("--end <time>", "end of the window (exclusive)", timeArg)
+  withWindowOptions(
+    clientCommand(program, "reserve")
+      .description("reserve a resource for the window [start, end)")
+      .option("-r, --resource <id>", "the resource to reserve")
+      .option("--pool <pool>", "instead of --resource: any free resource of this pool")
+      .option("--repeat <rrule>", "a series: repeat by this RRULE (FREQ=WEEKLY;COUNT=10)")
+      .option("--time-zone <zone>", "with --repeat: keep local times of this IANA zone")
+      .option("--skip-conflicts", "with --repeat: reserve the free occurrences, report the rest")
+      .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)"),
+    {
+      start: "start of the window (inclusive; required)",
+      end: "end of the window (exclusive)",
+      date: "the day of times given without one (default: today)",
+    },
+  )
     .option("-n, --note <text>", "a note", "")
     .addOption(
-      new Option("--status <status>", "initial status")
-        .choices(Object.keys(STATUS))
-        .default("pending"),
+      choiceOption("--status <status>", "initial status", Object.keys(STATUS)).default("pending"),
     )
     .action(async (opts: ReserveOptions) => {
       // With a token the server takes an empty user as the token's own subject.
       if (opts.user === undefined && !opts.token) {
         throw new CliError(
           "required option '-u, --user <id>' not specified (or give --token to reserve for yourself)",
+          Exit.usage,
+        );
+      }
+      const { start, end } = resolveWindow(opts);
+      if (start === undefined) {
+        throw new CliError("required option '--start <time>' not specified", Exit.usage);
+      }
+      if (end === undefined) {
+        throw new CliError(
+          "required option '--end <time>' (or '--duration <length>') not specified",
           Exit.usage,
         );
       }
@@ -62,8 +73,8 @@ export function registerReserve(program: Command): void {
         reservation: {
           resourceId: opts.resource ?? "",
           userId: opts.user ?? "",
-          start: microsToTimestamp(opts.start),
-          end: microsToTimestamp(opts.end),
+          start: microsToTimestamp(start),
+          end: microsToTimestamp(end),
           note: opts.note,
           status: STATUS[opts.status],
         },
@@ -73,7 +84,7 @@ export function registerReserve(program: Command): void {
         const { reservation } = await withClient(opts, (client, call) =>
           client.reserve(request, call),
         );
-        printReservations([reservation], opts.json);
+        printReservations([reservation], opts.output);
         return;
       }
       const rrule = opts.repeat;
@@ -88,7 +99,7 @@ export function registerReserve(program: Command): void {
           call,
         ),
       );
-      printReservations(series.reservations, opts.json);
+      printReservations(series.reservations, opts.output);
       for (const c of series.skipped) {
         process.stderr.write(
           `rsvp: skipped occurrence ${c.item}: ${formatLocal(micros(c.requestedStart) ?? 0n)} clashes with ` +

@@ -2,10 +2,14 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { type Resource, ResourceService } from "../../gen/reservation/resource_pb.js";
-import { type ClientOptions, clientCommand, withServiceClient } from "../client-command.js";
+import {
+  type ClientOptions,
+  clientCommand,
+  durationArg,
+  withServiceClient,
+} from "../client-command.js";
 import { formatTable } from "../format.js";
 import { printJson, printLines } from "../output.js";
-import { durationArg } from "./available.js";
 
 interface PutOptions extends ClientOptions {
   readonly pool: string;
@@ -78,8 +82,9 @@ const json = (r: Resource) => ({
   note: r.note,
 });
 
-function print(list: readonly Resource[], asJson = false) {
-  if (asJson) for (const r of list) printJson(json(r));
+function print(list: readonly Resource[], output: ClientOptions["output"]) {
+  if (output === "id") printLines(list.map((r) => r.id));
+  else if (output === "json") for (const r of list) printJson(json(r));
   else printLines(formatTable(COLUMNS, list.map(cells)));
 }
 
@@ -133,7 +138,7 @@ export function registerResource(program: Command): void {
           call,
         ),
       );
-      print([put], opts.json);
+      print([put], opts.output);
     });
 
   clientCommand(resource, "get")
@@ -143,7 +148,7 @@ export function registerResource(program: Command): void {
       const r = await withServiceClient(ResourceService, opts, (client, call) =>
         client.getResource({ id }, call),
       );
-      print([r], opts.json);
+      print([r], opts.output);
     });
 
   clientCommand(resource, "list")
@@ -160,8 +165,8 @@ export function registerResource(program: Command): void {
         } while (pageToken !== "");
         return out;
       });
-      if (all.length === 0 && !opts.json) process.stderr.write("no resource\n");
-      if (all.length > 0 || opts.json) print(all, opts.json);
+      if (all.length === 0 && opts.output === "table") process.stderr.write("no resource\n");
+      else print(all, opts.output);
     });
 
   clientCommand(resource, "delete")
@@ -171,6 +176,6 @@ export function registerResource(program: Command): void {
       await withServiceClient(ResourceService, opts, (client, call) =>
         client.deleteResource({ id }, call),
       );
-      if (!opts.json) process.stderr.write(`deleted resource ${id}\n`);
+      process.stderr.write(`deleted resource ${id}\n`);
     });
 }
