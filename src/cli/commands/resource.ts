@@ -28,7 +28,10 @@ const toDuration = (us: Micros | undefined) =>
     ? undefined
     : { seconds: us / 1_000_000n, nanos: Number(us % 1_000_000n) * 1000 };
 
-/** "1h30m", "2d", "45s"; "-" when unset. */
+/**
+ * "1h30m", "2d", "45s"; "-" when unset. Not duration-input's formatDuration: that one rounds
+ * to whole minutes, and a 45-second buffer must not read as "0m".
+ */
 function formatDuration(d: Duration | undefined): string {
   if (!d) return "-";
   let s = d.seconds;
