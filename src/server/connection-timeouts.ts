@@ -22,7 +22,11 @@ export function http1Timeouts(server: http.Server, t: Timeouts): (socket: net.So
   const waiting = new WeakMap<net.Socket, NodeJS.Timeout>();
   const wait = (socket: net.Socket, ms: number) => {
     clearTimeout(waiting.get(socket));
-    if (!socket.destroyed) waiting.set(socket, after(ms, () => socket.destroy()));
+    if (!socket.destroyed)
+      waiting.set(
+        socket,
+        after(ms, () => socket.destroy()),
+      );
   };
   server.on("connection", (socket: net.Socket) => {
     wait(socket, t.headersTimeoutMs);

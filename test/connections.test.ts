@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import http2 from "node:http2";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { createRsvpClient } from "../src/client/grpc-client.js";
+import { encodeCursor } from "../src/domain/change.js";
+import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
+import type { App } from "../src/server/app.js";
+import type { ConnectionLimits } from "../src/server/connection-limits.js";
+import { backends } from "./helpers/databases.js";
+import { hour } from "./helpers/fixtures.js";
+import { captureLog, eventually, startServer } from "./helpers/harness.js";
+
+const [embedded] = backends;
+assert.ok(embedded);
+const LIMIT = { timeout: 30_000 };
+const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
+
+/** A raw TCP connection to `address` (host:port), once connected. */
+async function connect(address: string): Promise<net.Socket & { received: Buffer[] }> {
+  const i = address.lastIndexOf(":");
+  const socket = net.connect(Number(address.slice(i + 1)), address.slice(0, i));
+  const received: Buffer[] = [];
+  socket.on("data", (b: Buffer) => received.push(b));
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  return Object.assign(socket, { received });
+}
+
+/** Resolves when the server closed `socket` (its close event: no sleeping). */
+async function closedByServer(socket: net.Socket): Promise<void> {
+  if (!socket.closed) await once(socket, "close");
+}
+
+/** An HTTP/1.1 GET of /healthz on `socket`, kept alive; resolves with the response head. */
+async function getHealth(socket: net.Socket & { received: Buffer[] }): Promise<string> {
+  socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  for (;;) {
+    const text = Buffer.concat(socket.received).toString("latin1");
+    if (text.includes("\r\n\r\n")) return text;
+    await once(socket, "data");
+  }
+}
+
+/** An HTTP/2 session (prior knowledge) once the server's SETTINGS arrived: it was accepted. */
+async function h2Session(address: string): Promise<http2.ClientHttp2Session> {
+  const session = http2.connect(`http://${address}`);
+  session.on("error", () => {});
+  await once(session, "remoteSettings");
+  return session;
+}
+
+function serve(connections: Partial<ConnectionLimits>, log = captureLog("warn")) {
+  return startServer(
+    { kind: "embedded", dataDir: "memory://" },
+    { config: { connections }, log: log.log },
+  );
+}
+
+describe("connections are bounded: stalled clients lose their socket", () => {
+  let app: App;
+  before(async () => {
+    app = await serve({
+      firstByteTimeoutMs: 300,
+      headersTimeoutMs: 300,
+      idleTimeoutMs: 300,
+      requestTimeoutMs: 300,
+    });
+  });
+  after(() => app.close());
+
+  it("a connection that sends nothing is closed, on both ports", LIMIT, async () => {
+    const http = await connect(app.httpAddress);
+    const grpc = await connect(app.grpcAddress);
+    await closedByServer(http);
+    await closedByServer(grpc);
+    assert.equal(Buffer.concat(http.received).length, 0);
+  });
+
+  it("an HTTP/1.1 request head trickled line by line is cut", LIMIT, async () => {
+    const socket = await connect(app.httpAddress);
+    socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    // Bytes keep coming, so no inactivity timeout would ever fire: only a deadline does.
+    const trickle = setInterval(() => socket.write("X-Slow: 1\r\n"), 50);
+    await closedByServer(socket);
+    clearInterval(trickle);
+    assert.equal(Buffer.concat(socket.received).length, 0, "never answered");
+  });
+
+  it("an HTTP/2 connection that never opens a stream is cut", LIMIT, async () => {
+    const socket = await connect(app.httpAddress);
+    socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // an empty SETTINGS frame
+    await closedByServer(socket);
+  });
+
+  it("a request body trickled byte by byte is cut", LIMIT, async () => {
+    const socket = await connect(app.httpAddress);
+    socket.write(
+      "POST /reservation.ReservationService/Get HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    );
+    const trickle = setInterval(() => socket.write(" "), 50);
+    await closedByServer(socket);
+    clearInterval(trickle);
+  });
+
+  it("a kept-alive HTTP/1.1 connection is closed once idle", LIMIT, async () => {
+    const socket = await connect(app.httpAddress);
+    assert.match(await getHealth(socket), /^HTTP\/1\.1 200/);
+    await closedByServer(socket);
+  });
+
+  it("a listen stream open longer than the idle timeout is not idle", LIMIT, async () => {
+    const transport = createConnectTransport({
+      baseUrl: `http://${app.httpAddress}`,
+      httpVersion: "2",
+    });
+    const client = createClient(ReservationService, transport);
+    const stop = new AbortController();
+    const events = client
+      // From the start of the log: the event is heard even if it commits before the stream opens.
+      .listen({ resourceId: "idle-listen", cursor: FROM_START }, { signal: stop.signal })
+      [Symbol.asyncIterator]();
+    const first = events.next();
+    // The clock: a connection opened now has been idle past the timeout when it is closed.
+    const witness = await connect(app.httpAddress);
+    await closedByServer(witness);
+    const grpcClient = createRsvpClient(app.grpcAddress);
+    try {
+      await grpcClient.reserve({
+        reservation: { userId: "u", resourceId: "idle-listen", start: hour(0), end: hour(1) },
+      });
+      const event = await first;
+      assert.equal(event.done, false);
+      assert.equal(event.value?.reservation?.resourceId, "idle-listen");
+    } finally {
+      stop.abort();
+      grpcClient.close();
+    }
+  });
+});
+
+describe("connections are capped per port", () => {
+  let app: App;
+  const log = captureLog("warn");
+  before(async () => {
+    app = await serve({ maxConnections: 2 }, log);
+  });
+  after(() => app.close());
+
+  it("refuses the connection beyond the cap on each port, then serves again", LIMIT, async () => {
+    for (const address of [app.httpAddress, app.grpcAddress]) {
+      const held = [await h2Session(address), await h2Session(address)];
+      const refused = await connect(address);
+      await closedByServer(refused);
+      assert.equal(Buffer.concat(refused.received).length, 0, `${address}: refused unheard`);
+      for (const s of held) s.destroy();
+    }
+    const warnings = log.lines.filter((l) => l.msg.startsWith("connection limit reached"));
+    assert.deepEqual(warnings.map((l) => l.port).sort(), ["grpc", "http"]);
+
+    // The held connections are gone: both ports serve new ones.
+    const grpcClient = createRsvpClient(app.grpcAddress);
+    const connect2 = createClient(
+      ReservationService,
+      createConnectTransport({ baseUrl: `http://${app.httpAddress}`, httpVersion: "1.1" }),
+    );
+    try {
+      const reservation = { userId: "u", resourceId: "cap", start: hour(0), end: hour(1) };
+      const viaGrpc = await eventually(
+        () => grpcClient.reserve({ reservation }),
+        "the gRPC port to serve again",
+      );
+      const got = await eventually(
+        () => connect2.get({ id: viaGrpc.reservation?.id ?? "" }),
+        "the HTTP port to serve again",
+      );
+      assert.equal(got.reservation?.resourceId, "cap");
+    } finally {
+      grpcClient.close();
+    }
+  });
+});
