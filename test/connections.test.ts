@@ -3,7 +3,7 @@ import { once } from "node:events";
 import http2 from "node:http2";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { encodeCursor } from "../src/domain/change.js";
@@ -13,6 +13,7 @@ import type { ConnectionLimits } from "../src/server/connection-limits.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
+import { TEST_AUTH } from "./helpers/tokens.js";
 
 const [embedded] = backends;
 assert.ok(embedded);
@@ -183,5 +184,94 @@ describe("connections are capped per port", () => {
     } finally {
       grpcClient.close();
     }
+  });
+});
+
+/** A request over HTTP/2 naming `authority`: the response status. */
+async function statusFor(address: string, authority: string, path = "/healthz"): Promise<number> {
+  const session = http2.connect(`http://${address}`);
+  session.on("error", () => {});
+  try {
+    const req = session.request({ ":path": path, ":authority": authority });
+    const [headers] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    req.resume();
+    return Number(headers[":status"]);
+  } finally {
+    session.close();
+  }
+}
+
+/** The same over HTTP/1.1 with a Host header. */
+async function statusForHost(address: string, host: string): Promise<number> {
+  const socket = await connect(address);
+  try {
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    await closedByServer(socket);
+    const head = Buffer.concat(socket.received).toString("latin1");
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe("without authentication the HTTP port answers loopback and listed host names only", () => {
+  let app: App;
+  before(async () => {
+    app = await startServer(
+      { kind: "embedded", dataDir: "memory://" },
+      { config: { allowedHosts: ["rsvp.internal"] } },
+    );
+  });
+  after(() => app.close());
+
+  it("refuses a rebound host name on HTTP/1.1 and HTTP/2, answers loopback ones", async () => {
+    const port = app.httpAddress.split(":")[1];
+    for (const host of ["attacker.example", `attacker.example:${port}`, "127.0.0.1.nip.io", ""]) {
+      assert.equal(await statusForHost(app.httpAddress, host), 403, `Host: ${host}`);
+      if (host !== "") assert.equal(await statusFor(app.httpAddress, host), 403, host);
+    }
+    const allowed = ["localhost", `127.0.0.1:${port}`, "127.8.9.10", `[::1]:${port}`];
+    for (const host of [...allowed, "RSVP.internal", `rsvp.internal:${port}`]) {
+      assert.equal(await statusForHost(app.httpAddress, host), 200, `Host: ${host}`);
+      assert.equal(await statusFor(app.httpAddress, host), 200, host);
+    }
+  });
+
+  it("a Connect or gRPC call with a rebound host is PERMISSION_DENIED, never served", async () => {
+    const rpc = "/reservation.ReservationService/Get";
+    assert.equal(await statusFor(app.httpAddress, "attacker.example", rpc), 403);
+    // A client's view of that 403, through the real Connect client.
+    const client = createClient(
+      ReservationService,
+      createConnectTransport({
+        baseUrl: `http://${app.httpAddress}`,
+        httpVersion: "1.1",
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("host", "attacker.example");
+            return next(req);
+          },
+        ],
+      }),
+    );
+    await assert.rejects(client.get({ id: "00000000-0000-4000-8000-000000000000" }), (err) => {
+      assert.equal(ConnectError.from(err).code, Code.PermissionDenied);
+      return true;
+    });
+  });
+});
+
+describe("with authentication on, the host check is not needed", () => {
+  let app: App;
+  before(async () => {
+    app = await startServer(
+      { kind: "embedded", dataDir: "memory://" },
+      { config: { auth: TEST_AUTH } },
+    );
+  });
+  after(() => app.close());
+
+  it("answers any host name: a page without a token gets nothing from it", async () => {
+    assert.equal(await statusForHost(app.httpAddress, "rsvp.example.com"), 200);
   });
 });
