@@ -157,7 +157,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     webStatic(),
   ];
   const http = createHttpServer({
-    routes: connectRoutes(services),
+    routes: connectRoutes(services, MAX_MESSAGE_BYTES),
     interceptors: [observingInterceptor(observe)],
     extraRoutes,
     corsOrigins: config.corsOrigins ?? [],
