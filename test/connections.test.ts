@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
 import http2 from "node:http2";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -10,9 +13,11 @@ import { encodeCursor } from "../src/domain/change.js";
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
 import type { App } from "../src/server/app.js";
 import type { ConnectionLimits } from "../src/server/connection-limits.js";
+import { loadTlsConfig } from "../src/server/tls-config.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
+import { selfSigned } from "./helpers/tls-files.js";
 import { TEST_AUTH } from "./helpers/tokens.js";
 
 const [embedded] = backends;
@@ -273,5 +278,32 @@ describe("with authentication on, the host check is not needed", () => {
 
   it("answers any host name: a page without a token gets nothing from it", async () => {
     assert.equal(await statusForHost(app.httpAddress, "rsvp.example.com"), 200);
+  });
+});
+
+describe("a TLS handshake that stalls is cut", () => {
+  let app: App;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rsvp-conn-tls-"));
+    const files = selfSigned(dir, "server");
+    const tls = loadTlsConfig({ RSVP_TLS_CERT_FILE: files.cert, RSVP_TLS_KEY_FILE: files.key });
+    app = await startServer(
+      { kind: "embedded", dataDir: "memory://" },
+      // The first-byte deadline is far off: only the handshake's can close the socket in time.
+      { config: { tls, connections: { handshakeTimeoutMs: 300, firstByteTimeoutMs: 600_000 } } },
+    );
+  });
+  after(async () => {
+    await app?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("closes a connection whose ClientHello never completes", LIMIT, async () => {
+    const socket = await connect(app.httpAddress);
+    // A handshake record header promising 512 bytes, and two of them.
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+    await closedByServer(socket);
+    assert.equal(Buffer.concat(socket.received).length, 0);
   });
 });
