@@ -249,6 +249,20 @@ for (const backend of backends) {
               }
             }
           }
+          // The JSON forms of the enveloped protocols, flagged compressed with no encoding.
+          for (const [protocol, type] of [
+            ["grpc", "application/grpc+json"],
+            ["grpc-web", "application/grpc-web+json"],
+            ["connect", "application/connect+json"],
+          ] as const) {
+            const body = envelope(Buffer.from("{}"), 1);
+            const headers = { ...auth, "content-type": type };
+            const code = await rawCall(session, protocol, listen, true, body, {
+              headers,
+              raw: true,
+            });
+            assert.equal(code, 3, `${type} compressed flag, no encoding: ${grpc.status[code]}`);
+          }
           // Connect's unary form: the body compressed as a whole (Content-Encoding).
           for (const [what, body, encoding, code] of [
             ["corrupt gzip", notGzip, "gzip", 3],

@@ -4,28 +4,28 @@ import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 
-/** How a binary request body is framed, and which header names its compression. */
+/** How a request body is framed, and which header names its compression. */
 interface Framing {
   readonly enveloped: boolean;
+  /** Protobuf binary; JSON is left to Connect, whose parse answers INVALID_ARGUMENT already. */
+  readonly binary: boolean;
   readonly encodingHeader: string;
 }
 
-/** Binary bodies only: Connect's JSON parse already answers INVALID_ARGUMENT. */
+/** Unary Connect JSON is not enveloped and its parse errors are right: left alone. */
 function framingOf(contentType: string | null): Framing | undefined {
-  const type = (contentType ?? "").split(";", 1)[0]?.trim().toLowerCase();
-  switch (type) {
-    case "application/proto":
-      return { enveloped: false, encodingHeader: "content-encoding" };
-    case "application/connect+proto":
-      return { enveloped: true, encodingHeader: "connect-content-encoding" };
-    case "application/grpc":
-    case "application/grpc+proto":
-    case "application/grpc-web":
-    case "application/grpc-web+proto":
-      return { enveloped: true, encodingHeader: "grpc-encoding" };
-    default:
-      return undefined;
+  const type = (contentType ?? "").split(";", 1)[0]?.trim().toLowerCase() ?? "";
+  if (type === "application/proto") {
+    return { enveloped: false, binary: true, encodingHeader: "content-encoding" };
   }
+  const json = type.endsWith("+json");
+  if (type === "application/connect+proto" || type === "application/connect+json") {
+    return { enveloped: true, binary: !json, encodingHeader: "connect-content-encoding" };
+  }
+  if (/^application\/grpc(-web)?(\+proto|\+json)?$/.test(type)) {
+    return { enveloped: true, binary: !json, encodingHeader: "grpc-encoding" };
+  }
+  return undefined;
 }
 
 // The encodings the HTTP port accepts (connect-node's gzip and brotli), by their names.
@@ -77,6 +77,7 @@ async function fault(
     const plain = compressed && encoding ? await decompress(data, encoding, maxBytes) : data;
     if (plain === OVERSIZE) return undefined;
     if (plain === undefined) return `the ${encoding} compressed message does not decompress`;
+    if (!framing.binary) continue;
     try {
       fromBinary(schema, plain);
     } catch {
