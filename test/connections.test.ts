@@ -219,6 +219,16 @@ async function statusForHost(address: string, host: string): Promise<number> {
   }
 }
 
+describe("a cap the file limit cannot honour", () => {
+  it("is warned about at start-up", LIMIT, async () => {
+    const log = captureLog("warn");
+    // Far beyond any open files limit: the cap would never refuse before accept() fails.
+    const app = await serve({ maxConnections: 1e9 }, log);
+    await app.close();
+    assert.ok(log.lines.some((l) => l.msg.startsWith("RSVP_MAX_CONNECTIONS is too high")));
+  });
+});
+
 describe("without authentication the HTTP port answers loopback and listed host names only", () => {
   let app: App;
   before(async () => {

@@ -11,7 +11,11 @@ import { shutdownReason } from "./call-abort.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { connectRoutes, observingInterceptor } from "./connect-transport.js";
-import { capConnections, DEFAULT_CONNECTION_LIMITS } from "./connection-limits.js";
+import {
+  capConnections,
+  DEFAULT_CONNECTION_LIMITS,
+  warnIfCapExceedsFiles,
+} from "./connection-limits.js";
 import { countedDb } from "./counted-db.js";
 import { addService } from "./grpc-transport.js";
 import { createHealth } from "./health.js";
@@ -124,6 +128,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   }
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   const connections = { ...DEFAULT_CONNECTION_LIMITS, ...config.connections };
+  warnIfCapExceedsFiles(connections.maxConnections, log);
   const graceMs = opts.graceMs ?? config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
   const metrics = createMetrics();
   const retrySeconds = config.startupRetrySeconds ?? DEFAULTS.startupRetrySeconds;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { ConfigError } from "./config-error.js";
 import type { Logger } from "./logger.js";
@@ -83,4 +84,32 @@ export function capConnections(server: net.Server, max: number, port: string, lo
     );
     refused = 0;
   });
+}
+
+/** The soft limit on open files of this process, where the system says (Linux), else undefined. */
+function openFilesLimit(): number | undefined {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return line?.[1] === undefined ? undefined : Number(line[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+// Descriptors beyond the two ports' connections: the database, its files, the log.
+const RESERVED_FILES = 256;
+
+/**
+ * Warns when two ports full of connections would exhaust the file limit: the cap must refuse
+ * connections before accept() starts failing for everyone.
+ */
+export function warnIfCapExceedsFiles(maxConnections: number, log: Logger): void {
+  const limit = openFilesLimit();
+  const needed = 2 * maxConnections + RESERVED_FILES;
+  if (limit !== undefined && needed > limit) {
+    log.warn(
+      { maxConnections, openFilesLimit: limit, needed },
+      "RSVP_MAX_CONNECTIONS is too high for the open files limit: lower it or raise ulimit -n",
+    );
+  }
 }
