@@ -63,7 +63,7 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
     closing: false,
   };
   session = s;
-  const opened: Promise<void>[] = [];
+  const opened: Promise<unknown>[] = [];
   for (let i = 0; i < task.listeners; i++) {
     const stream = s.client.listen({});
     const seen = new Map<string, number>();
