@@ -9,21 +9,17 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createRsvpClient } from "../src/client/grpc-client.js";
-import { encodeCursor } from "../src/domain/change.js";
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
 import type { App } from "../src/server/app.js";
 import type { ConnectionLimits } from "../src/server/connection-limits.js";
 import { loadTlsConfig } from "../src/server/tls-config.js";
-import { backends } from "./helpers/databases.js";
+import { cursorAt } from "./helpers/cursors.js";
 import { hour } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
 import { selfSigned } from "./helpers/tls-files.js";
 import { TEST_AUTH } from "./helpers/tokens.js";
 
-const [embedded] = backends;
-assert.ok(embedded);
 const LIMIT = { timeout: 30_000 };
-const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
 
 /** A raw TCP connection to `address` (host:port), once connected. */
 async function connect(address: string): Promise<net.Socket & { received: Buffer[] }> {
@@ -129,7 +125,7 @@ describe("connections are bounded: stalled clients lose their socket", () => {
     const stop = new AbortController();
     const events = client
       // From the start of the log: the event is heard even if it commits before the stream opens.
-      .listen({ resourceId: "idle-listen", cursor: FROM_START }, { signal: stop.signal })
+      .listen({ resourceId: "idle-listen", cursor: await cursorAt(app) }, { signal: stop.signal })
       [Symbol.asyncIterator]();
     const first = events.next();
     // The clock: a connection opened now has been idle past the timeout when it is closed.
