@@ -110,6 +110,28 @@ describe("connections are bounded: stalled clients lose their socket", () => {
     clearInterval(trickle);
   });
 
+  it(
+    "an HTTP/2 request body trickled byte by byte is reset, and the idle session closed",
+    LIMIT,
+    async () => {
+      const session = await h2Session(app.httpAddress);
+      const closed = once(session, "close");
+      const req = session.request({
+        ":method": "POST",
+        ":path": "/reservation.ReservationService/get",
+        "content-type": "application/json",
+      });
+      req.on("error", () => {});
+      req.write("{");
+      const trickle = setInterval(() => req.write(" "), 50);
+      await once(req, "close");
+      clearInterval(trickle);
+      assert.equal(req.rstCode, http2.constants.NGHTTP2_CANCEL);
+      // No stream open any more: the session is idle, and the server ends it.
+      await closed;
+    },
+  );
+
   it("a kept-alive HTTP/1.1 connection is closed once idle", LIMIT, async () => {
     const socket = await connect(app.httpAddress);
     assert.match(await getHealth(socket), /^HTTP\/1\.1 200/);
