@@ -29,15 +29,15 @@ function framingOf(contentType: string | null): Framing | undefined {
 }
 
 // The encodings the HTTP port accepts (connect-node's gzip and brotli), by their names.
-const DECOMPRESS: Record<string, (b: Uint8Array, o: zlib.ZlibOptions) => Promise<Buffer>> = {
-  gzip: promisify(zlib.gunzip),
-  br: promisify(zlib.brotliDecompress),
-};
+const DECOMPRESS = new Map<string, (b: Uint8Array, o: zlib.ZlibOptions) => Promise<Buffer>>([
+  ["gzip", promisify(zlib.gunzip)],
+  ["br", promisify(zlib.brotliDecompress)],
+]);
 
 const OVERSIZE = Symbol("oversize");
 
 async function decompress(bytes: Uint8Array, encoding: string, maxBytes: number) {
-  const inflate = DECOMPRESS[encoding];
+  const inflate = DECOMPRESS.get(encoding);
   if (!inflate || bytes.byteLength === 0) return bytes;
   try {
     return await inflate(bytes, { maxOutputLength: maxBytes });
@@ -112,7 +112,7 @@ function checkedRequest(
   const named = req.header.get(framing.encodingHeader) ?? "identity";
   const encoding = named === "identity" ? undefined : named;
   // An unknown encoding is UNIMPLEMENTED, as the gRPC and Connect protocols require.
-  if (encoding !== undefined && !(encoding in DECOMPRESS)) return req;
+  if (encoding !== undefined && !DECOMPRESS.has(encoding)) return req;
   async function* body(): AsyncIterable<Uint8Array> {
     const it = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
@@ -134,8 +134,14 @@ function checkedRequest(
   return { ...req, body: body() };
 }
 
-/** `handler` with its binary request bodies checked first (see checkedRequest). */
+/**
+ * `handler` with its request bodies checked first (see checkedRequest). Only methods that
+ * take one request message: a client stream's body is not whole until the client ends it,
+ * so it is not held back (Connect's own parse judges those).
+ */
 export function checkingBodies(handler: UniversalHandler, maxBytes: number): UniversalHandler {
+  const kind = handler.method.methodKind;
+  if (kind !== "unary" && kind !== "server_streaming") return handler;
   const schema = handler.method.input;
   return Object.assign(
     (req: UniversalServerRequest) => handler(checkedRequest(req, schema, maxBytes)),
