@@ -110,6 +110,42 @@ for (const backend of backends) {
       const free = await t.client.available({ resourceId: "lapsed", start: hour(0), end: hour(5) });
       assert.equal(free.windows.length, 2);
     });
+
+    it("update moves over an expired hold (releasing it), and refuses to move an expired hold", async () => {
+      const base = { userId: "u", resourceId: "lapsed-update" };
+      const inWay = await t.client.reserve({
+        reservation: { ...base, start: hour(1), end: hour(2) },
+        holdSeconds: 1,
+      });
+      const lapsing = await t.client.reserve({
+        reservation: { ...base, start: hour(5), end: hour(6) },
+        holdSeconds: 1,
+      });
+      const mover = await t.client.reserve({
+        reservation: { ...base, start: hour(3), end: hour(4), status: S.CONFIRMED },
+      });
+      // Both holds lapse; the sweeper of this server never runs.
+      await sleep(1100);
+      const moved = await t.client.update({
+        id: mover.reservation?.id ?? "",
+        start: hour(1),
+        end: hour(2),
+      });
+      assert.deepEqual(moved.reservation?.start, hour(1));
+      const released = await t.client.get({ id: inWay.reservation?.id ?? "" });
+      assert.equal(released.reservation?.status, S.CANCELLED);
+
+      const id = lapsing.reservation?.id ?? "";
+      const err = await rejectsWith(
+        t.client.update({ id, start: hour(7), end: hour(8) }),
+        status.FAILED_PRECONDITION,
+      );
+      assert.match(err.message, /hold expired/);
+      const after = await t.client.get({ id });
+      assert.equal(after.reservation?.status, S.CANCELLED);
+      assert.deepEqual(after.reservation?.start, hour(5), "never moved");
+      await rejectsWith(t.client.update({ id, note: "late" }), status.FAILED_PRECONDITION);
+    });
   });
 
   describe(`idempotent reserve (${backend.name})`, () => {
