@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -24,6 +25,7 @@ for (const backend of backends) {
           "002_changes.sql",
           "003_booking.sql",
           "004_reserve_without_probes.sql",
+          "006_update_expired_holds.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
@@ -48,12 +50,19 @@ for (const backend of postgresBackends) {
       const dbs = await Promise.all(Array.from({ length: 4 }, () => openDb(database.target)));
       try {
         const applied = await Promise.all(dbs.map((db) => migrate(db)));
-        assert.equal(applied.flat().length, 4, "each migration applied by exactly one process");
+        const files = (await readdir(new URL("../src/db/migrations/", import.meta.url))).filter(
+          (f) => f.endsWith(".sql"),
+        );
+        assert.deepEqual(
+          applied.flat().sort(),
+          files.sort(),
+          "each applied by exactly one process",
+        );
         const [row] =
           (await dbs[0]?.query<{ n: number }>(
             "SELECT count(*)::int AS n FROM rsvp.schema_migrations",
           )) ?? [];
-        assert.equal(row?.n, 4);
+        assert.equal(row?.n, files.length);
       } finally {
         for (const db of dbs) await db.close();
         await database.drop();
@@ -113,6 +122,15 @@ describe("configuration", () => {
     assert.deepEqual(loadConfig({ DATABASE_URL: "postgres://h/db" }).database, {
       kind: "postgres",
       url: "postgres://h/db",
+      statementTimeoutMs: 15_000,
+      lockTimeoutMs: 5_000,
+    });
+    const tuned = { DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "0" };
+    assert.deepEqual(loadConfig({ ...tuned, RSVP_STATEMENT_TIMEOUT_MS: "250" }).database, {
+      kind: "postgres",
+      url: "postgres://h/db",
+      statementTimeoutMs: 250,
+      lockTimeoutMs: 0,
     });
   });
 
@@ -123,6 +141,9 @@ describe("configuration", () => {
       [{ HTTP_PORT: "-1" }, /HTTP_PORT/],
       [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
       [{ RSVP_CHANGE_RETENTION_SECONDS: "soon" }, /RETENTION/],
+      [{ DATABASE_URL: "postgres://h/db", RSVP_STATEMENT_TIMEOUT_MS: "1s" }, /STATEMENT_TIMEOUT/],
+      [{ DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "-1" }, /LOCK_TIMEOUT/],
+      [{ RSVP_MAX_QUEUED_RESERVES: "0" }, /QUEUED_RESERVES/],
     ] as const) {
       assert.throws(
         () => loadConfig(env),

@@ -4,8 +4,16 @@ import { listenReliably } from "./postgres-listener.js";
 
 /** Pool and timeouts for the Postgres server mode. */
 export interface PostgresOptions {
+  /** Connections in the pool (default 20). */
   readonly max?: number;
+  /** rsvp's sessions' `statement_timeout` (default 15 s); 0 turns it off. */
+  readonly statementTimeoutMs?: number;
+  /** rsvp's sessions' `lock_timeout` (default 5 s); 0 turns it off. */
+  readonly lockTimeoutMs?: number;
 }
+
+/** The timeouts' defaults: far above any statement rsvp runs, far below "forever". */
+export const POSTGRES_DEFAULTS = { statementTimeoutMs: 15_000, lockTimeoutMs: 5_000 } as const;
 
 function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   return {
@@ -49,7 +57,13 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
     onnotice: () => {},
     connect_timeout: 10,
     types: { bigint: postgres.BigInt },
-    connection: { application_name: "rsvp" },
+    // Every session of rsvp's, the listener's included: no statement, nor wait for a lock,
+    // runs on without bound when the database is overloaded or a lock is held too long.
+    connection: {
+      application_name: "rsvp",
+      statement_timeout: options.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs,
+      lock_timeout: options.lockTimeoutMs ?? POSTGRES_DEFAULTS.lockTimeoutMs,
+    },
   };
   const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {

@@ -27,7 +27,9 @@ export interface ServiceDeps {
   readonly db: Db;
   readonly feed: ChangeFeed;
   /** Per-call and per-caller bounds (the defaults when absent). */
-  readonly limits?: Pick<Limits, "maxQueryRows" | "maxListensPerCaller"> | undefined;
+  readonly limits?:
+    | Partial<Pick<Limits, "maxQueryRows" | "maxListensPerCaller" | "maxQueuedReserves">>
+    | undefined;
 }
 
 function found(id: string, r: Reservation | undefined): Reservation {
@@ -57,7 +59,7 @@ export function createReservationService(
 ): ServiceImpl<typeof ReservationService> {
   const { db } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const batcher = createReserveBatcher(db);
+  const batcher = createReserveBatcher(db, { maxQueued: limits.maxQueuedReserves });
   // A reservation's owner never changes, so checking it before acting cannot go stale.
   const mayActOn = async (ctx: HandlerContext, id: string) => {
     const caller = callerOf(ctx);
@@ -84,7 +86,8 @@ export function createReservationService(
         nowMicros(),
       );
       assertMayCreate(caller, input.status);
-      const outcome = await batcher.reserve(input);
+      // The call's signal: a caller that gave up before its request left is never sent.
+      const outcome = await batcher.reserve(input, ctx.signal);
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(input.resourceId, input, outcome.reservation);
