@@ -67,6 +67,10 @@ export async function startCluster({ settings = [] } = {}) {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     version,
     dir,
+    /** Restarts the server: "fast" (clean shutdown) or "immediate" (a crash, then recovery). */
+    restart(mode = "fast") {
+      as(pgCtl, ["-D", data, "-m", mode, "-l", join(dir, "log"), "-w", "-t", "60", "restart"]);
+    },
     stop() {
       try {
         as(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);

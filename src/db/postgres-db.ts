@@ -27,7 +27,9 @@ function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
       const pending = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       });
-      const cancel = () => void pending.cancel();
+      // The cancel request travels on a connection of its own, which fails when the server is
+      // down or restarting; the statement then fails by itself, so that failure is moot.
+      const cancel = () => void Promise.resolve(pending.cancel()).catch(() => {});
       signal?.addEventListener("abort", cancel, { once: true });
       try {
         return (await pending) as unknown as T[];
