@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { status } from "@grpc/grpc-js";
 import postgres from "postgres";
-import { resumableListen } from "../src/cli/resumable-listen.js";
-import { createRsvpClient, RpcError, type RsvpClient } from "../src/client/grpc-client.js";
-import { ReservationUpdateType as Op } from "../src/gen/reservation/reservation_pb.js";
-import { type App, startApp } from "../src/server/app.js";
-import { createLogger } from "../src/server/logger.js";
+import type { RsvpClient } from "../src/client/grpc-client.js";
+import type { App } from "../src/server/app.js";
 import { postgresBackends } from "./helpers/databases.js";
-import { hour } from "./helpers/fixtures.js";
 import { type OwnCluster, startOwnCluster } from "./helpers/own-cluster.js";
+import { assertNothingLost, serveOn, startWorkload } from "./helpers/workload.js";
 
 const WRITERS = 8;
 const PER_WRITER = 60;
@@ -44,18 +40,7 @@ for (const _ of postgresBackends) {
       const u = new URL(cluster.url);
       u.pathname = "/rsvp";
       rsvpUrl = u.toString();
-      app = await startApp({
-        config: {
-          host: "127.0.0.1",
-          port: 0,
-          httpPort: 0,
-          database: { kind: "postgres", url: rsvpUrl },
-          retentionSeconds: 3600,
-        },
-        log: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
-        feed: { pollIntervalMs: 200 },
-      });
-      client = createRsvpClient(app.grpcAddress);
+      ({ app, client } = await serveOn(rsvpUrl));
     });
     after(async () => {
       client?.close();
@@ -64,63 +49,15 @@ for (const _ of postgresBackends) {
     });
 
     it("nothing acknowledged is lost, every acknowledged create is heard once, errors are UNAVAILABLE", async () => {
-      const errors: number[] = [];
-      const heard: string[] = [];
-      const listening = new AbortController();
-      let opened!: () => void;
-      const firstOpen = new Promise<void>((resolve) => {
-        opened = resolve;
+      const work = await startWorkload(client, {
+        userId: "chaos",
+        writers: WRITERS,
+        perWriter: PER_WRITER,
       });
-      const listener = (async () => {
-        const events = resumableListen(
-          client,
-          { resourceId: "", userId: "chaos", cursor: "" },
-          {
-            signal: listening.signal,
-            onOpen: () => opened(),
-            onRetry: (err) => errors.push(err?.code ?? status.OK),
-          },
-        );
-        for await (const e of events) {
-          if (e.op === Op.CREATE && e.reservation) heard.push(e.reservation.id);
-        }
-      })();
-      await firstOpen;
-
-      const acknowledged = new Set<string>();
       let writing = true;
-      const writer = async (w: number) => {
-        for (let i = 0; i < PER_WRITER; i++) {
-          // One key per reservation: a retry after a lost answer gets the first attempt's.
-          const req = {
-            reservation: {
-              userId: "chaos",
-              resourceId: `chaos-${w}`,
-              start: hour(i),
-              end: hour(i + 1),
-            },
-            requestId: `w${w}-${i}`,
-          };
-          for (;;) {
-            try {
-              const { reservation } = await client.reserve(req, { deadlineMs: 30_000 });
-              assert.ok(reservation);
-              acknowledged.add(reservation.id);
-              break;
-            } catch (err) {
-              if (!(err instanceof RpcError)) throw err;
-              errors.push(err.code);
-              if (err.code !== status.UNAVAILABLE) throw err;
-              await new Promise((r) => setTimeout(r, 50));
-            }
-          }
-        }
-      };
-      const writers = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w))).finally(
-        () => {
-          writing = false;
-        },
-      );
+      void work.written.finally(() => {
+        writing = false;
+      });
       // The chaos: while the writers run, kill every backend, then restart (clean and crash).
       const c = cluster;
       assert.ok(c);
@@ -128,42 +65,17 @@ for (const _ of postgresBackends) {
       let restarts = 0;
       const modes = ["fast", "immediate"] as const;
       while (writing) {
-        const before = acknowledged.size;
+        const before = work.acknowledged.size;
         kills += await killBackends(c.url);
         c.restart(modes[restarts++ % 2]);
         // Let the writers make progress between blows, so each one lands mid-stream.
-        while (writing && acknowledged.size < before + 40) {
+        while (writing && work.acknowledged.size < before + 40) {
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      await writers;
+      await work.written;
       assert.ok(restarts >= 2 && kills > 0, `restarts ${restarts}, backends killed ${kills}`);
-
-      const sql = postgres(rsvpUrl, { max: 1, onnotice: () => {} });
-      try {
-        const rows = await sql<{ id: string }[]>`
-          SELECT id::text FROM rsvp.reservations WHERE user_id = 'chaos'`;
-        const stored = new Set(rows.map((r) => r.id));
-        assert.equal(acknowledged.size, WRITERS * PER_WRITER);
-        for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} stored`);
-        assert.equal(stored.size, acknowledged.size, "no stray rows: retries replayed");
-      } finally {
-        await sql.end();
-      }
-      // Heard: wait on the condition itself, then stop.
-      const giveUp = Date.now() + 60_000;
-      while (new Set(heard).size < acknowledged.size && Date.now() < giveUp) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      listening.abort();
-      await listener;
-      assert.deepEqual(new Set(heard), acknowledged, "every acknowledged create heard");
-      assert.equal(heard.length, acknowledged.size, "each once");
-      assert.deepEqual(
-        [...new Set(errors)].filter((code) => code !== status.UNAVAILABLE && code !== status.OK),
-        [],
-        "errors only UNAVAILABLE (or a stream that ended)",
-      );
+      await assertNothingLost(rsvpUrl, "chaos", work, WRITERS * PER_WRITER);
     });
   });
 }

@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { migrate } from "../src/db/migrate.js";
 import { openDb } from "../src/db/open.js";
+import { redactPostgresUrl } from "../src/db/postgres-url.js";
 import { startApp } from "../src/server/app.js";
 import { ConfigError, loadConfig } from "../src/server/config.js";
 import { createLogger } from "../src/server/logger.js";
@@ -125,6 +126,13 @@ describe("configuration", () => {
       statementTimeoutMs: 15_000,
       lockTimeoutMs: 5_000,
     });
+    // Several hosts (failover), as libpq writes them, with the password kept out of logs.
+    const multi = "postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write";
+    assert.equal(loadConfig({ DATABASE_URL: multi }).database.kind, "postgres");
+    assert.equal(
+      redactPostgresUrl(multi),
+      "postgres://u:***@h1:5432,h2:5433/db?target_session_attrs=read-write",
+    );
     const tuned = { DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "0" };
     assert.deepEqual(loadConfig({ ...tuned, RSVP_STATEMENT_TIMEOUT_MS: "250" }).database, {
       kind: "postgres",

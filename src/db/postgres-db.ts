@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import type { Db, Queryable, QueryOptions, Row } from "./db.js";
 import { listenReliably } from "./postgres-listener.js";
+import { redactPostgresUrl } from "./postgres-url.js";
 
 /** Pool and timeouts for the Postgres server mode. */
 export interface PostgresOptions {
@@ -43,16 +44,6 @@ function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   };
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres";
-  }
-}
-
 /** Connects to a Postgres server (15 or newer) through a postgres.js pool. */
 export function createPostgresDb(url: string, options: PostgresOptions = {}): Db {
   const settings = {
@@ -70,7 +61,7 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
   const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {
     kind: "postgres",
-    description: `postgres (${redact(url)})`,
+    description: `postgres (${redactPostgresUrl(url)})`,
     ...wrap(sql),
     transaction: async (fn) =>
       (await sql.begin((tx) => fn(wrap(tx)))) as Awaited<ReturnType<typeof fn>>,

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
 import type { DatabaseTarget } from "../db/open.js";
 import { POSTGRES_DEFAULTS } from "../db/postgres-db.js";
+import { parsePostgresUrl } from "../db/postgres-url.js";
 import { ConfigError } from "./config-error.js";
 import { type Limits, loadLimits } from "./limits.js";
 import { loadTlsConfig, type TlsConfig } from "./tls-config.js";
@@ -110,7 +111,7 @@ function database(env: NodeJS.ProcessEnv): DatabaseTarget {
   if (url.startsWith("memory://")) return { kind: "embedded", dataDir: "memory://" };
   if (/^postgres(ql)?:\/\//.test(url)) {
     try {
-      new URL(url);
+      parsePostgresUrl(url); // several hosts allowed: failover (see the README)
     } catch {
       throw new ConfigError("DATABASE_URL is not a valid URL");
     }

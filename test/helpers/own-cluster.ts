@@ -1,8 +1,21 @@
 /** A throwaway Postgres cluster of a test's own (scripts/pg-cluster.mjs), to restart at will. */
 export interface OwnCluster {
   readonly url: string;
+  readonly port: number;
   readonly dir: string;
   restart(mode?: "fast" | "immediate"): void;
+  /** A streaming standby made with pg_basebackup, following this cluster. */
+  addStandby(): Promise<Standby>;
+  /** Stops the server as a crash would. */
+  kill(): void;
+  stop(): void;
+}
+
+/** A streaming standby of an {@link OwnCluster}. */
+export interface Standby {
+  readonly url: string;
+  readonly port: number;
+  promote(): void;
   stop(): void;
 }
 
