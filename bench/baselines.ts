@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCommand } from "./processes.js";
-import { latency, Samples } from "./stats.js";
+import { histogram, percentiles } from "./recorder.js";
 
 /** A rate and its latencies (ms), as every baseline reports it. */
 export interface Measured {
@@ -84,16 +84,17 @@ export interface PgbenchRun {
   readonly transactions?: number;
 }
 
-function collectLatencies(dir: string, base: string, column: number, scale: number): Samples {
-  const samples = new Samples();
+/** p50/p99 (ms) of pgbench's per-transaction logs (client, transaction, latency in µs, ...). */
+function logLatency(dir: string, base: string) {
+  const h = histogram();
   for (const file of readdirSync(dir).filter((f) => f.startsWith(`${base}.`))) {
     for (const line of readFileSync(join(dir, file), "utf8").split("\n")) {
-      const v = Number(line.split(/\s+/)[column]);
-      if (line && Number.isFinite(v)) samples.push(v / scale);
+      const v = Number(line.split(/\s+/)[2]);
+      if (line && Number.isFinite(v)) h.recordValue(v);
     }
     rmSync(join(dir, file));
   }
-  return samples;
+  return percentiles(h);
 }
 
 let runs = 0;
@@ -132,8 +133,7 @@ export async function pgbench(
   );
   const tps = stdout.match(/tps = ([\d.]+) \(without initial connection time\)/);
   if (!tps?.[1]) throw new Error(`unexpected pgbench output:\n${stdout}`);
-  // Per-transaction log: client, transaction, latency in µs, ...
-  return { rate: Number(tps[1]), ...latency(collectLatencies(workDir, base, 2, 1000).values()) };
+  return { rate: Number(tps[1]), ...logLatency(workDir, base) };
 }
 
 /**
@@ -177,11 +177,11 @@ export async function h2load(
   const failed = stdout.match(/requests: .* (\d+) failed/);
   if (!rate?.[1] || failed?.[1] !== "0") throw new Error(`h2load did not succeed:\n${stdout}`);
   // Log: start time (µs since epoch), HTTP status, duration (µs).
-  const samples = new Samples();
+  const h = histogram();
   for (const line of readFileSync(log, "utf8").split("\n")) {
     const v = Number(line.split("\t")[2]);
-    if (line && Number.isFinite(v)) samples.push(v / 1000);
+    if (line && Number.isFinite(v)) h.recordValue(v);
   }
   rmSync(log);
-  return { rate: Number(rate[1]), ...latency(samples.values()) };
+  return { rate: Number(rate[1]), ...percentiles(h) };
 }

@@ -1,33 +1,73 @@
-import { findBinary } from "./baselines.js";
-import { measureEmbeddedLimits } from "./embedded-limits.js";
+import { migrate } from "../src/db/migrate.js";
+import { openDb } from "../src/db/open.js";
+import { BARE_TABLE_DDL, findBinary, limitStatements } from "./baselines.js";
 import { growthPhase } from "./growth.js";
 import { Loader } from "./loader.js";
-import type { ModeEnv, ModeInfo } from "./mode.js";
+import { type RunningServer, startBareServer, startService } from "./processes.js";
+import { histogram, percentiles, type Recorder } from "./recorder.js";
 import {
   type Ctx,
-  contentionRound,
-  getRound,
-  listenRound,
-  reserveRound,
+  type ModeEnv,
+  type ModeInfo,
+  mainRound,
   runTimeout,
   sampleOf,
-  transportRound,
   unaryTask,
+  type Verifier,
 } from "./scenarios.js";
-import { type RunningServer, startBareServer, startService } from "./servers.js";
-import type { UnaryResult } from "./tasks.js";
-import { rpcVerifier } from "./verifier.js";
+import type { UnaryResult, VerifyResult } from "./tasks.js";
+
+/**
+ * The embedded database's own limits, keyed like pgbench's: the same statements one after
+ * another on a PGlite of the harness's own (PGlite has a single connection, so this is its
+ * concurrency). CPU is the harness's own, which is then all PGlite.
+ */
+async function embeddedLimits(rec: Recorder, durationMs: number, warmupMs: number): Promise<void> {
+  const db = await openDb({ kind: "embedded", dataDir: "memory://" });
+  try {
+    await migrate(db);
+    await db.exec(BARE_TABLE_DDL);
+    const sql = limitStatements("$1::text");
+    let n = 0;
+    for (const [key, statement] of [
+      ["db-reserve", sql.reserve],
+      ["db-insert-own", sql.insertOwn],
+      ["db-insert-bare", sql.insertBare],
+    ] as const) {
+      const lat = histogram();
+      const t0 = performance.now();
+      const from = t0 + warmupMs;
+      const until = from + durationMs;
+      let cpu = process.cpuUsage();
+      for (let now = t0; now < until; ) {
+        if (now < from) cpu = process.cpuUsage();
+        await db.query(statement, [String(n++)]);
+        const done = performance.now();
+        if (now >= from) lat.recordValue(Math.round((done - now) * 1000));
+        now = done;
+      }
+      const used = process.cpuUsage(cpu);
+      const cores = (used.user + used.system) / 1000 / durationMs;
+      const rate = lat.totalCount / (durationMs / 1000);
+      rec.add(key, sampleOf({ rate, ...percentiles(lat) }, { "cpu.db": cores }));
+    }
+  } finally {
+    await db.close();
+  }
+}
 
 /**
  * The same scenarios against the embedded database (PGlite in the service process, in
  * memory). There is no SQL access from outside: data sets are built and checked over gRPC.
+ * The service's CPU includes the database's.
  */
 export async function runEmbedded(env: ModeEnv): Promise<ModeInfo> {
   const { opts, procs, rec, workDir } = env;
   const notes = [
-    "embedded: DB limits are the same statements on a PGlite of the harness's own, one at a time; data sets are built with reserve calls",
+    "embedded: DB limits are the same statements on a PGlite of the harness's own, one at a time; data sets are built with reserve calls; service CPU includes the database",
   ];
-  const h2loadBin = findBinary("h2load");
+  const h2load = findBinary("h2load");
+  if (!h2load) notes.push("h2load not found: no empty-rpc rows (apt-get install nghttp2-client)");
   const serviceOpts = {
     databaseUrl: "memory://",
     ...(env.cpuProfDir ? { cpuProfDir: env.cpuProfDir } : {}),
@@ -37,24 +77,18 @@ export async function runEmbedded(env: ModeEnv): Promise<ModeInfo> {
   let service: RunningServer = await startService(procs, serviceOpts);
   const verify = rpcVerifier(loader, () => service.address, rec);
 
-  env.log(`main phase: transport, (a) (b) (c) (e) × ${opts.repeats}`);
+  env.log(`main phase × ${opts.repeats}`);
   const bare = await startBareServer(procs);
   const ctx: Ctx = { opts, rec, loader, service, verify, workDir, log: env.log };
+  const limits = () => embeddedLimits(rec, opts.durationMs, opts.warmupMs);
   for (let round = 1; round <= opts.repeats; round++) {
-    env.log(`  round ${round}`);
-    await transportRound(ctx, bare, h2loadBin);
-    const limits = await measureEmbeddedLimits(opts.durationMs, opts.warmupMs);
-    for (const [key, m] of Object.entries(limits)) rec.add(key, sampleOf(m));
-    const a = await reserveRound(ctx, "a", `a${round}`);
-    await contentionRound(ctx, `b${round}`);
-    await getRound(ctx, a.ids ?? []);
-    await listenRound(ctx, listenLoader, `e${round}`);
+    await mainRound(ctx, round, { bare, h2load, listenLoader, limits });
   }
   await verify.finish("main phase");
   await bare.stop();
   await service.stop();
 
-  env.log(`growth phase: (f) at ${opts.sizes.join(", ")} rows, then (d)`);
+  env.log(`growth phase: ${opts.sizes.join(", ")} rows, then the query stream`);
   service = await startService(procs, serviceOpts);
   const gctx: Ctx = { ...ctx, service };
   const seededIds: string[] = [];
@@ -83,4 +117,34 @@ export async function runEmbedded(env: ModeEnv): Promise<ModeInfo> {
   await service.stop();
   await Promise.all([loader.stop(), listenLoader.stop()]);
   return { database: "embedded PGlite (memory://)", notes };
+}
+
+/**
+ * Checks over the service's own `query` (embedded mode: the database lives inside the service
+ * process). The acked ids are gathered and checked against one full read at the end.
+ */
+export function rpcVerifier(loader: Loader, target: () => string, rec: Recorder): Verifier {
+  const acked: string[] = [];
+  return {
+    async afterRun(_name, ids) {
+      acked.push(...ids);
+    },
+    async finish(name) {
+      const r = await loader.run<VerifyResult>(
+        { kind: "verify", target: target(), ackedIds: acked },
+        600_000,
+      );
+      rec.check(
+        `${name}: every acked reservation exists`,
+        r.missing === 0,
+        `${r.missing} of ${acked.length} missing`,
+      );
+      rec.check(
+        `${name}: no overlapping live rows`,
+        r.overlaps === 0,
+        `${r.overlaps} overlaps among ${r.rows} rows`,
+      );
+      acked.length = 0;
+    },
+  };
 }

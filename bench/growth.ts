@@ -1,6 +1,7 @@
 import { rssMiB } from "./processes.js";
 import type { Sample } from "./recorder.js";
 import { type Ctx, reserveRound, runLoad, sampleOf, unaryTask } from "./scenarios.js";
+import { count } from "./table.js";
 import { type QueryResult, SEED_RESOURCES, type UnaryResult } from "./tasks.js";
 
 /** A growing data set in the seed layout, however the mode loads it. */
@@ -11,8 +12,6 @@ export interface DataSet {
   sampleIds(n: number): Promise<string[]>;
   /** Rows in the table now, when the mode can count them. */
   rows(): Promise<number | undefined>;
-  /** Brings the database to steady state before a round (fresh planner statistics). */
-  settle?(): Promise<void>;
   /** The database's own time to read one resource in one statement, when it can be asked. */
   readLimit?(resourceId: string, rows: number): Promise<Sample>;
 }
@@ -20,8 +19,9 @@ export interface DataSet {
 const STREAMED_RESOURCE = "s-3";
 
 /**
- * (f) reserve, get and a small query at each size, growing the data set in between; then (d)
- * streams one seeded resource (a tenth of the largest size) while sampling the server's memory.
+ * Cost growth: reserve, get and a 10-row query at each size, growing the data set in between;
+ * then the query stream reads one seeded resource (a tenth of the largest size) while the
+ * server's memory is sampled.
  */
 export async function growthPhase(ctx: Ctx, data: DataSet): Promise<void> {
   const { opts, rec } = ctx;
@@ -32,18 +32,18 @@ export async function growthPhase(ctx: Ctx, data: DataSet): Promise<void> {
     seeded = size;
     const existing = (await data.rows()) ?? size;
     const ids = await data.sampleIds(2000);
+    const at = count(size);
     for (let round = 1; round <= opts.repeats; round++) {
-      await data.settle?.();
-      await reserveRound(ctx, `f-reserve@${size}`, `f${size}r${round}`);
+      await reserveRound(ctx, `reserve@${at}`, `f${size}r${round}`);
       const [get, getCpu] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, { op: "get", ids }));
-      rec.add(`f-get@${size}`, sampleOf(get, { ...getCpu, existing }));
+      rec.add(`get@${at}`, sampleOf(get, getCpu, { existing }));
       const [query, queryCpu] = await runLoad<UnaryResult>(
         ctx,
         unaryTask(ctx, { op: "query-small", rows: size, span: 10 }),
       );
-      rec.add(`f-query@${size}`, sampleOf(query, { ...queryCpu, existing }));
+      rec.add(`query10@${at}`, sampleOf(query, queryCpu, { existing }));
       rec.check(
-        `(f) ${size} round ${round}: no failed get or query`,
+        `${at} rows, round ${round}: no failed get or query`,
         Object.keys(get.errors).length + Object.keys(query.errors).length === 0,
         JSON.stringify({ get: get.errors, query: query.errors }),
       );
@@ -69,19 +69,15 @@ export async function growthPhase(ctx: Ctx, data: DataSet): Promise<void> {
       clearInterval(sampler);
     }
     rec.check(
-      `(d) round ${round}: streamed every row`,
+      `query stream, round ${round}: streamed every row`,
       q.rows === expected,
       `${q.rows} of ${expected}`,
     );
-    rec.add("d", {
-      ...cpu,
-      rate: q.rows / (q.totalMs / 1000),
-      p50: q.firstRowMs,
-      p99: q.firstRowMs,
-      rows: q.rows,
-      rssBeforeMiB: before,
-      rssGrowthMiB: peak - before,
-    });
-    if (data.readLimit) rec.add("d-db", await data.readLimit(STREAMED_RESOURCE, expected));
+    const first = { rate: q.rows / (q.totalMs / 1000), p50: q.firstRowMs, p99: q.firstRowMs };
+    rec.add(
+      "query-stream",
+      sampleOf(first, cpu, { rows: q.rows, rssBeforeMiB: before, rssGrowthMiB: peak - before }),
+    );
+    if (data.readLimit) rec.add("query-select", await data.readLimit(STREAMED_RESOURCE, expected));
   }
 }

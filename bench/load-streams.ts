@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Histogram } from "hdr-histogram-js";
 import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
 import { ReservationUpdateType } from "../src/gen/reservation/reservation_pb.js";
-import { latency, Samples } from "./stats.js";
+import { histogram, percentiles } from "./recorder.js";
 import type {
   ListenCloseTask,
   ListenOpenTask,
@@ -45,7 +46,8 @@ interface Listener {
 interface ListenSession {
   readonly client: RsvpClient;
   readonly listeners: Listener[];
-  readonly lagMs: Samples;
+  /** Commit → listener, µs. */
+  readonly lag: Histogram;
   failures: string[];
   closing: boolean;
 }
@@ -58,12 +60,12 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
   const s: ListenSession = {
     client: createRsvpClient(task.target),
     listeners: [],
-    lagMs: new Samples(),
+    lag: histogram(),
     failures: [],
     closing: false,
   };
   session = s;
-  const opened: Promise<void>[] = [];
+  const opened: Promise<unknown>[] = [];
   for (let i = 0; i < task.listeners; i++) {
     const stream = s.client.listen({});
     const seen = new Map<string, number>();
@@ -77,7 +79,7 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
           for await (const ev of stream) {
             const rx = nowMicros();
             counts.events++;
-            s.lagMs.push((rx - micros(ev.committedAt)) / 1000);
+            s.lag.recordValue(Math.max(0, Math.round(rx - micros(ev.committedAt))));
             const id = ev.reservation?.id;
             if (ev.op === ReservationUpdateType.CREATE && id) seen.set(id, (seen.get(id) ?? 0) + 1);
           }
@@ -126,7 +128,7 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
     missing,
     duplicates,
     foreign,
-    ...latency(s.lagMs.values()),
+    ...percentiles(s.lag),
   };
 }
 

@@ -1,6 +1,4 @@
 import { parseArgs } from "node:util";
-import type { ClientKind } from "./tasks.js";
-
 /** How one `npm run bench` runs. */
 export interface BenchOptions {
   readonly quick: boolean;
@@ -12,28 +10,24 @@ export interface BenchOptions {
   readonly durationMs: number;
   /** Unmeasured lead-in of each load run (connections, JIT, caches). */
   readonly warmupMs: number;
-  /** Existing row counts of scenario (f); (d) streams a tenth of the largest. */
+  /** Row counts of the cost-growth rows; the query stream reads a tenth of the largest. */
   readonly sizes: readonly number[];
   /** Calls in flight in the closed-loop scenarios. */
   readonly concurrency: number;
   readonly listeners: number;
   /** HTTP/2 connections the load generator spreads its calls over. */
   readonly channels: number;
-  /** The load generator's gRPC client for unary calls (streams always use the project's). */
-  readonly client: ClientKind;
   /** Write a V8 CPU profile of each service process. */
   readonly cpuProf: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--embedded] [--repeats N] [--duration SECONDS]
-                        [--channels N] [--client h2|grpc-js] [--cpu-prof]
+                        [--channels N] [--cpu-prof]
   --quick        short windows and smaller data sets (under 2 minutes)
   --embedded     run the service on the embedded database (PGlite, memory://); no pgbench
-  --repeats N    rounds per scenario; the table shows medians (default 3)
-  --duration S   measured seconds per load run (default 3, quick 1)
+  --repeats N    rounds per scenario; the table shows medians (default 3, quick 2)
+  --duration S   measured seconds per load run (default 2, quick 1)
   --channels N   HTTP/2 connections of the load generator (default 2)
-  --client C     load generator's client for unary calls: h2 (bare node:http2, default)
-                 or grpc-js (the project's createRsvpClient)
   --cpu-prof     write a V8 CPU profile of each service process (path printed at the end)`;
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -53,14 +47,11 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       repeats: { type: "string" },
       duration: { type: "string" },
       channels: { type: "string" },
-      client: { type: "string", default: "h2" },
       "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) return "help";
-  const client = values.client;
-  if (client !== "h2" && client !== "grpc-js") throw new Error("--client must be h2 or grpc-js");
   const quick = values.quick === true;
   const embedded = values.embedded === true;
   // Embedded data sets are built with reserve calls (no SQL access from outside the
@@ -70,19 +61,18 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       ? [1_000, 5_000]
       : [1_000, 10_000, 20_000]
     : quick
-      ? [10_000, 100_000]
+      ? [10_000, 50_000]
       : [10_000, 100_000, 1_000_000];
   return {
     quick,
     embedded,
-    repeats: Math.round(positive("repeats", values.repeats, 3)),
-    durationMs: positive("duration", values.duration, quick ? 1 : 3) * 1000,
+    repeats: Math.round(positive("repeats", values.repeats, quick ? 2 : 3)),
+    durationMs: positive("duration", values.duration, quick ? 1 : 2) * 1000,
     warmupMs: quick ? 200 : 500,
     sizes,
     concurrency: 64,
     listeners: 100,
     channels: Math.round(positive("channels", values.channels, 2)),
-    client,
     cpuProf: values["cpu-prof"] === true,
   };
 }

@@ -1,34 +1,30 @@
 import { findBinary, pgbench, queryScript } from "./baselines.js";
-import { BenchDb } from "./bench-db.js";
-import { clusterCpu } from "./cpu.js";
+import { BenchDb, sqlVerifier } from "./bench-db.js";
+import { clusterCpu, machineCpu, withCpu } from "./cpu.js";
 import { growthPhase } from "./growth.js";
 import { Loader } from "./loader.js";
-import type { ModeEnv, ModeInfo } from "./mode.js";
 import { startPgServer } from "./postgres-server.js";
+import { startBareServer, startService } from "./processes.js";
 import {
   type Ctx,
-  contentionRound,
   dbRound,
-  getRound,
-  listenRound,
-  reserveRound,
-  transportRound,
+  type ModeEnv,
+  type ModeInfo,
+  mainRound,
+  sampleOf,
 } from "./scenarios.js";
-import { startBareServer, startService } from "./servers.js";
-import { sqlVerifier } from "./verifier.js";
 
 /** The full bench against a Postgres server, with pgbench as the DB limit. */
 export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   const { opts, procs, rec, workDir } = env;
-  const notes = [
-    "ANALYZE before each round, as autovacuum would in steady state (its 1-minute naptime is longer than a phase): with stale statistics rsvp.reserve's plan scans the whole table on every call",
-  ];
+  const notes: string[] = [];
   const server = await startPgServer();
   env.onCleanup(() => server.stop());
   const pgbenchBin = findBinary("pgbench");
-  const h2loadBin = findBinary("h2load");
+  const h2load = findBinary("h2load");
   if (!pgbenchBin) notes.push("pgbench not found: no DB limits (install postgresql-client)");
-  if (!h2loadBin) notes.push("h2load not found: no h2load rows (apt-get install nghttp2-client)");
+  if (!h2load) notes.push("h2load not found: no empty-rpc rows (apt-get install nghttp2-client)");
+  if (!server.postmasterPid) notes.push("DATABASE_URL: the database's CPU cannot be measured");
   const serviceOpts = (databaseUrl: string) => ({
     databaseUrl,
     ...(env.cpuProfDir ? { cpuProfDir: env.cpuProfDir } : {}),
@@ -37,13 +33,14 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   const loader = Loader.start(procs);
   const listenLoader = Loader.start(procs);
 
-  env.log(`main phase: transport, DB limits, (a) (b) (c) (e) × ${opts.repeats}`);
+  env.log(`main phase × ${opts.repeats}`);
   const mainUrl = await server.createDatabase("rsvp_bench_main");
   const service = await startService(procs, serviceOpts(mainUrl));
   const db = new BenchDb(mainUrl);
   env.onCleanup(() => db.close());
   await db.createBareTable();
   const bare = await startBareServer(procs);
+  const dbCpu = server.postmasterPid ? clusterCpu("cpu.db", server.postmasterPid) : undefined;
   const ctx: Ctx = {
     opts,
     rec,
@@ -52,23 +49,19 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
     verify: sqlVerifier(db, rec),
     workDir,
     log: env.log,
-    ...(server.postmasterPid ? { dbCpu: clusterCpu("cpu.db", server.postmasterPid) } : {}),
+    ...(dbCpu ? { dbCpu } : {}),
+  };
+  const limits = async () => {
+    if (pgbenchBin) await dbRound(ctx, pgbenchBin, mainUrl);
   };
   for (let round = 1; round <= opts.repeats; round++) {
-    env.log(`  round ${round}`);
-    await db.analyze();
-    await transportRound(ctx, bare, h2loadBin);
-    if (pgbenchBin) await dbRound(ctx, pgbenchBin, mainUrl);
-    const a = await reserveRound(ctx, "a", `a${round}`);
-    await contentionRound(ctx, `b${round}`);
-    await getRound(ctx, a.ids ?? []);
-    await listenRound(ctx, listenLoader, `e${round}`);
+    await mainRound(ctx, round, { bare, h2load, listenLoader, limits });
   }
   await ctx.verify.finish("main phase");
   await bare.stop();
   await service.stop();
 
-  env.log(`growth phase: (f) at ${opts.sizes.join(", ")} rows, then (d)`);
+  env.log(`growth phase: ${opts.sizes.join(", ")} rows, then the query stream`);
   const growthUrl = await server.createDatabase("rsvp_bench_growth");
   const growthService = await startService(procs, serviceOpts(growthUrl));
   const gdb = new BenchDb(growthUrl);
@@ -78,13 +71,16 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
     grow: (from, to) => gdb.seed(from, to),
     sampleIds: (n) => gdb.sampleIds(n),
     rows: () => gdb.count(),
-    settle: () => gdb.analyze(),
     ...(pgbenchBin
       ? {
           async readLimit(resourceId, rows) {
             const run = { clients: 1, threads: 1, transactions: 3 };
-            const m = await pgbench(pgbenchBin, growthUrl, queryScript(resourceId), run, workDir);
-            return { rate: m.rate * rows, p50: m.p50, p99: m.p99 };
+            const script = queryScript(resourceId);
+            const [m, cores] = await withCpu(
+              [...(dbCpu ? [dbCpu] : []), machineCpu("cpu.all")],
+              () => pgbench(pgbenchBin, growthUrl, script, run, workDir),
+            );
+            return sampleOf({ ...m, rate: m.rate * rows }, cores);
           },
         }
       : {}),

@@ -3,13 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runEmbedded } from "./embedded-mode.js";
-import type { ModeEnv } from "./mode.js";
 import { type BenchOptions, parseOptions, USAGE } from "./options.js";
 import { runPostgres } from "./postgres-mode.js";
 import { here, Processes } from "./processes.js";
 import { Recorder } from "./recorder.js";
-import { formatChecks, formatDetails, formatTable, writeJson } from "./report.js";
-import { buildRows } from "./table-rows.js";
+import type { ModeEnv } from "./scenarios.js";
+import { buildRows, formatChecks, formatDetails, formatTable, writeJson } from "./table.js";
 
 function options(): BenchOptions {
   try {
@@ -85,7 +84,7 @@ await cleanUp();
 const rows = buildRows(rec, opts);
 const elapsedSeconds = Math.round((Date.now() - started) / 1000);
 const cpu = cpus()[0]?.model ?? "unknown";
-const heading = `rsvp bench · ${mode}${opts.quick ? " · quick" : ""} · ${info.database} · load: ${opts.client} · ${availableParallelism()} × ${cpu} · node ${process.version} · medians of ${opts.repeats} · ${elapsedSeconds}s`;
+const heading = `rsvp bench · ${mode}${opts.quick ? " · quick" : ""} · ${info.database} · ${availableParallelism()} × ${cpu} · node ${process.version} · medians of ${opts.repeats} · ${elapsedSeconds}s`;
 process.stdout.write(`\n${heading}\n\n${formatTable(rows)}\n\n${formatDetails(rec)}\n`);
 for (const note of info.notes) process.stdout.write(`note: ${note}\n`);
 if (cpuProfDir) process.stdout.write(`CPU profiles of the service: ${cpuProfDir}\n`);

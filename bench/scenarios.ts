@@ -3,10 +3,36 @@ import { h2load, limitStatements, type PgbenchRun, pgbench, pgbenchScript } from
 import { type CpuSource, machineCpu, processCpu, withCpu } from "./cpu.js";
 import type { Loader } from "./loader.js";
 import type { BenchOptions } from "./options.js";
+import type { Processes, RunningServer } from "./processes.js";
 import type { Recorder, Sample } from "./recorder.js";
-import type { RunningServer } from "./servers.js";
+import { LOADS, pct } from "./table.js";
 import type { ListenResult, Task, UnaryOp, UnaryResult, UnaryTask } from "./tasks.js";
-import type { Verifier } from "./verifier.js";
+
+/** What a mode tells the report about its setting. */
+export interface ModeInfo {
+  readonly database: string;
+  readonly notes: string[];
+}
+
+/** Everything a mode needs from the entry point. */
+export interface ModeEnv {
+  readonly opts: BenchOptions;
+  readonly procs: Processes;
+  readonly rec: Recorder;
+  readonly workDir: string;
+  readonly cpuProfDir?: string;
+  /** Registers clean-up that must run however the run ends (also on Ctrl-C). */
+  onCleanup(fn: () => Promise<void>): void;
+  log(message: string): void;
+}
+
+/** The correctness checks of a run; each result goes into the recorder. */
+export interface Verifier {
+  /** After one load run: its acked reservations exist and its resources have no overlap. */
+  afterRun(name: string, ackedIds: readonly string[], resourcePrefix: string): Promise<void>;
+  /** At the end of a phase: no overlap anywhere in the table. */
+  finish(name: string): Promise<void>;
+}
 
 /** What every scenario runs against. */
 export interface Ctx {
@@ -34,7 +60,6 @@ export function unaryTask(ctx: Ctx, call: UnaryOp, extra: Partial<UnaryTask> = {
     durationMs: opts.durationMs,
     warmupMs: opts.warmupMs,
     channels: opts.channels,
-    client: opts.client,
     ...extra,
   };
 }
@@ -42,71 +67,67 @@ export function unaryTask(ctx: Ctx, call: UnaryOp, extra: Partial<UnaryTask> = {
 /** Long enough for a load run and the drain after it, short enough to catch a hang. */
 export const runTimeout = (opts: BenchOptions) => opts.warmupMs + opts.durationMs + 60_000;
 
-export const sampleOf = (r: { rate: number; p50: number; p99: number }, extra = {}): Sample => ({
-  rate: r.rate,
-  p50: r.p50,
-  p99: r.p99,
-  ...extra,
-});
+/**
+ * One repeat's figures. `cores` are the cores each group used during the run; divided by the
+ * rate they give CPU µs per operation, service and database together (`cpuUs`) and the load
+ * generators apart (`genUs`). That figure barely moves when others share the machine, where
+ * rates do.
+ */
+export function sampleOf(
+  r: { rate: number; p50: number; p99: number },
+  cores: Record<string, number>,
+  extra: Record<string, number> = {},
+): Sample {
+  const perOp = (c: number | undefined) => ((c ?? 0) / r.rate) * 1e6;
+  return {
+    rate: r.rate,
+    p50: r.p50,
+    p99: r.p99,
+    ...cores,
+    cpuUs: perOp((cores["cpu.svc"] ?? 0) + (cores["cpu.db"] ?? 0)),
+    ...(cores["cpu.gen"] === undefined ? {} : { genUs: perOp(cores["cpu.gen"]) }),
+    ...extra,
+  };
+}
 
 /**
  * Runs one task on a load generator and measures the cores used meanwhile by the server
- * (`svc`), the load generators (`gen`) and the database (`db`): on a 2-core machine they
- * share the CPU, and this shows who had it.
+ * (`svc`), the load generators (`gen`) and the database (`db`).
  */
 export async function runLoad<T>(
   ctx: Ctx,
   task: Task,
-  opts: { server?: RunningServer; alsoGen?: Loader } = {},
+  opts: { alsoGen?: Loader } = {},
 ): Promise<[T, Record<string, number>]> {
-  const loader = ctx.loader;
   const sources = [
-    processCpu("cpu.svc", (opts.server ?? ctx.service).pid),
-    processCpu("cpu.gen", loader.pid),
+    processCpu("cpu.svc", ctx.service.pid),
+    processCpu("cpu.gen", ctx.loader.pid),
     ...(opts.alsoGen ? [processCpu("cpu.gen", opts.alsoGen.pid)] : []),
-    ...(ctx.dbCpu && !opts.server ? [ctx.dbCpu] : []),
+    ...(ctx.dbCpu ? [ctx.dbCpu] : []),
     machineCpu("cpu.all"),
   ];
   const timeout = task.kind === "unary" ? runTimeout(ctx.opts) : 600_000;
-  return withCpu(sources, () => loader.run<T>(task, timeout));
-}
-
-/** Calls that failed with anything but a clash. */
-function failures(r: UnaryResult): number {
-  return Object.entries(r.errors).reduce(
-    (n, [code, k]) => (code === ALREADY_EXISTS ? n : n + k),
-    0,
-  );
+  return withCpu(sources, () => ctx.loader.run<T>(task, timeout));
 }
 
 function checkNoFailures(ctx: Ctx, name: string, r: UnaryResult): void {
-  const n = failures(r);
+  const n = Object.entries(r.errors).reduce((s, [c, k]) => (c === ALREADY_EXISTS ? s : s + k), 0);
   ctx.rec.check(`${name}: no failed calls`, n === 0, `${n} failed: ${JSON.stringify(r.errors)}`);
 }
 
-/** Empty rpc: the service and the bare HTTP/2 server, each driven by h2load and the loader. */
-export async function transportRound(
-  ctx: Ctx,
-  bare: RunningServer,
-  h2loadBin: string | undefined,
-): Promise<void> {
+/** Empty rpc (grpc.health.v1.Health/Check) by h2load: the bare HTTP/2 server, then rsvp. */
+export async function transportRound(ctx: Ctx, bare: RunningServer, bin: string): Promise<void> {
   const { opts, rec } = ctx;
-  for (const [name, server] of [
-    ["bare", bare],
-    ["rsvp", ctx.service],
+  for (const [key, server] of [
+    ["empty-bare", bare],
+    ["empty-rsvp", ctx.service],
   ] as const) {
-    if (h2loadBin) {
-      // h2load's own CPU lands in "other".
-      const [m, cpu] = await withCpu(
-        [processCpu("cpu.svc", server.pid), machineCpu("cpu.all")],
-        () => h2load(h2loadBin, server.address, opts.durationMs, opts.warmupMs, ctx.workDir),
-      );
-      rec.add(`t-h2load-${name}`, sampleOf(m, cpu));
-    }
-    const task = { ...unaryTask(ctx, { op: "empty" }), target: server.address };
-    const [r, cpu] = await runLoad<UnaryResult>(ctx, task, { server });
-    checkNoFailures(ctx, `empty rpc → ${name}`, r);
-    rec.add(`t-loader-${name}`, sampleOf(r, cpu));
+    // h2load's own CPU is not counted (it lands in "other").
+    const [m, cores] = await withCpu(
+      [processCpu("cpu.svc", server.pid), machineCpu("cpu.all")],
+      () => h2load(bin, server.address, opts.durationMs, opts.warmupMs, ctx.workDir),
+    );
+    rec.add(key, sampleOf(m, cores));
   }
 }
 
@@ -123,55 +144,85 @@ export async function dbRound(ctx: Ctx, bin: string, url: string): Promise<void>
     ["db-insert-own", sql.insertOwn],
     ["db-insert-bare", sql.insertBare],
   ] as const) {
-    const [m, cpu] = await withCpu([...(ctx.dbCpu ? [ctx.dbCpu] : []), machineCpu("cpu.all")], () =>
-      pgbench(bin, url, pgbenchScript(statement), run, ctx.workDir),
+    const [m, cores] = await withCpu(
+      [...(ctx.dbCpu ? [ctx.dbCpu] : []), machineCpu("cpu.all")],
+      () => pgbench(bin, url, pgbenchScript(statement), run, ctx.workDir),
     );
-    ctx.rec.add(key, sampleOf(m, cpu));
+    ctx.rec.add(key, sampleOf(m, cores));
   }
 }
 
-/** (a) reserve without conflicts: every call on a resource of its own. Returns the acked ids. */
-export async function reserveRound(ctx: Ctx, key: string, prefix: string): Promise<UnaryResult> {
-  const [r, cpu] = await runLoad<UnaryResult>(
+/**
+ * Reserve without conflicts, every call on a resource of its own: flat out (`rate` absent)
+ * or open loop. Checks the outcome and returns it (with the acked ids).
+ */
+export async function reserveRound(
+  ctx: Ctx,
+  key: string,
+  prefix: string,
+  rate?: number,
+): Promise<UnaryResult> {
+  const extra = rate === undefined ? {} : { rate };
+  const [r, cores] = await runLoad<UnaryResult>(
     ctx,
-    unaryTask(ctx, { op: "reserve", prefix }, { collectIds: true }),
+    unaryTask(ctx, { op: "reserve", prefix }, { collectIds: true, ...extra }),
   );
   checkNoFailures(ctx, `${key} ${prefix}`, r);
-  ctx.rec.add(key, sampleOf(r, cpu));
+  ctx.rec.add(key, sampleOf(r, cores));
   await ctx.verify.afterRun(`${key} ${prefix}`, r.ids ?? [], `${prefix}-`);
   return r;
 }
 
-/** (b) many callers on 4 resources: most calls clash; every answer must be exact. */
+/** Reserve flat out, then open loop at each of LOADS of that maximum. Returns the maximum. */
+export async function reserveRounds(ctx: Ctx, prefix: string): Promise<UnaryResult> {
+  const max = await reserveRound(ctx, "reserve", prefix);
+  for (const load of LOADS) {
+    await reserveRound(ctx, `reserve@${pct(load)}`, `${prefix}o${pct(load)}`, max.rate * load);
+  }
+  return max;
+}
+
+/** Many callers on 4 resources: most calls clash; every answer must be exact. */
 export async function contentionRound(ctx: Ctx, prefix: string): Promise<void> {
-  const [r, cpu] = await runLoad<UnaryResult>(
+  const [r, cores] = await runLoad<UnaryResult>(
     ctx,
     unaryTask(ctx, { op: "contend", prefix, resources: 4, hours: 2000 }, { collectIds: true }),
   );
-  checkNoFailures(ctx, `(b) ${prefix}`, r);
-  ctx.rec.add("b", sampleOf(r, { ...cpu, acked: r.ok, clashes: r.errors[ALREADY_EXISTS] ?? 0 }));
-  await ctx.verify.afterRun(`(b) ${prefix}`, r.ids ?? [], `${prefix}-`);
+  checkNoFailures(ctx, `contend ${prefix}`, r);
+  const extra = { acked: r.ok, clashes: r.errors[ALREADY_EXISTS] ?? 0 };
+  ctx.rec.add("contend", sampleOf(r, cores, extra));
+  await ctx.verify.afterRun(`contend ${prefix}`, r.ids ?? [], `${prefix}-`);
 }
 
-/** (c) get: the closed-loop maximum, then an open loop at half of it. */
-export async function getRound(ctx: Ctx, ids: readonly string[]): Promise<void> {
+/** get: the closed-loop maximum, then open loop at each of LOADS of it. */
+export async function getRounds(ctx: Ctx, ids: readonly string[]): Promise<void> {
   const call: UnaryOp = { op: "get", ids: ids.slice(0, 5000) };
-  const [max, maxCpu] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, call));
-  checkNoFailures(ctx, "(c) get", max);
-  ctx.rec.add("c-max", sampleOf(max, maxCpu));
-  const [half, halfCpu] = await runLoad<UnaryResult>(
-    ctx,
-    unaryTask(ctx, call, { rate: max.rate / 2, concurrency: 512 }),
-  );
-  checkNoFailures(ctx, "(c) get at 50%", half);
-  ctx.rec.add("c-half", sampleOf(half, { ...halfCpu, late: half.late ?? 0 }));
+  const [max, maxCores] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, call));
+  checkNoFailures(ctx, "get", max);
+  ctx.rec.add("get", sampleOf(max, maxCores));
+  for (const load of LOADS) {
+    const key = `get@${pct(load)}`;
+    const [r, cores] = await runLoad<UnaryResult>(
+      ctx,
+      unaryTask(ctx, call, { rate: max.rate * load }),
+    );
+    checkNoFailures(ctx, key, r);
+    ctx.rec.add(key, sampleOf(r, cores));
+  }
 }
 
 /**
- * (e) 100 listeners on the whole feed while (a) runs on a second loader: commit→client
- * latency, and every listener must hear every acked create exactly once.
+ * Listeners on the whole feed (a load generator of their own) while reserve runs at `rate`
+ * (or flat out): commit→listener latency, CPU per delivered event, and every listener must
+ * hear every acked create exactly once.
  */
-export async function listenRound(ctx: Ctx, listenLoader: Loader, prefix: string): Promise<void> {
+export async function listenRound(
+  ctx: Ctx,
+  listenLoader: Loader,
+  key: string,
+  prefix: string,
+  rate?: number,
+): Promise<void> {
   const { opts } = ctx;
   await listenLoader.run(
     { kind: "listen-open", target: ctx.service.address, listeners: opts.listeners },
@@ -180,30 +231,66 @@ export async function listenRound(ctx: Ctx, listenLoader: Loader, prefix: string
   // `opened` means the server accepted the call; give each subscription a moment to register
   // before the first write, so "from now on" includes it.
   await sleep(200);
-  const [load, cpu] = await runLoad<UnaryResult>(
-    ctx,
-    unaryTask(ctx, { op: "reserve", prefix }, { collectIds: true }),
-    { alsoGen: listenLoader },
+  const extra = rate === undefined ? {} : { rate };
+  const task = unaryTask(ctx, { op: "reserve", prefix }, { collectIds: true, ...extra });
+  // CPU counts until the last event is delivered: the close waits for it.
+  const t0 = performance.now();
+  const [[load, heard], cores] = await withCpu(
+    [
+      processCpu("cpu.svc", ctx.service.pid),
+      processCpu("cpu.gen", ctx.loader.pid),
+      processCpu("cpu.gen", listenLoader.pid),
+      ...(ctx.dbCpu ? [ctx.dbCpu] : []),
+    ],
+    async () => {
+      const r = await ctx.loader.run<UnaryResult>(task, runTimeout(opts));
+      const h = await listenLoader.run<ListenResult>(
+        { kind: "listen-close", ackedIds: r.ids ?? [], timeoutMs: 30_000 },
+        90_000,
+      );
+      return [r, h] as const;
+    },
   );
-  checkNoFailures(ctx, `(e) ${prefix}`, load);
+  checkNoFailures(ctx, `${key} ${prefix}`, load);
   const ids = load.ids ?? [];
-  const heard = await listenLoader.run<ListenResult>(
-    { kind: "listen-close", ackedIds: ids, timeoutMs: 30_000 },
-    90_000,
-  );
   ctx.rec.check(
-    `(e) ${prefix}: every listener heard every create exactly once`,
+    `${key} ${prefix}: every listener heard every create exactly once`,
     heard.missing === 0 && heard.duplicates === 0,
     `${heard.missing} missed, ${heard.duplicates} duplicated over ${heard.listeners} listeners × ${ids.length} creates`,
   );
-  ctx.rec.add("e", {
-    ...cpu,
-    rate: load.rate,
-    p50: heard.p50,
-    p99: heard.p99,
-    reserveP99: load.p99,
-    events: heard.events,
-    foreign: heard.foreign,
-  });
-  await ctx.verify.afterRun(`(e) ${prefix}`, ids, `${prefix}-`);
+  // Per delivered event: the rate is events over the whole run, as the cores are.
+  const seconds = (performance.now() - t0) / 1000;
+  ctx.rec.add(
+    key,
+    sampleOf({ rate: heard.events / seconds, p50: heard.p50, p99: heard.p99 }, cores, {
+      reserveRate: load.rate,
+      reserveP99: load.p99,
+      events: heard.events,
+      foreign: heard.foreign,
+    }),
+  );
+  await ctx.verify.afterRun(`${key} ${prefix}`, ids, `${prefix}-`);
+}
+
+/** What one round of the main phase needs besides the context. */
+export interface MainRound {
+  readonly bare: RunningServer;
+  /** h2load's path; without it there are no empty-rpc rows. */
+  readonly h2load: string | undefined;
+  readonly listenLoader: Loader;
+  /** Measures the database's limits (pgbench, or PGlite in the harness). */
+  limits(): Promise<void>;
+}
+
+/** One round of the main phase: transport, DB limits, reserve, contention, get, listen. */
+export async function mainRound(ctx: Ctx, round: number, m: MainRound): Promise<void> {
+  ctx.log(`  round ${round}`);
+  if (m.h2load) await transportRound(ctx, m.bare, m.h2load);
+  await m.limits();
+  const max = await reserveRounds(ctx, `a${round}`);
+  await contentionRound(ctx, `b${round}`);
+  await getRounds(ctx, max.ids ?? []);
+  await listenRound(ctx, m.listenLoader, "listen@50%", `e${round}h`, max.rate / 2);
+  // Flat out, the backlog takes seconds to drain: the full run only.
+  if (!ctx.opts.quick) await listenRound(ctx, m.listenLoader, "listen@max", `e${round}m`);
 }

@@ -21,26 +21,20 @@ export type UnaryOp =
   /** query ~`span` rows of one seeded resource, through to the end of the stream. */
   | { readonly op: "query-small"; readonly rows: number; readonly span: number };
 
-/**
- * How the load generator speaks gRPC: the project's client (@grpc/grpc-js), or a bare
- * node:http2 client that costs the load generator far less CPU per call.
- */
-export type ClientKind = "grpc-js" | "h2";
-
 /** A load run: closed loop (`concurrency` calls always in flight) or open loop (`rate`). */
 export interface UnaryTask {
   readonly kind: "unary";
   readonly target: string;
   readonly call: UnaryOp;
+  /** Closed loop: calls in flight. */
   readonly concurrency: number;
-  /** Calls per second started on schedule, whatever the answers; latency counts from then. */
+  /** Open loop: calls per second started on schedule, whatever the answers; latency counts from then. */
   readonly rate?: number;
   /** Stop after this many calls (for building data sets) instead of after the duration. */
   readonly count?: number;
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly channels: number;
-  readonly client: ClientKind;
   /** Return the ids of the reservations acknowledged, for the correctness checks. */
   readonly collectIds?: boolean;
 }
@@ -89,8 +83,6 @@ export interface UnaryResult extends Latency {
   /** Successful calls per second in the measured window. */
   readonly rate: number;
   readonly ids?: string[];
-  /** Open loop only: calls not started on time because too many were in flight. */
-  readonly late?: number;
 }
 
 export interface QueryResult {

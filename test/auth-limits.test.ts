@@ -3,9 +3,9 @@ import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
-import { encodeCursor } from "../src/domain/change.js";
 import type { ListenResponse } from "../src/gen/reservation/reservation_pb.js";
 import { MAX_MESSAGE_BYTES } from "../src/server/app.js";
+import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { eventually } from "./helpers/harness.js";
@@ -15,7 +15,6 @@ import { TEST_AUTH, tokenFor, withToken } from "./helpers/tokens.js";
 
 const [embedded] = backends;
 assert.ok(embedded);
-const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
 const LIMITS = { maxQueryRows: 5, maxListensPerCaller: 2, maxStreamsPerConnection: 8 };
 
 /** A listen held open: resolves `accepted` with its first event, or fails with its error. */
@@ -90,7 +89,7 @@ describe("limits: a caller beyond them gets RESOURCE_EXHAUSTED, the others carry
   it("listen: at most RSVP_MAX_LISTENS_PER_CALLER open per caller; others unaffected", async () => {
     const clients = [0, 1, 2, 3].map(() => createRsvpClient(t.app.grpcAddress));
     const [c0, c1, c2, c3] = clients as [RsvpClient, RsvpClient, RsvpClient, RsvpClient];
-    const mine = { resourceId: "lim-q", cursor: FROM_START };
+    const mine = { resourceId: "lim-q", cursor: await cursorAt(t.app) };
     try {
       // Separate connections: the limit is the caller's, wherever its streams come from.
       const held = [hold(c0, mine, alice), hold(c1, mine, alice)];
@@ -106,7 +105,7 @@ describe("limits: a caller beyond them gets RESOURCE_EXHAUSTED, the others carry
         status.RESOURCE_EXHAUSTED,
         "the same count on every transport",
       );
-      const others = hold(c3, { resourceId: "lim-b", cursor: FROM_START }, bob);
+      const others = hold(c3, { resourceId: "lim-b", cursor: await cursorAt(t.app) }, bob);
       assert.equal((await others.accepted).reservation?.userId, "bob", "bob is unaffected");
       others.close();
       held[0]?.close();
@@ -168,7 +167,7 @@ describe("limits without authentication count per address", () => {
   after(() => t.close());
 
   it("a second address gets its own listen slots", async () => {
-    const req = { resourceId: "peer", cursor: FROM_START };
+    const req = { resourceId: "peer", cursor: await cursorAt(t.app) };
     const held = hold(t.client, req);
     await held.accepted;
     const again = await failureOf(hold(t.client, req).accepted);

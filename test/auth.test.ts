@@ -3,12 +3,12 @@ import { after, before, describe, it } from "node:test";
 import { toJsonString } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
 import type { Role } from "../src/auth/caller.js";
-import { encodeCursor } from "../src/domain/change.js";
 import {
   AvailableResponseSchema,
   type Reservation,
   ReservationStatus as S,
 } from "../src/gen/reservation/reservation_pb.js";
+import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import {
@@ -24,7 +24,6 @@ import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
 type Scope = "own" | "other";
 const OTHER = "bob";
 /** The change log from its beginning: a listen that replays a resource's whole history. */
-const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
 const SUBS: Record<Role, string> = { user: "alice", admin: "root", service: "billing" };
 
 const owners = (rs: Array<Reservation | undefined>) => rs.map((r) => r?.userId);
@@ -139,7 +138,10 @@ for (const backend of backends) {
           const { resourceId, userId } = await listing(me, scope, resource);
           // As many events as the caller may see: one more would wait forever.
           const visible = scope === "own" && me !== SUBS.user ? 2 : 1;
-          const events = await c.listen({ resourceId, userId, cursor: FROM_START }, visible);
+          const events = await c.listen(
+            { resourceId, userId, cursor: await cursorAt(t.app) },
+            visible,
+          );
           return owners(events.map((e) => e.reservation));
         },
       },
@@ -273,9 +275,9 @@ for (const backend of backends) {
       await reserveFor("bob", "t-hear", 0);
       await reserveFor("carol", "t-hear", 1);
       const mine = await reserveFor("alice", "t-hear", 2);
-      const everything = await user.caller.listen({ cursor: FROM_START }, 5);
+      const everything = await user.caller.listen({ cursor: await cursorAt(t.app) }, 5);
       assert.deepEqual(owners(everything.map((e) => e.reservation)), Array(5).fill("alice"));
-      const all = await user.caller.listen({ resourceId: "t-hear", cursor: FROM_START });
+      const all = await user.caller.listen({ resourceId: "t-hear", cursor: await cursorAt(t.app) });
       assert.deepEqual(owners(all.map((e) => e.reservation)), ["alice"]);
       assert.equal(all[0]?.reservation?.id, mine.id);
     });

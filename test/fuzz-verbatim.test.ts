@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { encodeCursor } from "../src/domain/change.js";
 import { parseName } from "../src/domain/validate.js";
+import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { SQL_METACHARACTERS } from "./helpers/hostile.js";
@@ -10,7 +10,6 @@ import { type Caller, connectCaller, connectTransport, grpcCaller } from "./help
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
 
-const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
 const LIMIT = { timeout: 180_000 };
 /** Whether the service takes `s` as a user or resource id. */
 const validName = (s: string) => {
@@ -63,7 +62,11 @@ for (const backend of backends) {
           assert.deepEqual(ids(await c.query({ userId: m })), [id], `${label} query user`);
           const page = await c.filter({ resourceId: m, userId: m, pageSize: 5 });
           assert.deepEqual(ids(page.reservations), [id], `${label} filter`);
-          const [event] = await c.listen({ resourceId: m, userId: m, cursor: FROM_START });
+          const [event] = await c.listen({
+            resourceId: m,
+            userId: m,
+            cursor: await cursorAt(t.app),
+          });
           assert.equal(event?.reservation?.id, id, `${label} listen`);
           const free = await c.available({ resourceId: m, start: hour(i - 1), end: hour(i + 2) });
           assert.equal(free.windows.length, 2, `${label} available`);

@@ -103,7 +103,7 @@ for (const backend of backends) {
       });
       const [e1] = await l.waitFor(2);
       l.stop();
-      await t.app.db.query("SELECT rsvp.prune_changes('0 seconds')");
+      await t.app.db.query("SELECT rsvp.prune_changes('0 seconds', 100000)");
       const err = await rejectsWith(
         collect(t.client.listen({ cursor: e1?.cursor ?? "" })),
         status.OUT_OF_RANGE,

@@ -8,10 +8,10 @@ import { after, before, describe, it } from "node:test";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { createRsvpClient } from "../src/client/grpc-client.js";
-import { encodeCursor } from "../src/domain/change.js";
 import { ConfigError } from "../src/server/config.js";
 import { loadTlsConfig, type TlsConfig } from "../src/server/tls-config.js";
 import { runCli } from "./helpers/cli-process.js";
+import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { connectCaller, connectTransport, failureOf, grpcCaller } from "./helpers/rpc-caller.js";
@@ -20,7 +20,6 @@ import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
 
 const [embedded] = backends;
 assert.ok(embedded);
-const FROM_START = encodeCursor({ xid: 0n, seq: 0n });
 
 /** A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI. */
 function selfSigned(dir: string, name: string) {
@@ -90,7 +89,7 @@ describe("TLS on both ports", () => {
       reservation: { resourceId: "tls-grpc", start: hour(0), end: hour(1) },
     });
     assert.equal(reservation?.userId, "alice");
-    const [event] = await caller.listen({ resourceId: "tls-grpc", cursor: FROM_START });
+    const [event] = await caller.listen({ resourceId: "tls-grpc", cursor: await cursorAt(t.app) });
     assert.equal(event?.reservation?.id, reservation?.id, "streams too");
 
     const plain = createRsvpClient(t.app.grpcAddress);

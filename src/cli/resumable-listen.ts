@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { status } from "@grpc/grpc-js";
 import { RpcError, type RsvpClient } from "../client/grpc-client.js";
-import type { ListenResponse } from "../gen/reservation/reservation_pb.js";
+import { type ListenResponse, ReservationUpdateType } from "../gen/reservation/reservation_pb.js";
 
 /** What to follow, and from where (an empty cursor: from now on). */
 export interface ListenRequest {
@@ -13,7 +13,7 @@ export interface ListenRequest {
 /** Hooks and the stop signal of {@link resumableListen}. */
 export interface ResumeOptions {
   readonly signal: AbortSignal;
-  /** A stream was accepted; `cursor` is where it resumes ("" for from now on). */
+  /** A stream is live; `cursor` is where it resumed from ("" on a first attempt from now on). */
   onOpen(cursor: string, reconnected: boolean): void;
   /** The stream ended (`error` undefined) or failed; the next attempt comes after `delayMs`. */
   onRetry(error: RpcError | undefined, delayMs: number): void;
@@ -36,9 +36,11 @@ const MAX_DELAY_MS = 5000;
 
 /**
  * The change events of `listen`, surviving dropped connections and server restarts: each
- * new attempt resumes after the cursor of the last event the consumer took, so nothing is
- * lost or repeated. Attempts back off exponentially (with jitter) while they fail. Ends when
- * `signal` aborts; throws when the very first attempt fails or an error is final.
+ * new attempt resumes after the cursor of the last event the consumer took (or, before any,
+ * the stream's starting cursor from its headers, or the latest bookmark), so nothing is lost
+ * or repeated. Bookmarks keep the cursor fresh and are not yielded. Attempts back off
+ * exponentially (with jitter) while they fail. Ends when `signal` aborts; throws when the
+ * very first attempt fails or an error is final.
  */
 export async function* resumableListen(
   client: RsvpClient,
@@ -50,11 +52,13 @@ export async function* resumableListen(
   let failures = 0;
   while (!opts.signal.aborted) {
     const from = cursor;
-    const stream = client.listen({ ...req, cursor: from });
+    const stream = client.listen({ ...req, cursor: from, bookmarks: true });
     const cancel = () => stream.cancel();
     opts.signal.addEventListener("abort", cancel);
     stream.opened.then(
-      () => {
+      (headers) => {
+        // Live from here: a drop before the first event resumes from the starting cursor.
+        if (cursor === "") cursor = headers["rsvp-cursor"] ?? "";
         opts.onOpen(from, everOpened);
         everOpened = true;
         failures = 0;
@@ -64,7 +68,7 @@ export async function* resumableListen(
     let error: RpcError | undefined;
     try {
       for await (const event of stream) {
-        yield event;
+        if (event.op !== ReservationUpdateType.BOOKMARK) yield event;
         // Only once the consumer has taken the event: a drop before then replays it.
         cursor = event.cursor;
       }

@@ -46,9 +46,13 @@ export interface CallOptions {
   readonly metadata?: Record<string, string>;
 }
 
-/** A server stream: iterate it; `opened` resolves once the server has accepted the call. */
+/**
+ * A server stream: iterate it; `opened` resolves with the response headers once the server
+ * has accepted the call (for `listen`: once the subscription is live; its `rsvp-cursor`
+ * header says where it starts).
+ */
 export interface ServerStream<T> extends AsyncIterable<T> {
-  readonly opened: Promise<void>;
+  readonly opened: Promise<Record<string, string>>;
   cancel(): void;
 }
 
@@ -107,8 +111,14 @@ export function createRsvpClient(
           metadata,
           options,
         ) as grpc.ClientReadableStream<unknown>;
-        const opened = new Promise<void>((resolve, reject) => {
-          call.once("metadata", () => resolve());
+        const opened = new Promise<Record<string, string>>((resolve, reject) => {
+          call.once("metadata", (metadata: grpc.Metadata) => {
+            const headers: Record<string, string> = {};
+            for (const [key, value] of Object.entries(metadata.getMap())) {
+              if (typeof value === "string") headers[key] = value;
+            }
+            resolve(headers);
+          });
           call.once("error", (err) => reject(toRpcError(err)));
         });
         opened.catch(() => {});

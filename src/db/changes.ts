@@ -6,14 +6,24 @@ import { type ReservationRow, reservationColumns, toReservation } from "./reserv
 export interface ChangePage {
   /** The position has been pruned: history after it is incomplete. */
   readonly gone: boolean;
-  /** Committed changes exist that are not yet safe to deliver (an older transaction is open). */
-  readonly pending: boolean;
+  /**
+   * Every change below this position is in the page or before it: the feed's safe head when
+   * the page is not full. It is `(horizon, 0)`: all changes of transactions older than the
+   * oldest rsvp writer still in progress.
+   */
+  readonly horizon: Position;
+  /**
+   * When committed changes wait behind an rsvp writer still in progress: the time (µs) of the
+   * oldest of them. Undefined when nothing waits.
+   */
+  readonly waitingSince: bigint | undefined;
   readonly changes: Change[];
 }
 
 type ChangeRow = ReservationRow & {
+  horizon: string;
   gone: boolean;
-  pending: boolean;
+  pending_us: bigint | number | string | null;
   cxid: string | null;
   cseq: bigint | number | string;
   op: ChangeOp;
@@ -22,47 +32,44 @@ type ChangeRow = ReservationRow & {
 
 /**
  * Reads up to `limit` changes after `after` (and at most `upTo`) that are safe to deliver, in
- * order, with the horizon check and the "more are coming" flag in the same snapshot.
+ * order: an index range scan whose cost follows the changes returned, not the history kept.
  */
 export async function readChanges(
   db: Queryable,
   after: Position,
-  opts: { limit: number; upTo?: Position | undefined; filter?: ChangeFilter | undefined },
+  opts: {
+    limit: number;
+    upTo?: Position | undefined;
+    filter?: ChangeFilter | undefined;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<ChangePage> {
-  const params: unknown[] = [after.xid.toString(), after.seq.toString(), opts.limit];
-  const where = ["(c.xid, c.seq) > ($1::xid8, $2::bigint)", "c.xid < s.xmin"];
-  if (opts.upTo) {
-    params.push(opts.upTo.xid.toString(), opts.upTo.seq.toString());
-    where.push(`(c.xid, c.seq) <= ($${params.length - 1}::xid8, $${params.length}::bigint)`);
-  }
-  if (opts.filter?.resourceId !== undefined) {
-    params.push(opts.filter.resourceId);
-    where.push(`c.resource_id = $${params.length}`);
-  }
-  if (opts.filter?.userId !== undefined) {
-    params.push(opts.filter.userId);
-    where.push(`c.user_id = $${params.length}`);
-  }
   const rows = await db.query<ChangeRow>(
-    `WITH s AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-     SELECT (h.xid, h.seq) > ($1::xid8, $2::bigint) AS gone,
-            EXISTS (SELECT 1 FROM rsvp.reservation_changes AS p, s WHERE p.xid >= s.xmin) AS pending,
-            page.*
-       FROM rsvp.change_horizon AS h
-       LEFT JOIN LATERAL (
-         SELECT c.xid::text AS cxid, c.seq AS cseq, c.op, ${reservationColumns("c")},
-                rsvp.to_micros(c.committed_at) AS committed_us
-           FROM rsvp.reservation_changes AS c, s
-          WHERE ${where.join(" AND ")}
-          ORDER BY c.xid, c.seq
-          LIMIT $3
-       ) AS page ON true`,
-    params,
+    `SELECT r.horizon::text AS horizon, r.gone, r.pending_us,
+            (r.change).xid::text AS cxid, (r.change).seq AS cseq, (r.change).op,
+            ${reservationColumns("(r.change)")},
+            rsvp.to_micros((r.change).committed_at) AS committed_us
+       FROM rsvp.read_changes($1::text::xid8, $2::bigint, $3::integer, $4::text::xid8,
+                              $5::bigint, $6::text, $7::text) AS r`,
+    [
+      after.xid.toString(),
+      after.seq.toString(),
+      opts.limit,
+      opts.upTo?.xid.toString() ?? null,
+      opts.upTo?.seq.toString() ?? null,
+      opts.filter?.resourceId ?? null,
+      opts.filter?.userId ?? null,
+    ],
+    { signal: opts.signal },
   );
   const first = rows[0];
-  if (!first) throw new Error("change_horizon has no row");
-  const changes = first.cxid === null ? [] : rows.map(toChange);
-  return { gone: first.gone, pending: first.pending, changes };
+  if (!first) throw new Error("rsvp.read_changes returned no row");
+  return {
+    gone: first.gone,
+    horizon: { xid: BigInt(first.horizon), seq: 0n },
+    waitingSince: first.pending_us === null ? undefined : BigInt(first.pending_us),
+    changes: first.cxid === null ? [] : rows.map(toChange),
+  };
 }
 
 function toChange(row: ChangeRow): Change {
@@ -74,26 +81,43 @@ function toChange(row: ChangeRow): Change {
   };
 }
 
-/** The newest position safe to deliver (or the horizon when the log is empty): "now". */
-export async function safeHead(db: Queryable): Promise<Position> {
-  const [row] = await db.query<{ xid: string; seq: bigint | number | string }>(
-    `SELECT xid::text AS xid, seq FROM (
-       (SELECT c.xid, c.seq FROM rsvp.reservation_changes AS c
-         WHERE c.xid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY c.xid DESC, c.seq DESC LIMIT 1)
-       UNION ALL
-       SELECT h.xid, h.seq FROM rsvp.change_horizon AS h
-     ) AS candidates ORDER BY xid DESC, seq DESC LIMIT 1`,
-  );
-  if (!row) throw new Error("change_horizon has no row");
-  return { xid: BigInt(row.xid), seq: BigInt(row.seq) };
+/**
+ * The feed's horizon now, as a position: every change of a transaction that could still
+ * commit is after it. A position taken before reading rows, for list-then-watch.
+ */
+export async function feedHorizon(db: Queryable): Promise<Position> {
+  const [row] = await db.query<{ h: string }>("SELECT rsvp.feed_horizon()::text AS h");
+  if (!row) throw new Error("rsvp.feed_horizon returned no row");
+  return { xid: BigInt(row.h), seq: 0n };
 }
 
-/** Deletes changes older than `keepSeconds`; returns how many it removed. */
-export async function pruneChanges(db: Queryable, keepSeconds: number): Promise<number> {
+/** The rsvp writer holding the feed back, if any: for the stall warning. */
+export async function oldestWriter(
+  db: Queryable,
+): Promise<{ pid: number; since: Date; database: string } | undefined> {
+  const [row] = await db.query<{ pid: number; since: Date; datname: string }>(
+    `SELECT a.pid, a.xact_start AS since, a.datname
+       FROM pg_stat_activity AS a
+      WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
+        AND a.pid IN (SELECT rsvp.writer_pids())
+      ORDER BY a.xact_start
+      LIMIT 1`,
+  );
+  return row ? { pid: row.pid, since: new Date(row.since), database: row.datname } : undefined;
+}
+
+/**
+ * Deletes up to `batch` of the oldest changes older than `keepSeconds`, in one short
+ * transaction; returns how many it removed (call again while it equals `batch`).
+ */
+export async function pruneChangesBatch(
+  db: Queryable,
+  keepSeconds: number,
+  batch: number,
+): Promise<number> {
   const [row] = await db.query<{ removed: bigint | number | string }>(
-    "SELECT rsvp.prune_changes(make_interval(secs => $1)) AS removed",
-    [keepSeconds],
+    "SELECT rsvp.prune_changes(make_interval(secs => $1), $2::integer) AS removed",
+    [keepSeconds, batch],
   );
   return Number(row?.removed ?? 0);
 }

@@ -19,10 +19,17 @@ export async function releaseExpiredHolds(db: Queryable, resourceId: string): Pr
   return Number(row?.n ?? 0);
 }
 
-/** Forgets idempotency keys older than 48 hours (they are promised for 24). */
-export async function pruneRequestKeys(db: Queryable): Promise<number> {
+/**
+ * Forgets up to `batch` idempotency keys older than 48 hours (they are promised for 24), in
+ * one short statement; returns how many (call again while it equals `batch`).
+ */
+export async function pruneRequestKeys(db: Queryable, batch: number): Promise<number> {
   const rows = await db.query(
-    "DELETE FROM rsvp.reserve_requests WHERE created_at < now() - interval '48 hours' RETURNING 1",
+    `DELETE FROM rsvp.reserve_requests WHERE ctid = ANY (ARRAY(
+       SELECT ctid FROM rsvp.reserve_requests
+        WHERE created_at < now() - interval '48 hours' LIMIT $1))
+     RETURNING 1`,
+    [batch],
   );
   return rows.length;
 }

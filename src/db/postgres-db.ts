@@ -28,9 +28,11 @@ function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
       const pending = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       });
-      // The cancel request travels on a connection of its own, which fails when the server is
-      // down or restarting; the statement then fails by itself, so that failure is moot.
-      const cancel = () => void Promise.resolve(pending.cancel()).catch(() => {});
+      // Cancelling opens a connection of its own; when the server is unreachable that fails,
+      // and the query itself fails anyway, so the cancel's own failure is nobody's to hear.
+      const cancel = () => {
+        Promise.resolve(pending.cancel()).catch(() => {});
+      };
       signal?.addEventListener("abort", cancel, { once: true });
       try {
         return (await pending) as unknown as T[];

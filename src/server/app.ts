@@ -7,10 +7,10 @@ import type { Db } from "../db/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { shutdownReason } from "./call-abort.js";
-import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./change-feed.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { connectRoutes, observingInterceptor } from "./connect-transport.js";
 import { countedDb } from "./counted-db.js";
+import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
 import { addService } from "./grpc-transport.js";
 import { createHealth } from "./health.js";
 import { startHoldSweeper } from "./hold-sweeper.js";
@@ -119,7 +119,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
   });
   let closing = false;
   const services: ServedService[] = [
-    { service: ReservationService, impl: reservationImpl(config, { db, feed, limits }) },
+    {
+      service: ReservationService,
+      impl: reservationImpl(config, {
+        db,
+        feed,
+        limits,
+        bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
+      }),
+    },
   ];
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));

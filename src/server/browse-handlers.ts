@@ -3,7 +3,6 @@ import { callerOf } from "../auth/caller.js";
 import { scopedUserFilter } from "../auth/policy.js";
 import { availableWindows } from "../db/availability.js";
 import type { Queryable } from "../db/db.js";
-import { getSetting } from "../db/holds.js";
 import { readPage } from "../db/query-reservations.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { ReservationFilter } from "../domain/reservation.js";
@@ -25,7 +24,8 @@ import {
   statusFromProto,
   timestampToMicros,
 } from "./convert.js";
-import { createPageTokens } from "./page-token.js";
+import type { ChangeFeed } from "./feed/change-feed.js";
+import type { Secrets } from "./secrets.js";
 
 /** Default and largest `filter` page. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -58,27 +58,21 @@ export function callerFilter(
 }
 
 /** `filter` (keyset pages) and `available` (free windows). */
-export function createBrowseHandlers(db: Queryable) {
-  let tokens: Promise<ReturnType<typeof createPageTokens>> | undefined;
-  const pageTokens = () => {
-    tokens ??= getSetting(db, "page_token_key").then(createPageTokens);
-    tokens.catch(() => {
-      tokens = undefined; // a database hiccup must not poison the cache
-    });
-    return tokens;
-  };
-
+export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: Secrets) {
   return {
     async filter(req: FilterRequest, ctx: HandlerContext) {
       const filter = callerFilter(req, ctx);
       if (req.pageSize < 0) throw invalidArgument("page_size must not be negative");
       const size = Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const t = await pageTokens();
+      const t = await secrets.pageTokens();
       const from = req.pageToken === "" ? undefined : t.decode(filter, req.pageToken);
+      // Taken before the rows are read: listen from it misses nothing the page may not show.
+      const cursor = (await secrets.cursors()).encode(await feed.position());
       const page = await readPage(db, filter, from, size, ctx.signal);
       return {
         reservations: page.rows.map(reservationToProto),
         nextPageToken: page.next ? t.encode(filter, page.next) : "",
+        cursor,
       };
     },
 

@@ -19,6 +19,8 @@ export interface Config {
   readonly database: DatabaseTarget;
   /** How long the change log keeps history for resuming listeners. */
   readonly retentionSeconds: number;
+  /** How often a listener that asked for bookmarks gets a fresher cursor (default 10 s). */
+  readonly bookmarkSeconds?: number;
   /** Browser origins allowed to call the HTTP port cross-origin ("*" for any); none by default. */
   readonly corsOrigins?: readonly string[];
   /** How long shutdown lets in-flight calls finish before cutting them (default 10 s). */
@@ -42,6 +44,7 @@ export const DEFAULTS = {
   shutdownGraceMs: 10_000,
   healthProbeMs: 1000,
   startupRetrySeconds: 60,
+  bookmarkSeconds: 10,
 } as const;
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -148,6 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "RSVP_CHANGE_RETENTION_SECONDS",
       env.RSVP_CHANGE_RETENTION_SECONDS,
       7 * 86400,
+    ),
+    bookmarkSeconds: seconds(
+      "RSVP_BOOKMARK_SECONDS",
+      env.RSVP_BOOKMARK_SECONDS,
+      DEFAULTS.bookmarkSeconds,
     ),
     corsOrigins: origins(env.RSVP_CORS_ORIGINS),
     shutdownGraceMs: milliseconds(

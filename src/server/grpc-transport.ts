@@ -21,6 +21,7 @@ import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import { REQUEST_ID } from "./request-id.js";
 import type { RpcObserver } from "./rpc-observer.js";
+import { SEND_HEADERS } from "./send-headers.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
 
@@ -224,31 +225,43 @@ export function addService(
         protocol: "grpc",
         requestId: typeof id === "string" ? id : undefined,
       });
-      const header = new grpc.Metadata();
-      header.set(REQUEST_ID, obs.requestId);
-      // The header goes out at once: a stream's client knows it is open before any event.
-      call.sendMetadata(header);
       const { ctx, done } = scopeFor(service, m, call, inFlight);
+      // Headers leave once: when the handler says (a stream that is now live), else with the
+      // first message or the end, carrying what the handler set in ctx.responseHeader.
+      let headersSent = false;
+      const flushHeaders = () => {
+        if (headersSent || call.cancelled) return;
+        headersSent = true;
+        const header = new grpc.Metadata();
+        header.set(REQUEST_ID, obs.requestId);
+        ctx.responseHeader.forEach((value, key) => {
+          header.set(key, value);
+        });
+        call.sendMetadata(header);
+      };
+      ctx.values.set(SEND_HEADERS, flushHeaders);
       // Once the call was cut (deadline, client gone, shutdown), that is its outcome.
       const failure = (err: unknown) =>
         toRsvpError(ctx.signal.aborted ? ctx.signal.reason : err, obs.log);
-      return { obs, ctx, done, failure };
+      return { obs, ctx, done, failure, flushHeaders };
     };
     if (m.methodKind === "unary") {
       handlers[m.localName] = (
         call: grpc.ServerUnaryCall<unknown, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => {
-        const { obs, ctx, done, failure } = begin(call);
+        const { obs, ctx, done, failure, flushHeaders } = begin(call);
         abortable(() => handler(parsed(call.request), ctx), ctx.signal)
           .then(
             (res) => {
               obs.end(grpc.status.OK);
+              flushHeaders();
               callback(null, toMessage(m.output, res));
             },
             (err: unknown) => {
               const e = failure(err);
               obs.end(e.code);
+              flushHeaders();
               callback(toGrpcStatus(e));
             },
           )
@@ -260,7 +273,7 @@ export function addService(
           | grpc.ServerWritableStream<unknown, unknown>
           | grpc.ServerDuplexStream<unknown, unknown>,
       ) => {
-        const { obs, ctx, done, failure } = begin(call);
+        const { obs, ctx, done, failure, flushHeaders } = begin(call);
         try {
           const input =
             m.methodKind === "server_streaming"
@@ -268,6 +281,7 @@ export function addService(
               : requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>);
           for await (const res of handler(input, ctx) as AsyncIterable<unknown>) {
             if (ctx.signal.aborted) break;
+            flushHeaders();
             if (!call.write(toMessage(m.output, res))) {
               // Rejects (and removes its listener) if the call is cut while waiting.
               await once(call, "drain", { signal: ctx.signal });
@@ -276,10 +290,12 @@ export function addService(
           // A stream the signal cut short ends in that error, never in a misleading OK.
           ctx.signal.throwIfAborted();
           obs.end(grpc.status.OK);
+          flushHeaders();
           call.end();
         } catch (err) {
           const e = failure(err);
           obs.end(e.code);
+          flushHeaders();
           if (!call.cancelled) call.emit("error", toGrpcStatus(e));
         } finally {
           done();

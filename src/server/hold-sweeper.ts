@@ -29,7 +29,7 @@ export function startHoldSweeper(db: Queryable, opts: HoldSweeperOptions) {
       }
       // Idempotency keys: hourly is plenty.
       if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0)
-        await pruneRequestKeys(db);
+        while ((await pruneRequestKeys(db, 5000)) === 5000);
     } catch (err) {
       opts.log.warn({ err }, "releasing expired holds failed; will retry");
     } finally {

@@ -17,10 +17,12 @@ import { formatInstant } from "../domain/time.js";
 import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
 import type { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
-import type { ChangeFeed } from "./change-feed.js";
 import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
+import type { ChangeFeed } from "./feed/change-feed.js";
+import { CURSOR_HEADER, createListenHandler } from "./feed/listen-handler.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
-import { createListenHandler } from "./listen-handler.js";
+import { createSecrets } from "./secrets.js";
+import { sendHeaders } from "./send-headers.js";
 
 /** What the handlers need. */
 export interface ServiceDeps {
@@ -30,6 +32,8 @@ export interface ServiceDeps {
   readonly limits?:
     | Partial<Pick<Limits, "maxQueryRows" | "maxListensPerCaller" | "maxQueuedReserves">>
     | undefined;
+  /** How often a listener that asked for bookmarks gets one, at most (default 10 s). */
+  readonly bookmarkMs?: number | undefined;
 }
 
 function found(id: string, r: Reservation | undefined): Reservation {
@@ -60,6 +64,7 @@ export function createReservationService(
   const { db } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const batcher = createReserveBatcher(db, { maxQueued: limits.maxQueuedReserves });
+  const secrets = createSecrets(db);
   // A reservation's owner never changes, so checking it before acting cannot go stale.
   const mayActOn = async (ctx: HandlerContext, id: string) => {
     const caller = callerOf(ctx);
@@ -142,6 +147,10 @@ export function createReservationService(
 
     async *query(req, ctx) {
       const filter = callerFilter(req, ctx);
+      // A position taken before any row is read: listen from it misses nothing (list-then-watch).
+      const cursors = await secrets.cursors();
+      ctx.responseHeader.set(CURSOR_HEADER, cursors.encode(await deps.feed.position()));
+      sendHeaders(ctx);
       let rows = 0;
       for await (const page of queryReservations(db, filter, undefined, ctx.signal)) {
         for (const r of page) {
@@ -156,7 +165,12 @@ export function createReservationService(
       }
     },
 
-    listen: createListenHandler(deps.feed, limits.maxListensPerCaller),
-    ...createBrowseHandlers(db),
+    listen: createListenHandler({
+      feed: deps.feed,
+      cursors: secrets.cursors,
+      maxPerCaller: limits.maxListensPerCaller,
+      bookmarkMs: deps.bookmarkMs ?? 10_000,
+    }),
+    ...createBrowseHandlers(db, deps.feed, secrets),
   };
 }

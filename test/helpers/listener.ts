@@ -4,8 +4,8 @@ import type { ListenResponse } from "../../src/gen/reservation/reservation_pb.js
 /** A listen stream being collected in the background. */
 export interface Collector {
   readonly events: ListenResponse[];
-  /** Resolves once the server has accepted the stream. */
-  readonly opened: Promise<void>;
+  /** Resolves with the response headers once the server has accepted the stream (live). */
+  readonly opened: Promise<Record<string, string>>;
   /** Resolves when `n` events arrived; rejects after `timeoutMs` with what did arrive. */
   waitFor(n: number, timeoutMs?: number): Promise<ListenResponse[]>;
   /** The error that ended the stream, if one did. */

@@ -3,7 +3,7 @@ import type { AuthConfig } from "../../src/auth/auth-config.js";
 import { createRsvpClient, type RsvpClient } from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/open.js";
 import { type App, startApp } from "../../src/server/app.js";
-import type { ChangeFeedOptions } from "../../src/server/change-feed.js";
+import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
 import type { TlsConfig } from "../../src/server/tls-config.js";
@@ -34,6 +34,8 @@ export interface TestAppOptions {
   readonly limits?: Partial<Limits>;
   /** TLS on both ports; the test client then trusts this certificate. */
   readonly tls?: TlsConfig;
+  /** How often listeners that asked for bookmarks get one. */
+  readonly bookmarkSeconds?: number;
 }
 
 async function serve(
@@ -51,6 +53,7 @@ async function serve(
       auth: extra.auth,
       limits: extra.limits,
       tls: extra.tls,
+      bookmarkSeconds: extra.bookmarkSeconds,
     },
     log,
     feed,

@@ -74,9 +74,7 @@ export function registerListen(program: Command): void {
                 signal: stop.signal,
                 onOpen(cursor, reconnected) {
                   if (!reconnected) note(`listening on ${opts.server}`);
-                  else if (cursor) note(`reconnected; resuming after cursor ${cursor}`);
-                  // Without any cursor yet there is no place to resume from.
-                  else note("reconnected; changes made while disconnected may be missing");
+                  else note(`reconnected; resuming after cursor ${cursor}`);
                 },
                 onRetry(error, delayMs) {
                   const why = error ? shortReason(error) : "the server ended the stream";

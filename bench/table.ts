@@ -1,0 +1,279 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { BenchOptions } from "./options.js";
+import type { Check, Recorder } from "./recorder.js";
+
+/** One row of the table: medians over the repeats, and how they compare with a limit. */
+export interface Row {
+  /** Stable across runs and versions: what the README and latest.json refer to. */
+  readonly key: string;
+  readonly scenario: string;
+  /** What one operation is (a call, a row, an event): rate and CPU are per operation. */
+  readonly unit: string;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** CPU µs per operation of the service and the database together. */
+  readonly cpuUsPerOp: number;
+  /** CPU µs per operation of the load generator(s), apart. */
+  readonly genUsPerOp?: number;
+  readonly limitKey?: string;
+  /** What `ratio` compares with the limit row: rates, CPU per operation, or p50 latency. */
+  readonly by?: By;
+  readonly ratio?: number;
+  readonly target?: string;
+  /** Whether the target was met; absent when it cannot be judged (its limit is missing). */
+  readonly met?: boolean;
+}
+
+type By = "rate" | "cpu" | "p50";
+
+interface Spec {
+  readonly key: string;
+  readonly scenario: string;
+  /** The samples to show, when another row's (default: `key`). */
+  readonly of?: string;
+  readonly unit?: string;
+  readonly limitKey?: string;
+  readonly by?: By;
+  readonly target?: string;
+  readonly met?: (r: Omit<Row, "met">, sample: Record<string, number>) => boolean | undefined;
+}
+
+const atLeast = (x: number) => (r: { ratio?: number }) =>
+  r.ratio === undefined ? undefined : r.ratio >= x;
+const atMost = (x: number) => (r: { ratio?: number }) =>
+  r.ratio === undefined ? undefined : r.ratio <= x;
+
+export const count = (n: number) =>
+  n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
+
+/** The open-loop rates, as fractions of the closed-loop maximum. */
+export const LOADS = [0.25, 0.5, 0.75] as const;
+export const pct = (load: number) => `${Math.round(load * 100)}%`;
+
+function specs(opts: BenchOptions): Spec[] {
+  const db = opts.embedded ? "PGlite" : "pgbench";
+  const [small] = opts.sizes;
+  const openLoop = (op: "reserve" | "get", extra: (load: number) => Partial<Spec>) =>
+    LOADS.map(
+      (load): Spec => ({
+        key: `${op}@${pct(load)}`,
+        scenario: `${op} at ${pct(load)} of max, open loop`,
+        limitKey: op,
+        ...extra(load),
+      }),
+    );
+  const growth = opts.sizes.slice(1).flatMap((n): Spec[] => {
+    // log(n) / log(smallest): what "grows at most logarithmically" allows.
+    const bound = Math.log(n) / Math.log(small ?? n);
+    const row = (op: string, what: string): Spec => ({
+      key: `${op}@${count(n)}`,
+      scenario: `${what} with ${count(n)} rows`,
+      limitKey: `${op}@${count(small ?? n)}`,
+      by: "cpu",
+      target: `≤ ${bound.toFixed(2)}× (log)`,
+      met: atMost(bound),
+    });
+    return [row("reserve", "reserve"), row("get", "get"), row("query10", "query 10 rows")];
+  });
+  const atSmall = (op: string, what: string): Spec => ({
+    key: `${op}@${count(small ?? 0)}`,
+    scenario: `${what} with ${count(small ?? 0)} rows`,
+  });
+  const streamed = count(Math.max(...opts.sizes) / 10);
+  return [
+    { key: "empty-bare", scenario: "empty rpc: h2load → bare node:http2" },
+    {
+      key: "empty-rsvp",
+      scenario: "empty rpc: h2load → rsvp",
+      limitKey: "empty-bare",
+      target: "≥ 0.6×",
+      met: atLeast(0.6),
+    },
+    { key: "db-insert-bare", scenario: `${db}: INSERT 1 row, bare table`, unit: "row" },
+    {
+      key: "db-insert-own",
+      scenario: `${db}: INSERT 1 row, rsvp.reservations`,
+      unit: "row",
+      limitKey: "db-insert-bare",
+    },
+    {
+      key: "db-reserve",
+      scenario: `${db}: rsvp.reserve, 1 row`,
+      unit: "row",
+      limitKey: "db-insert-bare",
+    },
+    opts.embedded
+      ? {
+          key: "reserve",
+          scenario: `reserve, ${opts.concurrency} in flight`,
+          limitKey: "db-insert-own",
+          target: "≥ 0.7×",
+          met: atLeast(0.7),
+        }
+      : {
+          key: "reserve",
+          scenario: `reserve, ${opts.concurrency} in flight`,
+          limitKey: "db-insert-own",
+          target: "≥ 1.0×",
+          met: atLeast(1),
+        },
+    {
+      key: "reserve-cpu",
+      of: "reserve",
+      scenario: "reserve: CPU per reservation",
+      limitKey: "db-insert-bare",
+      by: "cpu",
+      target: "≤ 2× (moonshot 1×)",
+      met: atMost(2),
+    },
+    ...openLoop("reserve", () => ({})),
+    { key: "contend", scenario: "reserve, 4 resources, mostly clashes", limitKey: "db-reserve" },
+    { key: "get", scenario: `get, ${opts.concurrency} in flight`, limitKey: "empty-rsvp" },
+    ...openLoop("get", (load) =>
+      load === 0.5 ? { target: "p99 < 5 ms", met: (r) => r.p99 < 5 } : {},
+    ),
+    {
+      key: "listen@50%",
+      scenario: `listen: ${opts.listeners} listeners, reserve at 50% of max`,
+      unit: "event",
+      target: "p99 < 50 ms",
+      met: (r) => r.p99 < 50,
+    },
+    {
+      key: "listen@max",
+      scenario: `listen: ${opts.listeners} listeners, reserve flat out`,
+      unit: "event",
+    },
+    {
+      key: "query-stream",
+      scenario: `query stream of ${streamed} rows (latency: first row)`,
+      unit: "row",
+      limitKey: "query-select",
+      target: "≥ 0.25× (moonshot 0.5×), 1st row < 10 ms, RSS +< 16 MiB",
+      met: (r, s) =>
+        r.ratio === undefined
+          ? undefined
+          : r.ratio >= 0.25 && r.p99 < 10 && (s.rssGrowthMiB ?? Number.NaN) < 16,
+    },
+    { key: "query-select", scenario: `${db}: the same ${streamed} rows, one SELECT`, unit: "row" },
+    atSmall("reserve", "reserve"),
+    atSmall("get", "get"),
+    atSmall("query10", "query 10 rows"),
+    ...growth,
+  ];
+}
+
+/** The table's rows from what was recorded. */
+export function buildRows(rec: Recorder, opts: BenchOptions): Row[] {
+  return specs(opts)
+    .filter((s) => rec.has(s.of ?? s.key))
+    .map((s) => {
+      const m = rec.median(s.of ?? s.key);
+      const lim = s.limitKey && rec.has(s.limitKey) ? rec.median(s.limitKey) : undefined;
+      const by = s.by ?? "rate";
+      const field = by === "cpu" ? "cpuUs" : by;
+      const ratio = lim ? (m[field] ?? Number.NaN) / (lim[field] ?? Number.NaN) : undefined;
+      const row = {
+        key: s.key,
+        scenario: s.scenario,
+        unit: s.unit ?? "call",
+        rate: m.rate,
+        p50: m.p50,
+        p99: m.p99,
+        cpuUsPerOp: m.cpuUs ?? Number.NaN,
+        ...(m.genUs === undefined ? {} : { genUsPerOp: m.genUs }),
+        ...(s.limitKey ? { limitKey: s.limitKey, by } : {}),
+        ...(ratio === undefined ? {} : { ratio }),
+        ...(s.target ? { target: s.target } : {}),
+      };
+      const met = s.met?.(row, m);
+      return met === undefined ? row : { ...row, met };
+    });
+}
+
+const num = (v: number | undefined, digits: number) =>
+  v === undefined || !Number.isFinite(v) ? "" : v.toFixed(digits);
+const rate = (v: number) =>
+  !Number.isFinite(v) ? "" : v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0);
+
+/** The table as Markdown, padded to read as text too (the README shows it as it is). */
+export function formatTable(rows: readonly Row[]): string {
+  const header = [
+    "key",
+    "scenario",
+    "rate /s",
+    "p50 ms",
+    "p99 ms",
+    "CPU µs/op",
+    "gen µs/op",
+    "limit",
+    "ratio",
+    "target",
+    "met",
+  ];
+  const body = rows.map((r) => [
+    r.key,
+    r.scenario,
+    `${rate(r.rate)} ${r.unit}s`,
+    num(r.p50, 2),
+    num(r.p99, 2),
+    num(r.cpuUsPerOp, 0),
+    num(r.genUsPerOp, 0),
+    r.limitKey ?? "",
+    r.ratio === undefined ? "" : `${num(r.ratio, 2)}× ${r.by === "rate" ? "" : r.by}`.trim(),
+    r.target ?? "",
+    r.met === undefined ? "" : r.met ? "yes" : "**no**",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
+  const numeric = new Set([2, 3, 4, 5, 6, 8]);
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (numeric.has(i) ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
+  return [line(header), rule, ...body.map(line)].join("\n");
+}
+
+const fmt = (v: number | undefined, digits = 1) =>
+  v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits);
+
+/** What the table has no column for: contention outcomes, fan-out, memory while streaming. */
+export function formatDetails(rec: Recorder): string {
+  const lines: string[] = [];
+  if (rec.has("contend")) {
+    const b = rec.median("contend");
+    lines.push(
+      `contend: per run (median) ${fmt(b.acked, 0)} acked, ${fmt(b.clashes, 0)} clashes answered ALREADY_EXISTS`,
+    );
+  }
+  for (const key of ["listen@50%", "listen@max"]) {
+    if (!rec.has(key)) continue;
+    const e = rec.median(key);
+    lines.push(
+      `${key}: p50/p99 are commit → listener; ${fmt(e.reserveRate, 0)} reserves/s (reserve p99 ${fmt(e.reserveP99, 1)} ms), ${fmt(e.events, 0)} events delivered per run`,
+    );
+  }
+  if (rec.has("query-stream")) {
+    const d = rec.median("query-stream");
+    lines.push(
+      `query-stream: p50/p99 are the latency of the first row; server RSS ${fmt(d.rssBeforeMiB, 0)} MiB before, +${fmt(d.rssGrowthMiB, 1)} MiB peak while streaming`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The checks as lines. */
+export function formatChecks(checks: readonly Check[]): string {
+  const failed = checks.filter((c) => !c.ok);
+  const lines = failed.map((c) => `  FAILED ${c.name}: ${c.detail}`);
+  return [
+    `correctness: ${checks.length - failed.length}/${checks.length} checks passed`,
+    ...lines,
+  ].join("\n");
+}
+
+/** Writes the run as JSON (the same figures as the table, plus every repeat and check). */
+export function writeJson(path: string, data: object): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
+}

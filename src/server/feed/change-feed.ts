@@ -1,0 +1,247 @@
+import { feedHorizon, readChanges } from "../../db/changes.js";
+import type { Db, Listening } from "../../db/db.js";
+import { type Change, comparePositions, type Position } from "../../domain/change.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { type ChangeFeed, type ChangeFeedOptions, type FeedItem, gone } from "./feed-types.js";
+import { createStallWarning, pruneHistory } from "./feed-upkeep.js";
+import { RecentChanges } from "./recent-changes.js";
+import { type Subscriber, SubscriberIndex } from "./subscribers.js";
+
+export type { ChangeFeed, ChangeFeedOptions, FeedItem, Subscription } from "./feed-types.js";
+
+/** Creates the change feed of one server process. */
+export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
+  const { log } = opts;
+  const pageSize = opts.pageSize ?? 500;
+  const maxQueue = opts.maxQueue ?? 2000;
+  const live = new SubscriberIndex();
+  const all = new Set<Subscriber>();
+  const timers: NodeJS.Timeout[] = [];
+  let head: Position = { xid: 0n, seq: 0n };
+  const recent = new RecentChanges(opts.recentChanges ?? 10_000, head);
+  let listening: Listening | undefined;
+  let pumping = false;
+  let again = false;
+  let closed = false;
+  let retryMs = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let lagMs = 0;
+  let waitingSince: bigint | undefined;
+  const stall = createStallWarning(db, log, opts.stallWarnMs ?? 5000);
+
+  const retryLater = (ms: number) => {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(wake, ms);
+  };
+
+  function detach(sub: Subscriber, at: Position) {
+    live.delete(sub);
+    sub.detached = true;
+    sub.pos = at;
+  }
+
+  function deliver(change: Change) {
+    const before = head;
+    head = change.position;
+    recent.push(change);
+    live.forEachMatch(change, (sub) => {
+      // A subscriber that started ahead of this process's reader already has this change.
+      if (comparePositions(change.position, sub.pos) <= 0) return;
+      // Full: it catches up from here by itself, losing nothing.
+      if (sub.queue.length >= maxQueue) detach(sub, before);
+      else {
+        sub.queue.push(change);
+        sub.wake();
+      }
+    });
+  }
+
+  async function pump() {
+    do {
+      again = false;
+      for (;;) {
+        const page = await readChanges(db, head, { limit: pageSize });
+        if (page.gone) {
+          // This process fell behind the retained history: its listeners cannot be made whole.
+          log.error("change feed fell behind the retained history; ending its listeners");
+          head = page.horizon;
+          recent.reset(head);
+          for (const sub of all) if (!sub.detached) detach(sub, { xid: 0n, seq: 0n });
+          for (const sub of all) sub.wake();
+          break;
+        }
+        for (const change of page.changes) deliver(change);
+        const last = page.changes.at(-1);
+        if (last) lagMs = Math.max(0, Date.now() - Number(last.committedAt / 1000n));
+        if (page.changes.length < pageSize) {
+          // Complete up to the horizon: nothing below it can still appear.
+          if (comparePositions(page.horizon, head) > 0) head = page.horizon;
+          waitingSince = page.waitingSince;
+          // Committed changes wait behind an rsvp writer: look again soon (its commit also
+          // notifies, but an abort does not).
+          retryMs = waitingSince !== undefined ? Math.min(Math.max(retryMs * 2, 2), 100) : 0;
+          if (waitingSince !== undefined) {
+            retryLater(retryMs);
+            await stall.check(waitingSince);
+          }
+          break;
+        }
+      }
+    } while (again && !closed);
+  }
+
+  function wake() {
+    if (closed) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    pump()
+      .catch((err: unknown) => {
+        log.warn({ err }, "change feed read failed; retrying");
+        retryLater(250);
+      })
+      .finally(() => {
+        pumping = false;
+      });
+  }
+
+  /** Brings a detached subscriber's queue closer to the head, from memory when it can. */
+  async function catchUp(sub: Subscriber, signal: AbortSignal) {
+    const upTo = head;
+    if (comparePositions(sub.pos, upTo) >= 0) {
+      sub.detached = false; // synchronously level with the head: live from here, no gap
+      live.add(sub);
+      return;
+    }
+    const held = recent.after(sub.pos, sub.filter, pageSize);
+    if (held) {
+      sub.queue.push(...held.changes);
+      sub.pos = held.readTo ?? upTo;
+      return;
+    }
+    const page = await readChanges(db, sub.pos, {
+      limit: pageSize,
+      upTo,
+      filter: sub.filter,
+      signal,
+    });
+    if (page.gone) throw gone();
+    sub.queue.push(...page.changes);
+    const last = page.changes.at(-1);
+    sub.pos = page.changes.length < pageSize || !last ? upTo : last.position;
+  }
+
+  async function* iterate(
+    sub: Subscriber,
+    start: Position,
+    signal: AbortSignal,
+    bookmarkMs: number | undefined,
+  ): AsyncGenerator<FeedItem> {
+    let sent = start;
+    let tick: NodeJS.Timeout | undefined;
+    const onAbort = () => sub.wake();
+    signal.addEventListener("abort", onAbort);
+    try {
+      let due = false;
+      if (bookmarkMs !== undefined) {
+        yield { kind: "bookmark", position: start };
+        tick = setInterval(() => {
+          due = true;
+          sub.wake();
+        }, bookmarkMs);
+      }
+      while (!closed && !signal.aborted) {
+        const next = sub.queue.shift();
+        if (next) {
+          sent = next.position;
+          yield { kind: "change", change: next };
+          continue;
+        }
+        if (sub.detached) {
+          await catchUp(sub, signal);
+          continue;
+        }
+        if (due) {
+          due = false;
+          // Live with an empty queue: every matching change up to the head was sent.
+          if (comparePositions(head, sent) > 0) {
+            sent = head;
+            yield { kind: "bookmark", position: head };
+            continue;
+          }
+        }
+        await new Promise<void>((resolve) => {
+          sub.wake = resolve;
+        });
+      }
+    } finally {
+      clearInterval(tick);
+      signal.removeEventListener("abort", onAbort);
+      forget(sub);
+    }
+  }
+
+  function forget(sub: Subscriber) {
+    live.delete(sub);
+    all.delete(sub);
+  }
+
+  return {
+    async start() {
+      head = (await readChanges(db, { xid: 0n, seq: 0n }, { limit: 0 })).horizon;
+      recent.reset(head);
+      listening = await db.listen("rsvp_changes", wake, wake);
+      if (opts.pollIntervalMs) timers.push(setInterval(wake, opts.pollIntervalMs));
+      const prune = () =>
+        pruneHistory(db, opts, () => closed).catch((err: unknown) =>
+          log.warn({ err }, "pruning the change log failed"),
+        );
+      void prune();
+      timers.push(setInterval(prune, opts.pruneIntervalMs ?? 60_000));
+      for (const t of timers) t.unref();
+    },
+
+    async open(filter, after, { signal, bookmarkMs }) {
+      if (after) {
+        const check = await readChanges(db, after, { limit: 1, upTo: after, signal });
+        if (comparePositions(after, check.horizon) > 0) {
+          throw invalidArgument("cursor points past the change feed's head");
+        }
+        if (check.gone) throw gone();
+      }
+      const start = after ?? head;
+      const sub: Subscriber = {
+        filter,
+        queue: [],
+        detached: after !== undefined,
+        pos: start,
+        wake: () => {},
+      };
+      all.add(sub);
+      if (!sub.detached) live.add(sub);
+      // A subscription dropped before it was iterated must not stay registered.
+      signal.addEventListener("abort", () => forget(sub), { once: true });
+      const items = iterate(sub, start, signal, bookmarkMs);
+      return { start, [Symbol.asyncIterator]: () => items };
+    },
+
+    position: () => feedHorizon(db),
+
+    get listeners() {
+      return all.size;
+    },
+    get lagMs() {
+      const held = waitingSince === undefined ? 0 : Date.now() - Number(waitingSince / 1000n);
+      return Math.max(lagMs, held);
+    },
+    async close() {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      clearTimeout(retryTimer);
+      for (const sub of all) sub.wake();
+      await listening?.unlisten().catch(() => {});
+    },
+  };
+}

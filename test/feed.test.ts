@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { status } from "@grpc/grpc-js";
+import type { RsvpClient } from "../src/client/grpc-client.js";
+import { comparePositions } from "../src/domain/change.js";
+import {
+  type ListenResponse,
+  ReservationUpdateType as Op,
+  ReservationService,
+} from "../src/gen/reservation/reservation_pb.js";
+import { createSecrets } from "../src/server/secrets.js";
+import { cursorAt } from "./helpers/cursors.js";
+import { backends } from "./helpers/databases.js";
+import { collect, hour, rejectsWith } from "./helpers/fixtures.js";
+import { eventually } from "./helpers/harness.js";
+import { collectListen } from "./helpers/listener.js";
+import { connectTransport } from "./helpers/rpc-caller.js";
+import { startTestServer, type TestServer } from "./helpers/test-server.js";
+import { TEST_AUTH, tokenFor, withToken } from "./helpers/tokens.js";
+
+const reserveAt = (client: RsvpClient, resourceId: string, h: number, userId = "u") =>
+  client.reserve({ reservation: { userId, resourceId, start: hour(h), end: hour(h + 1) } });
+
+const changesOnly = (events: ListenResponse[]) => events.filter((e) => e.op !== Op.BOOKMARK);
+
+for (const backend of backends) {
+  describe(`change feed (${backend.name})`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer(backend, { maxQueue: 5 }, { bookmarkSeconds: 0.05 });
+    });
+    after(() => t.close());
+
+    it("refuses forged, edited, foreign-database and future cursors; a pruned one is OUT_OF_RANGE", async () => {
+      const l = collectListen(t.client, { resourceId: "cur" });
+      await l.opened;
+      await reserveAt(t.client, "cur", 1);
+      await reserveAt(t.client, "cur", 2);
+      const [first] = await l.waitFor(2);
+      l.stop();
+      const real = first?.cursor ?? "";
+      const [body = "", mac = ""] = real.split(".");
+      const text = Buffer.from(body, "base64url").toString();
+      const edited = `${Buffer.from(text.replace(/\d$/, (d) => String((Number(d) + 1) % 10))).toString("base64url")}.${mac}`;
+      const other = await startTestServer(backend);
+      let foreign: string;
+      try {
+        foreign = (await other.client.filter({ resourceId: "x" })).cursor;
+      } finally {
+        await other.close();
+      }
+      const future = await cursorAt(t.app, { xid: 2n ** 40n, seq: 1n });
+      for (const [what, cursor] of Object.entries({
+        garbage: "garbage",
+        edited,
+        forged: `${body}.${Buffer.alloc(16).toString("base64url")}`,
+        oldFormat: Buffer.from("v1.1.1").toString("base64url"),
+        foreign,
+        future,
+      })) {
+        const err = await rejectsWith(
+          collect(t.client.listen({ cursor })),
+          status.INVALID_ARGUMENT,
+        ).catch((e: unknown) => assert.fail(`${what}: ${String(e)}`));
+        if (what === "foreign") assert.match(err.message, /another database/);
+      }
+      // The real one works until its history is pruned.
+      const resumed = collectListen(t.client, { resourceId: "cur", cursor: real });
+      assert.equal((await resumed.waitFor(1))[0]?.reservation?.start?.seconds, hour(2).seconds);
+      resumed.stop();
+      await t.app.db.query("SELECT rsvp.prune_changes('0 seconds', 100000)");
+      await rejectsWith(collect(t.client.listen({ cursor: real })), status.OUT_OF_RANGE);
+    });
+
+    it("headers received means live: every change after them is delivered, on gRPC and Connect", async () => {
+      const connect = createClient(ReservationService, connectTransport(t.app.httpAddress));
+      for (let round = 0; round < 10; round++) {
+        const resourceId = `live-${round}`;
+        const l = collectListen(t.client, { resourceId });
+        const headers = await l.opened;
+        assert.ok(headers["rsvp-cursor"], "the headers carry the starting cursor");
+        // Connect sends headers with the first message: the first bookmark, asked for here.
+        const abort = new AbortController();
+        const viaConnect = connect
+          .listen(
+            { resourceId, bookmarks: true },
+            { signal: abort.signal, onHeader: (h) => assert.ok(h.get("rsvp-cursor")) },
+          )
+          [Symbol.asyncIterator]();
+        const firstConnect = await viaConnect.next();
+        assert.equal(firstConnect.value?.op, Op.BOOKMARK);
+        await reserveAt(t.client, resourceId, 1);
+        assert.equal((await l.waitFor(1))[0]?.op, Op.CREATE);
+        let next = await viaConnect.next();
+        while (next.value?.op === Op.BOOKMARK) next = await viaConnect.next();
+        assert.equal(next.value?.op, Op.CREATE);
+        l.stop();
+        abort.abort();
+      }
+    });
+
+    it("bookmarks keep a quiet filtered listener's cursor fresh, and resuming from one survives pruning", async () => {
+      const quiet = collectListen(t.client, { resourceId: "quiet", bookmarks: true });
+      await quiet.opened;
+      const [start] = await quiet.waitFor(1);
+      assert.equal(start?.op, Op.BOOKMARK);
+      const busy = collectListen(t.client, { resourceId: "busy" });
+      await busy.opened;
+      await reserveAt(t.client, "busy", 1);
+      await reserveAt(t.client, "busy", 2);
+      const [, last] = await busy.waitFor(2);
+      busy.stop();
+      // A bookmark at or past the last change, so pruning everything up to it leaves it valid.
+      const cursors = await createSecrets(t.app.db).cursors();
+      const lastPosition = cursors.decode(last?.cursor ?? "");
+      const fresher = await eventually(
+        () =>
+          quiet.events.find(
+            (e) =>
+              e.op === Op.BOOKMARK && comparePositions(cursors.decode(e.cursor), lastPosition) >= 0,
+          ),
+        "a bookmark past the last change",
+      );
+      assert.equal(changesOnly(quiet.events).length, 0, "no change of another resource");
+      quiet.stop();
+      await t.app.db.query("SELECT rsvp.prune_changes('0 seconds', 100000)");
+      const resumed = collectListen(t.client, { resourceId: "quiet", cursor: fresher.cursor });
+      await resumed.opened;
+      await reserveAt(t.client, "quiet", 3);
+      assert.equal((await resumed.waitFor(1))[0]?.reservation?.resourceId, "quiet");
+      resumed.stop();
+      // Without asking, no bookmark is ever sent.
+      const plain = collectListen(t.client, { resourceId: "plain" });
+      await plain.opened;
+      await reserveAt(t.client, "plain", 1);
+      await reserveAt(t.client, "plain", 2);
+      assert.deepEqual(
+        (await plain.waitFor(2)).map((e) => e.op),
+        [Op.CREATE, Op.CREATE],
+      );
+      plain.stop();
+    });
+
+    it("a listener that stops reading overflows its queue and catches up by itself, in order", async () => {
+      // In memory (the recent window) on this server; from the database on one that keeps none.
+      const other = await t.startAnother({ maxQueue: 5, recentChanges: 1 });
+      try {
+        // startAnother shares the database on Postgres; an embedded one gets its own.
+        for (const { app, client } of [t, other]) {
+          const resourceId = app === t.app ? "slow-memory" : "slow-database";
+          const stalled = new AbortController();
+          const sub = await app.feed.open({ resourceId }, undefined, {
+            signal: stalled.signal,
+          });
+          const watcher = collectListen(client, { resourceId });
+          await watcher.opened;
+          const ids: string[] = [];
+          for (let h = 0; h < 40; h++) {
+            const r = await reserveAt(client, resourceId, h);
+            ids.push(r.reservation?.id ?? "");
+          }
+          // Once the watcher has all 40, the feed has offered them to the stalled one too.
+          await watcher.waitFor(40);
+          watcher.stop();
+          const got: string[] = [];
+          for await (const item of sub) {
+            if (item.kind === "change") got.push(item.change.reservation.id);
+            if (got.length === ids.length) break;
+          }
+          stalled.abort();
+          assert.deepEqual(got, ids);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("scheduled pruning removes old history in batches and moves the horizon", async () => {
+      const p = await startTestServer(backend, {
+        retentionSeconds: 1,
+        pruneBatch: 5,
+        pruneIntervalMs: 50,
+      });
+      try {
+        const l = collectListen(p.client, { resourceId: "sched" });
+        await l.opened;
+        for (let h = 0; h < 12; h++) await reserveAt(p.client, "sched", h);
+        const events = await l.waitFor(12);
+        l.stop();
+        await eventually(async () => {
+          const [row] = await p.app.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM rsvp.reservation_changes WHERE resource_id = 'sched'",
+          );
+          return row?.n === 0;
+        }, "the old changes pruned");
+        await rejectsWith(
+          collect(p.client.listen({ cursor: events[0]?.cursor ?? "" })),
+          status.OUT_OF_RANGE,
+        );
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("list, then watch: every acknowledged reservation is in the page or the stream", async () => {
+      const writers = 8;
+      for (let round = 0; round < 20; round++) {
+        const userId = `lw-${round}`;
+        const resourceIds = Array.from({ length: writers }, (_, w) => `lw-${round}-${w}`);
+        const acked = new Set<string>();
+        let listed: { ids: Set<string>; cursor: string } | undefined;
+        const write = async (w: number) => {
+          for (let h = 0; h < 6; h++) {
+            const r = await reserveAt(t.client, resourceIds[w] ?? "", h, userId);
+            acked.add(r.reservation?.id ?? "");
+            if (w === 0 && h === 2) {
+              const page = await t.client.filter({ userId, pageSize: 500 });
+              listed = { ids: new Set(page.reservations.map((x) => x.id)), cursor: page.cursor };
+            }
+          }
+        };
+        await Promise.all(resourceIds.map((_, w) => write(w)));
+        assert.ok(listed);
+        const missing = [...acked].filter((id) => !listed?.ids.has(id));
+        const l = collectListen(t.client, { userId, cursor: listed.cursor });
+        const ended = l.ended.then((err) => {
+          throw new Error(`the stream ended: ${String(err)}`);
+        });
+        await Promise.race([
+          ended,
+          eventually(() => {
+            const heard = new Set(l.events.map((e) => e.reservation?.id));
+            return missing.every((id) => heard.has(id));
+          }, `round ${round}: ${missing.length} reservations the page missed, heard`),
+        ]);
+        l.stop();
+      }
+    });
+
+    it("query hands over the same way: its rsvp-cursor header is taken before its rows", async () => {
+      await reserveAt(t.client, "handover", 1);
+      const stream = t.client.query({ resourceId: "handover" });
+      const headers = await stream.opened;
+      const rows = await collect(stream);
+      assert.equal(rows.length, 1);
+      const cursor = headers["rsvp-cursor"] ?? "";
+      await reserveAt(t.client, "handover", 2);
+      const l = collectListen(t.client, { resourceId: "handover", cursor });
+      const [event] = await l.waitFor(1);
+      l.stop();
+      assert.equal(event?.reservation?.start?.seconds, hour(2).seconds);
+    });
+  });
+}
+
+describe("change feed with authentication", () => {
+  let t: TestServer;
+  before(async () => {
+    const [embedded] = backends;
+    if (!embedded) throw new Error("no embedded backend");
+    t = await startTestServer(embedded, undefined, { auth: TEST_AUTH });
+  });
+  after(() => t.close());
+
+  it("headers received means live for an authenticated listener too", async () => {
+    const token = await tokenFor("alice", "user");
+    for (let round = 0; round < 10; round++) {
+      const resourceId = `auth-live-${round}`;
+      const stream = t.client.listen({ resourceId }, withToken(token));
+      const it = stream[Symbol.asyncIterator]();
+      const headers = await stream.opened;
+      assert.ok(headers["rsvp-cursor"]);
+      await t.client.reserve(
+        { reservation: { userId: "alice", resourceId, start: hour(1), end: hour(2) } },
+        withToken(token),
+      );
+      assert.equal((await it.next()).value?.op, Op.CREATE);
+      stream.cancel();
+    }
+  });
+});
