@@ -110,7 +110,11 @@ describe("the embedded database keeps its statistics", () => {
     await until("an ANALYZE of rsvp.reservations", async () => (await stats()).analyzed > 0);
     // Cancelling changes an indexed column: no HOT update, so each leaves a dead row behind.
     for (const m of made) await t.client.cancel({ id: m.reservation?.id ?? "" });
-    await until("a VACUUM of rsvp.reservations", async () => (await stats()).vacuumed > 0);
-    assert.ok((await stats()).dead < 50, "dead rows cleared");
+    // Nothing else vacuums the embedded database: a count above 0 is the server's doing, and
+    // the dead rows of all the cancels go once a round after the last of them has run.
+    await until("a VACUUM of rsvp.reservations clearing the dead rows", async () => {
+      const now = await stats();
+      return now.vacuumed > 0 && now.dead < 50;
+    });
   });
 });

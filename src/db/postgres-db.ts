@@ -60,7 +60,14 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
       lock_timeout: options.lockTimeoutMs ?? POSTGRES_DEFAULTS.lockTimeoutMs,
     },
   };
-  const sql = postgres(url, { ...settings, max: options.max ?? 20 });
+  const sql = postgres(url, {
+    ...settings,
+    max: options.max ?? 20,
+    // rsvp sends and reads no Postgres arrays (batches travel as JSON), so it needs no array
+    // types; and postgres.js leaves the promise of that lookup unhandled when the connection
+    // drops while it runs (seen in test/chaos.test.ts), which would take the process down.
+    fetch_types: false,
+  });
   return {
     kind: "postgres",
     description: `postgres (${redactPostgresUrl(url)})`,
