@@ -93,8 +93,9 @@ for (const backend of postgresBackends) {
       const [overlaps] = await t.app.db.query<{ n: number }>(OVERLAPS_SQL);
       assert.equal(overlaps?.n, 0);
       const [stored] = await t.app.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM rsvp.reservations WHERE id = ANY($1::uuid[])",
-        [ok],
+        // rsvp's pool fetches no array types: the list travels as an array literal.
+        "SELECT count(*)::int AS n FROM rsvp.reservations WHERE id = ANY($1::text::uuid[])",
+        [`{${ok.join(",")}}`],
       );
       assert.equal(stored?.n, ok.length, "every acknowledged reservation is stored");
     });

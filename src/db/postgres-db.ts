@@ -63,8 +63,8 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
   const sql = postgres(url, {
     ...settings,
     max: options.max ?? 20,
-    // rsvp sends and reads no Postgres arrays (batches travel as JSON), so it needs no array
-    // types; and postgres.js leaves the promise of that lookup unhandled when the connection
+    // rsvp sends and reads no Postgres arrays (batches travel as JSON; pass a list as an array
+    // literal, '{a,b}', cast from text), so it needs no array types; and postgres.js leaves the promise of that lookup unhandled when the connection
     // drops while it runs (seen in test/chaos.test.ts), which would take the process down.
     fetch_types: false,
   });
