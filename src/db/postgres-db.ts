@@ -59,15 +59,12 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
       statement_timeout: options.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs,
       lock_timeout: options.lockTimeoutMs ?? POSTGRES_DEFAULTS.lockTimeoutMs,
     },
-  };
-  const sql = postgres(url, {
-    ...settings,
-    max: options.max ?? 20,
-    // rsvp sends and reads no Postgres arrays (batches travel as JSON; pass a list as an array
-    // literal, '{a,b}', cast from text), so it needs no array types; and postgres.js leaves the promise of that lookup unhandled when the connection
-    // drops while it runs (seen in test/chaos.test.ts), which would take the process down.
+    // rsvp sends and reads no arrays. postgres.js fetches array types on each new connection
+    // without awaiting it, so a connection lost during that fetch rejected unhandled (seen in
+    // the outage test: "connect ECONNREFUSED … unhandledRejection").
     fetch_types: false,
-  });
+  };
+  const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {
     kind: "postgres",
     description: `postgres (${redactPostgresUrl(url)})`,

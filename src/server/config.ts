@@ -4,6 +4,7 @@ import type { DatabaseTarget } from "../db/open.js";
 import { POSTGRES_DEFAULTS } from "../db/postgres-db.js";
 import { parsePostgresUrl } from "../db/postgres-url.js";
 import { ConfigError } from "./config-error.js";
+import { type ConnectionLimits, loadConnectionLimits } from "./connection-limits.js";
 import { type Limits, loadLimits } from "./limits.js";
 import { loadTlsConfig, type TlsConfig } from "./tls-config.js";
 
@@ -37,6 +38,13 @@ export interface Config {
   readonly tls?: TlsConfig | undefined;
   /** Per-caller and per-connection bounds (each defaults when absent). */
   readonly limits?: Partial<Limits> | undefined;
+  /** The connection cap per port and the deadlines of each connection (each defaults). */
+  readonly connections?: Partial<ConnectionLimits> | undefined;
+  /**
+   * Host names the HTTP port answers besides loopback ones while authentication is off
+   * (none by default).
+   */
+  readonly allowedHosts?: readonly string[] | undefined;
 }
 
 /** The defaults of the optional settings. */
@@ -108,6 +116,22 @@ function timeoutMs(name: string, value: string | undefined, fallback: number): n
   return n;
 }
 
+function hosts(value: string | undefined): string[] {
+  const list = (value ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+  for (const h of list) {
+    const bare = h.replace(/^\[(.*)\]$/, "$1");
+    if (isIP(bare) === 0 && !/^[a-z0-9.-]+$/.test(h)) {
+      throw new ConfigError(
+        `RSVP_ALLOWED_HOSTS entries must be host names or addresses without a port, got ${JSON.stringify(h)}`,
+      );
+    }
+  }
+  return list;
+}
+
 function database(env: NodeJS.ProcessEnv): DatabaseTarget {
   const { DATABASE_URL: url, RSVP_DATA_DIR: dataDir } = env;
   if (url === undefined || url === "") return { kind: "embedded", dataDir: dataDir || "./data" };
@@ -177,5 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     insecure: env.RSVP_INSECURE === "1",
     tls: loadTlsConfig(env),
     limits: loadLimits(env),
+    connections: loadConnectionLimits(env),
+    allowedHosts: hosts(env.RSVP_ALLOWED_HOSTS),
   };
 }
