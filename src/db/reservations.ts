@@ -40,11 +40,12 @@ function requestHash(r: NewReservation): string {
 /**
  * Reserves several windows in one statement (one transaction, one round trip). Each request
  * gets its own exact outcome, in input order; earlier requests win clashes within the batch.
- * Requests in one batch must not share an idempotency key.
+ * Requests in one batch must not share an idempotency key. `signal` cancels the statement.
  */
 export async function reserveMany(
   db: Queryable,
   requests: readonly NewReservation[],
+  signal?: AbortSignal,
 ): Promise<ReserveOutcome[]> {
   const ids = requests.map(() => randomUUID());
   const payload = requests.map((r, i) => ({
@@ -66,7 +67,7 @@ export async function reserveMany(
       out_kind: ReserveOutcome["kind"];
       out_message: string | null;
     }
-  >(RESERVE_SQL, [JSON.stringify(payload)]);
+  >(RESERVE_SQL, [JSON.stringify(payload)], { signal });
   const byRequest = new Map(rows.map((row) => [row.out_request, row]));
   return ids.map((id) => {
     const row = byRequest.get(id);

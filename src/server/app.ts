@@ -24,6 +24,7 @@ import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import type { Logger } from "./logger.js";
+import { startMaintenance } from "./maintenance-task.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
 import { healthRoutes, startProbe } from "./readiness.js";
 import { createReflection, type ServedService } from "./reflection.js";
@@ -42,6 +43,8 @@ export interface AppOptions {
   readonly graceMs?: number;
   /** How often expired holds are released (default 1 s). */
   readonly sweepIntervalMs?: number;
+  /** How often the embedded database's tables are checked for ANALYZE/VACUUM (default 60 s). */
+  readonly maintenanceIntervalMs?: number;
 }
 
 /** A running service. */
@@ -219,12 +222,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     );
     const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
     const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
+    // A Postgres server has autovacuum; the embedded database has this.
+    const maintenance =
+      db.kind === "embedded"
+        ? startMaintenance(db, { log, intervalMs: opts.maintenanceIntervalMs ?? 60_000 })
+        : undefined;
 
     const shutdown = async () => {
       closing = true;
       log.info({ graceMs }, "draining calls");
       probe.stop();
       sweeper.stop();
+      const maintained = maintenance?.stop();
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), graceMs);
@@ -247,6 +256,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         http.destroy();
       }
       clearTimeout(timer);
+      await maintained;
       await db.close(); // last: nothing needs it any more
       log.info("stopped");
     };

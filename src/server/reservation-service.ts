@@ -30,7 +30,9 @@ export interface ServiceDeps {
   readonly db: Db;
   readonly feed: ChangeFeed;
   /** Per-call and per-caller bounds (the defaults when absent). */
-  readonly limits?: Pick<Limits, "maxQueryRows" | "maxListensPerCaller"> | undefined;
+  readonly limits?:
+    | Partial<Pick<Limits, "maxQueryRows" | "maxListensPerCaller" | "maxQueuedReserves">>
+    | undefined;
   /** How often a listener that asked for bookmarks gets one, at most (default 10 s). */
   readonly bookmarkMs?: number | undefined;
 }
@@ -62,7 +64,7 @@ export function createReservationService(
 ): ServiceImpl<typeof ReservationService> {
   const { db } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const batcher = createReserveBatcher(db);
+  const batcher = createReserveBatcher(db, { maxQueued: limits.maxQueuedReserves });
   const groups = createGroupHandlers(db);
   const secrets = createSecrets(db);
   // A reservation's owner never changes, so checking it before acting cannot go stale.
@@ -76,7 +78,8 @@ export function createReservationService(
       const parsed = parseReserveRequest(req, callerOf(ctx));
       if (parsed.pool !== undefined) return groups.reservePool({ ...parsed, pool: parsed.pool });
       const input: NewReservation = parsed;
-      const outcome = await batcher.reserve(input);
+      // The call's signal: a caller that gave up before its request left is never sent.
+      const outcome = await batcher.reserve(input, ctx.signal);
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(input.resourceId, input, outcome.reservation);

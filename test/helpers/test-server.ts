@@ -34,6 +34,8 @@ const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
 /** Knobs of the app under test beyond the change feed's. */
 export interface TestAppOptions {
   readonly sweepIntervalMs?: number;
+  /** How often the embedded database is maintained (ANALYZE/VACUUM). */
+  readonly maintenanceIntervalMs?: number;
   /** Authentication on, with this key. */
   readonly auth?: AuthConfig;
   readonly limits?: Partial<Limits>;
@@ -64,6 +66,7 @@ async function serve(
     feed,
     graceMs: 2000,
     sweepIntervalMs: extra.sweepIntervalMs ?? 100,
+    maintenanceIntervalMs: extra.maintenanceIntervalMs,
   });
   const creds = extra.tls ? credentials.createSsl(extra.tls.cert) : undefined;
   const client = createRsvpClient(app.grpcAddress, creds);

@@ -138,7 +138,7 @@ BEGIN
 END;
 $$;
 
--- rsvp.reserve as in 004, plus one outcome: 'rule' (out_message names the broken rule). Rules
+-- rsvp.reserve as in 006, plus one outcome: 'rule' (out_message names the broken rule). Rules
 -- are checked under the resources' locks, which PutResource takes too, so the trigger never
 -- refuses a row here and one request's broken rule never fails the others of its batch.
 DROP FUNCTION rsvp.reserve(jsonb);
@@ -160,15 +160,22 @@ BEGIN
      WHERE q.request_id IS NOT NULL) AS keys;
 
   IF jsonb_path_exists(p_requests, '$[*].request_id ? (@ != null)') THEN
+    -- One primary-key lookup per request, as in 006 (LIMIT 1 keeps the planner from turning
+    -- it into a join hashed over the whole key table).
     RETURN QUERY
-      SELECT q.id, CASE WHEN k.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END, r,
+      SELECT q.id, CASE WHEN k.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END, r.x,
              NULL::text
         FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text, request_hash text)
-        JOIN rsvp.reserve_requests AS k ON k.user_id = q.user_id AND k.request_id = q.request_id
-        JOIN rsvp.reservations AS r ON r.id = k.reservation_id;
+        CROSS JOIN LATERAL (
+          SELECT y.request_hash, y.reservation_id FROM rsvp.reserve_requests AS y
+           WHERE y.user_id = q.user_id AND y.request_id = q.request_id LIMIT 1) AS k
+        CROSS JOIN LATERAL (
+          SELECT x FROM rsvp.reservations AS x WHERE x.id = k.reservation_id LIMIT 1) AS r;
     SELECT coalesce(array_agg(q.id), '{}') INTO replayed
       FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text)
-      JOIN rsvp.reserve_requests AS k ON k.user_id = q.user_id AND k.request_id = q.request_id;
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM rsvp.reserve_requests AS y
+        WHERE y.user_id = q.user_id AND y.request_id = q.request_id LIMIT 1) AS k;
   END IF;
 
   -- Rules before clashes: a window that breaks one is refused whether or not it is free.
@@ -240,8 +247,9 @@ BEGIN
 END;
 $$;
 
--- rsvp.update as in 003, plus one outcome: 'rule' (out_message names the broken rule) when
--- the new window breaks one; a move clashes when its widened window meets another's.
+-- rsvp.update as in 006 (expired holds: its own is released, not moved; those in the way are
+-- released), plus one outcome: 'rule' (out_message names the broken rule) when the new window
+-- breaks one; a move clashes when its widened window meets another's.
 DROP FUNCTION rsvp.update(uuid, text, timestamptz, timestamptz);
 CREATE FUNCTION rsvp.update(p_id uuid, p_note text, p_start timestamptz, p_end timestamptz)
   RETURNS TABLE (out_kind text, out_row rsvp.reservations, out_message text)
@@ -253,6 +261,10 @@ DECLARE
 BEGIN
   IF cur.id IS NULL THEN
     RETURN;
+  END IF;
+  IF cur.status = 'pending' AND cur.expires_at <= now() THEN
+    UPDATE rsvp.reservations SET status = 'cancelled', updated_at = now()
+     WHERE id = p_id RETURNING * INTO cur;
   END IF;
   IF cur.status = 'cancelled' THEN
     RETURN QUERY SELECT 'cancelled', cur, NULL::text;
@@ -269,6 +281,8 @@ BEGIN
       RETURN QUERY SELECT 'rule', cur, broken;
       RETURN;
     END IF;
+    PERFORM rsvp.release_expired_in_way(jsonb_build_array(jsonb_build_object(
+      'resource_id', cur.resource_id, 'start_at', lower(span), 'end_at', upper(span))));
   END IF;
   BEGIN
     UPDATE rsvp.reservations
