@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { status } from "@grpc/grpc-js";
 import postgres from "postgres";
-import { createRsvpClient } from "../src/client/grpc-client.js";
+import { createRsvpClient, RpcError } from "../src/client/grpc-client.js";
 import { postgresBackends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
@@ -110,6 +111,36 @@ for (const backend of postgresBackends) {
         client.close();
       } finally {
         await writer.end();
+        await app.close();
+      }
+    });
+
+    it("a feed that fell behind the retained history ends its listeners with OUT_OF_RANGE, and says so", async () => {
+      const { log, lines } = captureLog("error");
+      const app = await startServer(t.database.target, { log, feed: { pollIntervalMs: 0 } });
+      const client = createRsvpClient(app.grpcAddress);
+      const pruner = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        const l = collectListen(client, { resourceId: "behind" });
+        await l.opened;
+        // Hold every feed read of the database while changes are written and then pruned
+        // past the feed's position, as a feed stuck longer than the retention would be.
+        await pruner.begin(async (tx) => {
+          await tx`LOCK TABLE rsvp.change_horizon IN ACCESS EXCLUSIVE MODE`;
+          for (let h = 0; h < 3; h++) await t.client.reserve(reservation("behind", h));
+          await tx`UPDATE rsvp.change_horizon AS h SET xid = c.xid, seq = c.seq
+                     FROM (SELECT xid, seq FROM rsvp.reservation_changes
+                            WHERE resource_id = 'behind' ORDER BY xid DESC, seq DESC LIMIT 1) AS c`;
+          await tx`DELETE FROM rsvp.reservation_changes WHERE resource_id = 'behind'`;
+        });
+        const err = await l.ended;
+        assert.ok(err instanceof RpcError, `the stream ended with ${String(err)}`);
+        assert.equal(err.code, status.OUT_OF_RANGE);
+        assert.equal(l.events.length, 0, "nothing delivered out of a history with a hole");
+        assert.ok(lines.some((line) => line.msg.includes("fell behind the retained history")));
+        client.close();
+      } finally {
+        await pruner.end();
         await app.close();
       }
     });
