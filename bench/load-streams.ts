@@ -156,6 +156,7 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
     missing,
     duplicates,
     foreign,
+    maxMs: s.lag.maxValue / 1000,
     ...percentiles(s.lag),
   };
 }

@@ -293,6 +293,7 @@ export async function listenRound(
       reserveP99: load.p99,
       events: heard.events,
       foreign: heard.foreign,
+      maxMs: heard.maxMs,
       listeners,
       rssPerListenerKiB,
     }),

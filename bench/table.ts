@@ -152,7 +152,7 @@ function specs(opts: BenchOptions): Spec[] {
     { key: "feed-empty", scenario: `${feed}, empty change log`, unit: "event" },
     {
       key: "feed-foreign",
-      scenario: `${feed}, foreign writes held open (this and another database)`,
+      scenario: `${feed}, a foreign write open all round here and in another database`,
       unit: "event",
       limitKey: "feed-empty",
       by: "p99",
@@ -293,7 +293,7 @@ export function formatDetails(rec: Recorder): string {
     if (!rec.has(key)) continue;
     const e = rec.median(key);
     lines.push(
-      `${key}: p50/p99 are commit → listener; ${fmt(e.reserveRate, 0)} reserves/s (reserve p99 ${fmt(e.reserveP99, 1)} ms), ${fmt(e.events, 0)} events delivered per run`,
+      `${key}: p50/p99 are commit → listener (slowest ${fmt(e.maxMs, 0)} ms); ${fmt(e.reserveRate, 0)} reserves/s (reserve p99 ${fmt(e.reserveP99, 1)} ms), ${fmt(e.events, 0)} events delivered per run`,
     );
   }
   if (rec.has("feed-fanout")) {

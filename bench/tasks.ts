@@ -109,6 +109,8 @@ export interface ListenResult extends Latency {
   readonly duplicates: number;
   /** Create events for ids nobody acked, or (filtered) of another listener's resource. */
   readonly foreign: number;
+  /** The slowest event's commit → listener, ms. */
+  readonly maxMs: number;
 }
 
 export interface VerifyResult {
