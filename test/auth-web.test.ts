@@ -49,6 +49,7 @@ describe("the web page with authentication on", () => {
   });
 
   it("with a user's token it shows that user's reservations only, and reserves as them", async () => {
+    await page.click("[data-panel=access]");
     await page.fill("[name=token]", await tokenFor("alice", "user"));
     await page.click("#token-form button[type=submit]");
     await page.locator(`.bar[data-id="${ids.alice}"]`).waitFor(WAIT);
@@ -59,10 +60,19 @@ describe("the web page with authentication on", () => {
       "kept across reloads",
     );
 
+    // Bob's reservation shows as busy: when, never whose or why.
+    const busy = page.locator('.row[data-resource="web-room"] .busy');
+    await busy.waitFor(WAIT);
+    assert.equal(await busy.count(), 1);
+    assert.equal(await busy.getAttribute("aria-label"), "web-room, 12:00–13:00, busy");
+    assert.doesNotMatch(String(await page.textContent("#timeline")), /bob/);
+
     // The user field may stay empty: the token says who.
-    await page.fill("[name=resource]", "web-room");
-    await page.fill("[name=start]", "2030-01-01T14:00");
-    await page.fill("[name=end]", "2030-01-01T15:00");
+    await page.click("[data-panel=book]");
+    await page.fill("#reserve-form [name=resource]", "web-room");
+    await page.fill("#reserve-form [name=day]", "2030-01-01");
+    await page.fill("#reserve-form [name=from]", "14:00");
+    await page.fill("#reserve-form [name=to]", "15:00");
     await page.click("#reserve-form button[type=submit]");
     await page.locator("#form-message.ok").waitFor(WAIT);
     const mine = await grpcCaller(t.client, await tokenFor("alice", "user")).query({});
@@ -71,10 +81,18 @@ describe("the web page with authentication on", () => {
       ["alice", "alice"],
       "the form's reservation is alice's",
     );
+    // Her own new booking is a bar, not busy; bob's hour stays the one busy block.
+    await page.locator('.row[data-resource="web-room"] .bar').nth(1).waitFor(WAIT);
+    assert.deepEqual(
+      await page
+        .locator(".busy")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))),
+      ["web-room, 12:00–13:00, busy"],
+    );
 
     // Another user's window still clashes, without naming them.
-    await page.fill("[name=start]", "2030-01-01T12:30");
-    await page.fill("[name=end]", "2030-01-01T13:30");
+    await page.fill("#reserve-form [name=from]", "12:30");
+    await page.fill("#reserve-form [name=to]", "13:30");
     await page.click("#reserve-form button[type=submit]");
     const message = page.locator("#form-message.error");
     await message.waitFor(WAIT);

@@ -355,66 +355,72 @@ for (const backend of backends) {
       assert.equal(header?.indexOf("START"), rows[0]?.indexOf("2030"), "columns line up");
     });
 
-    it("listen resumes after its server restarts: every change exactly once", LIMIT, async () => {
-      const port = await freePort();
-      const address = `127.0.0.1:${port}`;
-      const dataDir = await mkdtemp(join(tmpdir(), "rsvp-cli-"));
-      // Postgres: a second server shares the database and takes writes while this one is down.
-      // Embedded: one process owns its files, so writes wait for the restarted server.
-      const target = t.database.target;
-      const shared = target.kind === "postgres";
-      const env: EnvOverrides =
-        target.kind === "postgres"
-          ? { DATABASE_URL: target.url }
-          : { DATABASE_URL: "", RSVP_DATA_DIR: dataDir };
-      const direct: RsvpClient = createRsvpClient(address);
-      try {
-        let serve = await startServe(port, env);
-        const writer = shared ? t.client : direct;
-        const tail = new CliProcess(["listen", "--server", address, "--json"]);
-        await tail.waitFor("listening", () => tail.stderr.includes("listening on"));
-        const first = await writer.reserve({
-          reservation: { userId: "u", resourceId: "cli-restart", start: hour(1), end: hour(2) },
-        });
-        const id = first.reservation?.id ?? "";
-        await tail.waitFor("the first event", () => tail.lines().length >= 1);
+    // Two server start-ups, each creating or opening a database: slow on a busy machine.
+    const RESTART_LIMIT = { timeout: 180_000 };
+    it(
+      "listen resumes after its server restarts: every change exactly once",
+      RESTART_LIMIT,
+      async () => {
+        const port = await freePort();
+        const address = `127.0.0.1:${port}`;
+        const dataDir = await mkdtemp(join(tmpdir(), "rsvp-cli-"));
+        // Postgres: a second server shares the database and takes writes while this one is down.
+        // Embedded: one process owns its files, so writes wait for the restarted server.
+        const target = t.database.target;
+        const shared = target.kind === "postgres";
+        const env: EnvOverrides =
+          target.kind === "postgres"
+            ? { DATABASE_URL: target.url }
+            : { DATABASE_URL: "", RSVP_DATA_DIR: dataDir };
+        const direct: RsvpClient = createRsvpClient(address);
+        try {
+          let serve = await startServe(port, env);
+          const writer = shared ? t.client : direct;
+          const tail = new CliProcess(["listen", "--server", address, "--json"]);
+          await tail.waitFor("listening", () => tail.stderr.includes("listening on"));
+          const first = await writer.reserve({
+            reservation: { userId: "u", resourceId: "cli-restart", start: hour(1), end: hour(2) },
+          });
+          const id = first.reservation?.id ?? "";
+          await tail.waitFor("the first event", () => tail.lines().length >= 1);
 
-        // An abrupt drop on Postgres, a graceful shutdown (the stream just ends) embedded.
-        await serve.stop(shared ? "SIGKILL" : "SIGTERM");
-        await tail.waitFor("the drop", () => tail.stderr.includes("connection lost"));
-        if (shared) {
-          await writer.confirm({ id });
-          await writer.update({ id, note: "while down" });
-        }
-        serve = await startServe(port, env);
-        if (!shared) {
-          await writer.confirm({ id });
-          await writer.update({ id, note: "while down" });
-        }
-        await writer.cancel({ id });
-        await tail.waitFor("four events", () => tail.lines().length >= 4, 30_000);
-        assert.deepEqual(await tail.stop("SIGINT"), { code: 0, signal: null });
-        await serve.stop("SIGTERM");
+          // An abrupt drop on Postgres, a graceful shutdown (the stream just ends) embedded.
+          await serve.stop(shared ? "SIGKILL" : "SIGTERM");
+          await tail.waitFor("the drop", () => tail.stderr.includes("connection lost"));
+          if (shared) {
+            await writer.confirm({ id });
+            await writer.update({ id, note: "while down" });
+          }
+          serve = await startServe(port, env);
+          if (!shared) {
+            await writer.confirm({ id });
+            await writer.update({ id, note: "while down" });
+          }
+          await writer.cancel({ id });
+          await tail.waitFor("four events", () => tail.lines().length >= 4, 30_000);
+          assert.deepEqual(await tail.stop("SIGINT"), { code: 0, signal: null });
+          await serve.stop("SIGTERM");
 
-        const events = jsonLines(tail.stdout);
-        assert.deepEqual(
-          events.map((e) => [e.op, e.reservation.id, e.reservation.status, e.reservation.note]),
-          [
-            ["create", id, "pending", ""],
-            ["update", id, "confirmed", ""],
-            ["update", id, "confirmed", "while down"],
-            ["delete", id, "cancelled", "while down"],
-          ],
-        );
-        assert.ok(
-          tail.stderr.includes(`resuming after cursor ${events[0]?.cursor}`),
-          `resumed from the first event's cursor:\n${tail.stderr}`,
-        );
-      } finally {
-        direct.close();
-        await killAll();
-        await rm(dataDir, { recursive: true, force: true });
-      }
-    });
+          const events = jsonLines(tail.stdout);
+          assert.deepEqual(
+            events.map((e) => [e.op, e.reservation.id, e.reservation.status, e.reservation.note]),
+            [
+              ["create", id, "pending", ""],
+              ["update", id, "confirmed", ""],
+              ["update", id, "confirmed", "while down"],
+              ["delete", id, "cancelled", "while down"],
+            ],
+          );
+          assert.ok(
+            tail.stderr.includes(`resuming after cursor ${events[0]?.cursor}`),
+            `resumed from the first event's cursor:\n${tail.stderr}`,
+          );
+        } finally {
+          direct.close();
+          await killAll();
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      },
+    );
   });
 }

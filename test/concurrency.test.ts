@@ -93,8 +93,9 @@ for (const backend of postgresBackends) {
       const [overlaps] = await t.app.db.query<{ n: number }>(OVERLAPS_SQL);
       assert.equal(overlaps?.n, 0);
       const [stored] = await t.app.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM rsvp.reservations WHERE id = ANY($1::uuid[])",
-        [ok],
+        `SELECT count(*)::int AS n FROM rsvp.reservations
+          WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::uuid)`,
+        [JSON.stringify(ok)],
       );
       assert.equal(stored?.n, ok.length, "every acknowledged reservation is stored");
     });

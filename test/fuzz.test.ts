@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { ReservationService, ReserveRequestSchema } from "../src/gen/reservation/reservation_pb.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
-import { hostileRequest, hostileString } from "./helpers/hostile.js";
+import { hostileBytes, hostileRequest, hostileString } from "./helpers/hostile.js";
+import { envelope, RAW_PROTOCOLS, rawCall } from "./helpers/raw-rpc.js";
 import {
   type Caller,
   connectCaller,
@@ -25,6 +28,14 @@ const SERVER_FAULTS = new Set<number>([
   grpc.status.DATA_LOSS,
 ]);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+/** A valid ReserveRequest, whose truncations and bit flips make good garbage. */
+const VALID = toBinary(
+  ReserveRequestSchema,
+  create(ReserveRequestSchema, {
+    reservation: { userId: "u", resourceId: "raw", start: hour(0), end: hour(1), note: "n" },
+    requestId: "k",
+  }),
+);
 const LIMIT = { timeout: 240_000 };
 
 /** Calls `rpc` with `req`; a listen that stays open past a moment is cut (that is fine). */
@@ -133,31 +144,7 @@ for (const backend of backends) {
       const raw = rawClient(t.app.grpcAddress);
       const metadata = new grpc.Metadata();
       metadata.set("authorization", `Bearer ${adminToken}`);
-      const valid = Buffer.from(
-        toBinary(
-          ReserveRequestSchema,
-          create(ReserveRequestSchema, {
-            reservation: {
-              userId: "u",
-              resourceId: "raw",
-              start: hour(0),
-              end: hour(1),
-              note: "n",
-            },
-            requestId: "k",
-          }),
-        ),
-      );
-      const bytes = fc.oneof(
-        fc.uint8Array({ maxLength: 300 }),
-        // Truncated and bit-flipped valid messages reach deeper than pure noise.
-        fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat()).map(([b, n]) => {
-          const out = Buffer.concat([valid, Buffer.from(b)]);
-          const at = n % out.length;
-          out[at] = (out[at] ?? 0) ^ 0xff;
-          return out.subarray(0, 1 + (n % out.length));
-        }),
-      );
+      const bytes = hostileBytes(VALID);
       try {
         await fc.assert(
           fc.asyncProperty(fc.nat(), bytes, async (pick, body) => {
@@ -179,6 +166,137 @@ for (const backend of backends) {
         raw.close();
       }
     });
+
+    it(
+      "random bytes as the request of every method on the HTTP port's three binary protocols",
+      LIMIT,
+      async () => {
+        const session = http2.connect(`http://${t.app.httpAddress}`);
+        session.on("error", () => {});
+        const headers = { authorization: `Bearer ${adminToken}` };
+        try {
+          await fc.assert(
+            fc.asyncProperty(fc.nat(), fc.nat(), hostileBytes(VALID), async (pick, p, body) => {
+              const m = ReservationService.methods[pick % ReservationService.methods.length];
+              const protocol = RAW_PROTOCOLS[p % RAW_PROTOCOLS.length];
+              assert.ok(m && protocol);
+              const path = `/${ReservationService.typeName}/${m.name}`;
+              const streaming = m.methodKind !== "unary";
+              const code = await rawCall(session, protocol, path, streaming, body, {
+                headers,
+                openAfterMs: 300,
+              });
+              assert.ok(
+                !SERVER_FAULTS.has(code),
+                `${protocol} ${m.name} got ${grpc.status[code]} for ${Buffer.from(body).toString("hex")}`,
+              );
+            }),
+            { numRuns: RUNS },
+          );
+        } finally {
+          session.close();
+        }
+      },
+    );
+
+    it(
+      "compressed-flag envelopes, corrupt compression and unknown encodings are the caller's fault",
+      LIMIT,
+      async () => {
+        const session = http2.connect(`http://${t.app.httpAddress}`);
+        session.on("error", () => {});
+        const auth = { authorization: `Bearer ${adminToken}` };
+        const reserve = `/${ReservationService.typeName}/reserve`;
+        const listen = `/${ReservationService.typeName}/listen`;
+        const notGzip = Buffer.from("not gzip at all");
+        const gzippedGarbage = gzipSync(Buffer.from([0xff, 0xff, 0xff]));
+        const cases = [
+          // A valid message flagged as compressed, with no encoding to decompress it by.
+          { what: "compressed flag, no encoding", body: envelope(VALID, 1), headers: {}, code: 3 },
+          { what: "corrupt gzip", body: envelope(notGzip, 1), headers: { x: "gzip" }, code: 3 },
+          {
+            what: "gzip of garbage",
+            body: envelope(gzippedGarbage, 1),
+            headers: { x: "gzip" },
+            code: 3,
+          },
+          // The protocols require UNIMPLEMENTED here, so that a client falls back to another.
+          {
+            what: "unknown encoding",
+            body: envelope(VALID, 1),
+            headers: { x: "snappy" },
+            code: 12,
+          },
+        ];
+        try {
+          for (const protocol of RAW_PROTOCOLS) {
+            for (const [path, streaming] of [
+              [reserve, false],
+              [listen, true],
+            ] as const) {
+              // Connect's unary form is not enveloped: its whole body is the message.
+              if (protocol === "connect" && !streaming) continue;
+              const encodingHeader =
+                protocol === "connect" ? "connect-content-encoding" : "grpc-encoding";
+              for (const c of cases) {
+                const headers: Record<string, string> = { ...auth };
+                if (c.headers.x) headers[encodingHeader] = c.headers.x;
+                const code = await rawCall(session, protocol, path, streaming, c.body, {
+                  headers,
+                  raw: true,
+                });
+                assert.equal(code, c.code, `${protocol} ${path} ${c.what}: ${grpc.status[code]}`);
+              }
+            }
+          }
+          // The JSON forms of the enveloped protocols, flagged compressed with no encoding.
+          for (const [protocol, type] of [
+            ["grpc", "application/grpc+json"],
+            ["grpc-web", "application/grpc-web+json"],
+            ["connect", "application/connect+json"],
+          ] as const) {
+            const body = envelope(Buffer.from("{}"), 1);
+            const headers = { ...auth, "content-type": type };
+            const code = await rawCall(session, protocol, listen, true, body, {
+              headers,
+              raw: true,
+            });
+            assert.equal(code, 3, `${type} compressed flag, no encoding: ${grpc.status[code]}`);
+          }
+          // Connect's unary form: the body compressed as a whole (Content-Encoding).
+          for (const [what, body, encoding, code] of [
+            ["corrupt gzip", notGzip, "gzip", 3],
+            ["gzip of garbage", gzippedGarbage, "gzip", 3],
+            ["unknown encoding", Buffer.from(VALID), "snappy", 12],
+          ] as const) {
+            const headers = { ...auth, "content-encoding": encoding };
+            const got = await rawCall(session, "connect", reserve, false, body, { headers });
+            assert.equal(got, code, `connect unary ${what}: ${grpc.status[got]}`);
+          }
+          // The native port reads a compressed flag without an encoding as uncompressed
+          // (grpc-js's choice); the rest it answers alike. A corrupt gzip stream is INTERNAL
+          // there, inside grpc-js, beyond the reach of any hook it offers: not asserted.
+          const native = http2.connect(`http://${t.app.grpcAddress}`);
+          native.on("error", () => {});
+          try {
+            for (const c of cases.filter((c) => c.what !== "corrupt gzip")) {
+              const headers: Record<string, string> = { ...auth };
+              if (c.headers.x) headers["grpc-encoding"] = c.headers.x;
+              const code = await rawCall(native, "grpc", reserve, false, c.body, {
+                headers,
+                raw: true,
+              });
+              if (c.headers.x === undefined) assert.ok(!SERVER_FAULTS.has(code), c.what);
+              else assert.equal(code, c.code, `native ${c.what}: ${grpc.status[code]}`);
+            }
+          } finally {
+            native.close();
+          }
+        } finally {
+          session.close();
+        }
+      },
+    );
 
     it("random authorization headers are UNAUTHENTICATED, never a fault", LIMIT, async () => {
       await fc.assert(

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -16,40 +15,11 @@ import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
 import { connectCaller, connectTransport, failureOf, grpcCaller } from "./helpers/rpc-caller.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
+import { selfSigned } from "./helpers/tls-files.js";
 import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
 
 const [embedded] = backends;
 assert.ok(embedded);
-
-/** A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI. */
-function selfSigned(dir: string, name: string) {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
 
 /** GET `path` over HTTPS trusting `ca`: the status code. */
 function httpsGet(address: string, path: string, ca: Buffer): Promise<number> {

@@ -9,9 +9,11 @@ import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js
 import { webStatic } from "../src/server/web-static.js";
 import {
   assertBrowserPrerequisites,
+  consoleErrors,
   launchChromium,
   openPage,
   rawRequest,
+  SCREENS,
   WAIT,
 } from "./helpers/browser.js";
 import { backends } from "./helpers/databases.js";
@@ -21,9 +23,6 @@ import { startTestServer, type TestServer } from "./helpers/test-server.js";
 
 const SHOTS = "test-results";
 const HOUR = 3_600_000;
-
-/** `datetime-local` text for an instant, in UTC like the test's pages. */
-const localInput = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
 const row = (page: Page, resource: string) => page.locator(`.row[data-resource="${resource}"]`);
 const bar = (page: Page, id: string) => page.locator(`.bar[data-id="${id}"]`);
@@ -124,50 +123,59 @@ for (const backend of backends) {
       await t?.close();
     });
 
-    async function reserveWithForm(resource: string, user: string, from: number, to: number) {
-      await page.fill("[name=resource]", resource);
-      await page.fill("[name=user]", user);
-      await page.fill("[name=start]", localInput(from));
-      await page.fill("[name=end]", localInput(to));
-      await page.fill("[name=note]", `${user}'s booking`);
+    async function reserveWithForm(resource: string, user: string, from: string, to: string) {
+      await page.click("[data-panel=book]");
+      await page.fill("#reserve-form [name=resource]", resource);
+      await page.fill("#reserve-form [name=day]", "2030-01-01");
+      await page.fill("#reserve-form [name=from]", from);
+      await page.fill("#reserve-form [name=to]", to);
+      await page.fill("#reserve-form [name=user]", user);
+      await page.fill("#reserve-form [name=note]", `${user}'s booking`);
       await page.click("#reserve-form button[type=submit]");
     }
 
-    it("shows the requested day", async () => {
-      assert.equal(await page.getAttribute("#timeline", "data-from"), String(day));
+    it("shows the requested day, from the working hours' start", async () => {
+      assert.equal(await page.getAttribute("#timeline", "data-from"), String(at(7)));
+      assert.equal(await page.getAttribute("#timeline", "data-to"), String(at(20)));
       assert.equal(await page.textContent("#range"), "Tuesday, 1 January 2030");
     });
 
-    it("reserves through the form and shows the bar, user and note on hover", async () => {
-      await reserveWithForm("room-a", "alice", at(10), at(11));
+    it("reserves through the form and shows time, user and note on the bar", async () => {
+      await reserveWithForm("room-a", "alice", "10:00", "11:00");
       const made = row(page, "room-a").locator(".bar");
       await made.waitFor(WAIT);
-      assert.equal(await made.textContent(), "alice");
+      assert.equal(await made.textContent(), "10:00–11:00 alicealice's booking");
+      assert.equal(await made.getAttribute("aria-label"), "room-a, 10:00–11:00, alice, pending");
       assert.match(String(await made.getAttribute("class")), /\bpending\b/);
-      const title = String(await made.getAttribute("title"));
-      assert.match(title, /alice · pending/);
-      assert.match(title, /10:00–11:00 on Tue 1 Jan/);
-      assert.match(title, /alice's booking/);
       ids.alice = String(await made.getAttribute("data-id"));
       const stored = await t.client.get({ id: ids.alice });
       assert.equal(stored.reservation?.resourceId, "room-a");
       assert.match(String(await page.textContent("#form-message")), /Reserved room-a/);
     });
 
-    it("shows a clashing reserve's error in plain words next to the form", async () => {
-      await reserveWithForm("room-a", "bob", at(10.5), at(11.5));
+    it("shows a clashing reserve's error in plain words and offers the next free hour", async () => {
+      await reserveWithForm("room-a", "bob", "10:30", "11:30");
       const message = page.locator("#form-message.error");
       await message.waitFor(WAIT);
-      assert.equal(
-        await message.textContent(),
-        "room-a is already booked 10:00–11:00 on Tue 1 Jan.",
+      await message.locator("button", { hasText: "Book 11:00–12:00 instead" }).waitFor(WAIT);
+      assert.match(
+        String(await message.textContent()),
+        /^room-a is already booked 10:00–11:00 on Tue 1 Jan\./,
       );
       assert.equal(await row(page, "room-a").locator(".bar").count(), 1);
     });
 
+    it("questions a resource spelled like a known one instead of making a new row", async () => {
+      await reserveWithForm("Room A", "bob", "15:00", "16:00");
+      await page.locator("#form-message.error", { hasText: "did you mean room-a?" }).waitFor(WAIT);
+      assert.equal(await page.inputValue("#reserve-form [name=resource]"), "room-a");
+      assert.equal(await page.locator(".row").count(), 1);
+      for await (const r of t.client.query({ resourceId: "Room A" })) assert.fail(`made ${r.id}`);
+    });
+
     it("confirms the selected reservation", async () => {
       await bar(page, ids.alice ?? "").click();
-      assert.match(String(await page.textContent("#details")), /alice's booking/);
+      assert.match(String(await page.textContent("#details")), /alice/);
       await page.click("#details button:has-text('Confirm')");
       await page.locator(`.bar.confirmed[data-id="${ids.alice}"]`).waitFor(WAIT);
       const stored = await t.client.get({ id: ids.alice ?? "" });
@@ -186,7 +194,10 @@ for (const backend of backends) {
       });
       ids.carol = reservation?.id ?? "";
       await bar(page, ids.carol).waitFor(WAIT);
-      assert.equal(await bar(page, ids.carol).textContent(), "carol");
+      assert.equal(
+        await bar(page, ids.carol).getAttribute("aria-label"),
+        "room-b, 13:00–15:00, carol, pending",
+      );
       assert.equal(await page.evaluate("window.rsvpTestMarker"), "same document");
     });
 
@@ -202,6 +213,7 @@ for (const backend of backends) {
       await page.click("#details button:has-text('Cancel reservation')");
       await bar(page, ids.carol ?? "").waitFor({ state: "detached", ...WAIT });
       assert.equal((await t.client.get({ id: ids.carol ?? "" })).reservation?.status, S.CANCELLED);
+      await page.locator("#toast", { hasText: "Cancelled room-b 13:00–15:00." }).waitFor(WAIT);
       await page.check("#show-cancelled");
       await page.locator(`.bar.cancelled[data-id="${ids.alice}"]`).waitFor(WAIT);
       await page.locator(`.bar.cancelled[data-id="${ids.carol}"]`).waitFor(WAIT);
@@ -250,8 +262,19 @@ for (const backend of backends) {
       await page.click("[data-zoom=week]");
       assert.equal(await page.textContent("#range"), "Mon 31 Dec – Sun 6 Jan");
       await erin.waitFor(WAIT);
+      assert.equal(
+        await erin.getAttribute("aria-label"),
+        "room-d, Tue 1 Jan 08:00–09:00, erin, pending",
+      );
       await mkdir(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, `timeline-${backend.name}.png`) });
+    });
+
+    it("logged no errors to the console", () => {
+      // The one clash above is answered ALREADY_EXISTS (HTTP 409), which Chromium logs itself.
+      const conflict =
+        "console.error: Failed to load resource: the server responded with a status of 409 (Conflict)";
+      assert.deepEqual(consoleErrors(page), [conflict]);
     });
   });
 }
@@ -305,9 +328,41 @@ describe("web timeline with 50 resources and 5000 reservations", () => {
   });
 });
 
-describe("README screenshot", () => {
+describe("README screenshots", () => {
   let t: TestServer;
   let browser: Browser;
+  const now = Date.now();
+  const today = now - (now % (24 * HOUR));
+  const date = new Date(today).toISOString().slice(0, 10);
+  const h = (x: number) => ts(new Date(today + x * HOUR).toISOString());
+  const plan: Array<[string, string, number, number, S, string]> = [
+    ["boardroom", "alice", 8, 9.5, S.CONFIRMED, "quarterly planning"],
+    ["boardroom", "bob", 10, 11, S.PENDING, "hiring panel"],
+    ["boardroom", "carol", 13, 15, S.CONFIRMED, "customer workshop"],
+    ["boardroom", "dave", 16, 17.5, S.PENDING, "retro"],
+    ["focus-room-1", "erin", 9, 12, S.CONFIRMED, "deep work"],
+    ["focus-room-1", "frank", 14, 16, S.PENDING, ""],
+    ["focus-room-2", "grace", 7.5, 8.5, S.CONFIRMED, "1:1"],
+    ["focus-room-2", "facilities", 11, 13, S.BLOCKED, "new chairs"],
+    ["focus-room-2", "heidi", 15, 18, S.CONFIRMED, "interview loop"],
+    ["projector-2", "ivan", 9.5, 10.5, S.PENDING, "demo"],
+    ["projector-2", "judy", 12, 14.5, S.CONFIRMED, "all-hands"],
+    ["van-7", "mallory", 7, 11, S.CONFIRMED, "site visit"],
+    ["van-7", "facilities", 12, 19, S.BLOCKED, "service"],
+    ["lab-bench-3", "niaj", 8, 18, S.CONFIRMED, "long run"],
+    ["lab-bench-4", "olivia", 10, 12.5, S.PENDING, "calibration"],
+    ["lab-bench-4", "peggy", 13.5, 16, S.CONFIRMED, ""],
+    ["meeting-room-3", "rupert", 9, 10, S.CONFIRMED, "standup"],
+    ["meeting-room-3", "sybil", 10, 11, S.CONFIRMED, "design review"],
+    ["meeting-room-3", "trent", 11, 12, S.PENDING, "vendor call"],
+    ["meeting-room-3", "victor", 15.5, 17, S.PENDING, ""],
+    ["parking-12", "walter", 7, 19, S.CONFIRMED, "visitor"],
+    ["studio", "facilities", 7, 9, S.BLOCKED, "lighting rig"],
+    ["studio", "alice", 9.5, 12, S.CONFIRMED, "product shoot"],
+    ["studio", "bob", 13, 18, S.PENDING, "podcast"],
+    ["workshop", "carol", 8.5, 10.5, S.CONFIRMED, "laser cutter"],
+    ["workshop", "erin", 11, 13.5, S.PENDING, "3D printing"],
+  ];
 
   before(async () => {
     assertBrowserPrerequisites();
@@ -315,60 +370,57 @@ describe("README screenshot", () => {
     assert.ok(embedded);
     t = await startTestServer(embedded);
     browser = await launchChromium();
+    for (const [resourceId, userId, from, to, status, note] of plan) {
+      await t.client.reserve({
+        reservation: { resourceId, userId, start: h(from), end: h(to), status, note },
+      });
+    }
   });
   after(async () => {
     await browser?.close();
     await t?.close();
   });
 
-  it("renders a realistic day around now", async () => {
-    const now = Date.now();
-    const today = now - (now % (24 * HOUR));
-    const h = (x: number) => ts(new Date(today + x * HOUR).toISOString());
-    const plan: Array<[string, string, number, number, S, string]> = [
-      ["boardroom", "alice", 8, 9.5, S.CONFIRMED, "quarterly planning"],
-      ["boardroom", "bob", 10, 11, S.PENDING, "hiring panel"],
-      ["boardroom", "carol", 13, 15, S.CONFIRMED, "customer workshop"],
-      ["boardroom", "dave", 16, 17.5, S.PENDING, "retro"],
-      ["focus-room-1", "erin", 9, 12, S.CONFIRMED, "deep work"],
-      ["focus-room-1", "frank", 14, 16, S.PENDING, ""],
-      ["focus-room-2", "grace", 7.5, 8.5, S.CONFIRMED, "1:1"],
-      ["focus-room-2", "facilities", 11, 13, S.BLOCKED, "new chairs"],
-      ["focus-room-2", "heidi", 15, 18, S.CONFIRMED, "interview loop"],
-      ["projector-2", "ivan", 9.5, 10.5, S.PENDING, "demo"],
-      ["projector-2", "judy", 12, 14.5, S.CONFIRMED, "all-hands"],
-      ["van-7", "mallory", 6, 11, S.CONFIRMED, "site visit"],
-      ["van-7", "facilities", 12, 20, S.BLOCKED, "service"],
-      ["lab-bench-3", "niaj", 8, 18, S.CONFIRMED, "long run"],
-      ["lab-bench-4", "olivia", 10, 12.5, S.PENDING, "calibration"],
-      ["lab-bench-4", "peggy", 13.5, 16, S.CONFIRMED, ""],
-      ["meeting-room-3", "rupert", 9, 10, S.CONFIRMED, "standup"],
-      ["meeting-room-3", "sybil", 10, 11, S.CONFIRMED, "design review"],
-      ["meeting-room-3", "trent", 11, 12, S.PENDING, "vendor call"],
-      ["meeting-room-3", "victor", 15.5, 17, S.PENDING, ""],
-      ["parking-12", "walter", 7, 19, S.CONFIRMED, "visitor"],
-      ["studio", "facilities", 6, 9, S.BLOCKED, "lighting rig"],
-      ["studio", "alice", 9.5, 12, S.CONFIRMED, "product shoot"],
-      ["studio", "bob", 13, 18, S.PENDING, "podcast"],
-      ["workshop", "carol", 8.5, 10.5, S.CONFIRMED, "laser cutter"],
-      ["workshop", "erin", 11, 13.5, S.PENDING, "3D printing"],
-    ];
-    for (const [resourceId, userId, from, to, status, note] of plan) {
-      await t.client.reserve({
-        reservation: { resourceId, userId, start: h(from), end: h(to), status, note },
-      });
-    }
-    const date = new Date(today).toISOString().slice(0, 10);
-    const page = await openPage(browser, `http://${t.app.httpAddress}/#day/${date}`);
-    await page.setViewportSize({ width: 1360, height: 840 });
-    await page.locator("#summary", { hasText: `${plan.length} reservations` }).waitFor(WAIT);
-    await page.locator(".now").waitFor(WAIT);
-    await page.locator(".row .bar").first().click();
+  /**
+   * Saves the page to test-results/; `RSVP_UPDATE_SCREENSHOTS=1 npm test -- web` also refreshes
+   * the README's copy in docs/, so a test run never rewrites docs/ by accident.
+   */
+  async function shoot(page: Page, name: string) {
     await mkdir(SHOTS, { recursive: true });
-    const shot = path.join(SHOTS, "timeline.png");
+    const shot = path.join(SHOTS, name);
     await page.screenshot({ path: shot });
-    // `RSVP_UPDATE_SCREENSHOT=1 npm test -- web` refreshes the README's copy.
-    if (process.env.RSVP_UPDATE_SCREENSHOT === "1") await copyFile(shot, "docs/timeline.png");
-    assert.equal(await page.locator(".bar").count(), plan.length);
-  });
+    if (process.env.RSVP_UPDATE_SCREENSHOTS === "1") await copyFile(shot, path.join("docs", name));
+  }
+
+  for (const [screen, name] of [
+    ["laptop", "timeline.png"],
+    ["phone", "timeline-phone.png"],
+  ] as const) {
+    it(`renders a realistic day around now on a ${screen}`, async () => {
+      const page = await openPage(
+        browser,
+        `http://${t.app.httpAddress}/#day/${date}`,
+        SCREENS[screen],
+      );
+      await page
+        .locator("#summary", { hasText: `${plan.length} reservations` })
+        .waitFor({ state: "attached", ...WAIT });
+      await row(page, "workshop").locator(".bar").first().waitFor(WAIT);
+      if (screen === "laptop") {
+        await row(page, "boardroom").locator(".bar").nth(2).click();
+        await page.locator("#details h2", { hasText: "boardroom · 13:00–15:00" }).waitFor(WAIT);
+      }
+      // The same picture whenever it is taken: from 08:30, once the page has scrolled itself.
+      await page.evaluate("new Promise(requestAnimationFrame)");
+      await page.locator("#timeline").evaluate(
+        (el, px) => {
+          el.scrollLeft = px;
+        },
+        1.5 * (screen === "phone" ? 80 : 96),
+      );
+      await shoot(page, name);
+      assert.equal(await page.locator(".row").count(), 11, "a row per resource");
+      assert.deepEqual(consoleErrors(page), []);
+    });
+  }
 });

@@ -8,12 +8,27 @@ import {
   type RsvpClient,
 } from "../client/grpc-client.js";
 import type { Micros } from "../domain/reservation.js";
+import { parseDuration } from "./duration-input.js";
 import { CliError, Exit, explainRpcError } from "./errors.js";
-import { parseTimeInput, TimeInputError } from "./time-input.js";
+import {
+  type Day,
+  type DayWord,
+  parseDayInput,
+  parseTimeInput,
+  parseTimeSyntax,
+  type TimeInput,
+  TimeInputError,
+} from "./time-input.js";
 
-/** The options every client command takes. */
+/** How a command prints what it got: an aligned table, JSON lines, or only the ids. */
+export const OUTPUT_FORMATS = ["table", "json", "id"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The options every client command takes (global: before or after the subcommand). */
 export interface ClientOptions {
   readonly server: string;
+  readonly output: OutputFormat;
+  /** `--json`, the older spelling of `-o json`. */
   readonly json?: boolean;
   /** Seconds; absent on commands that run until stopped. */
   readonly timeout?: number;
@@ -34,10 +49,32 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-/** A time option's parser: ISO 8601 to exact microseconds, or commander's one-line error. */
+/** A time option's parser: a time as exact microseconds, or commander's one-line error. */
 export function timeArg(value: string): Micros {
+  return argument(() => parseTimeInput(value));
+}
+
+/** A time option kept unresolved, for commands that resolve it against `--date`. */
+export function timeInputArg(value: string): TimeInput {
+  return argument(() => parseTimeSyntax(value));
+}
+
+/** A day option's parser (`--date`). */
+export function dayArg(value: string): Day | DayWord {
+  return argument(() => parseDayInput(value));
+}
+
+/** A duration option's parser: `90m`, `1h30m`, `2d`. */
+export function durationArg(value: string): Micros {
+  const us = parseDuration(value);
+  if (us === undefined)
+    throw new InvalidArgumentError("expected a duration such as 30m, 1h30m or 2d");
+  return us;
+}
+
+function argument<T>(parse: () => T): T {
   try {
-    return parseTimeInput(value);
+    return parse();
   } catch (err) {
     if (err instanceof TimeInputError) throw new InvalidArgumentError(err.message);
     throw err;
@@ -45,22 +82,38 @@ export function timeArg(value: string): Micros {
 }
 
 /**
- * Adds a client subcommand with `--server`, `--json`, `--token`, `--tls`, `--ca-file` and
- * (unless turned off) `--timeout`.
+ * An option whose value is one of `choices`, in any case (`--status CONFIRMED`), parsed to
+ * its lower-case form.
  */
-export function clientCommand(
-  program: Command,
-  name: string,
-  { timeout = true }: { timeout?: boolean } = {},
-): Command {
-  const cmd = program
-    .command(name)
+export function choiceOption(flags: string, description: string, choices: readonly string[]) {
+  return new Option(flags, description).choices(choices).argParser((value) => {
+    const v = value.toLowerCase();
+    if (!choices.includes(v)) {
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(", ")}.`);
+    }
+    return v;
+  });
+}
+
+/**
+ * Adds the client options to the program itself, so that they are accepted before the
+ * subcommand as well as after it: `rsvp -s host:port get ID` and `rsvp get ID -s host:port`.
+ */
+export function addClientOptions(program: Command): Command {
+  return program
     .addOption(
       new Option("-s, --server <host:port>", "rsvp gRPC server")
         .env("RSVP_SERVER")
         .default(DEFAULT_SERVER),
     )
-    .option("--json", "print JSON (one object per line) instead of a table")
+    .addOption(
+      choiceOption(
+        "-o, --output <format>",
+        "table, json (one object per line) or id (one id per line); default table",
+        OUTPUT_FORMATS,
+      ),
+    )
+    .addOption(new Option("--json", "the same as -o json").conflicts("output"))
     .addOption(
       new Option("--token <jwt>", "bearer token for a server with authentication on").env(
         "RSVP_TOKEN",
@@ -71,13 +124,34 @@ export function clientCommand(
       new Option("--ca-file <pem>", "connect over TLS, trusting this certificate").env(
         "RSVP_CA_FILE",
       ),
+    )
+    .addOption(
+      new Option("--timeout <seconds>", "give up on a call after this long (not for listen)")
+        .argParser(positiveSeconds)
+        .default(30),
     );
-  if (!timeout) return cmd;
-  return cmd.addOption(
-    new Option("--timeout <seconds>", "give up on a call after this long")
-      .argParser(positiveSeconds)
-      .default(30),
-  );
+}
+
+/**
+ * Adds a client subcommand. The client options (see {@link addClientOptions}) are copied into
+ * its own options before its action runs, with `output` settled (`--json` is `-o json`) and,
+ * for commands that run until stopped (`timeout: false`), no timeout.
+ */
+export function clientCommand(
+  program: Command,
+  name: string,
+  { timeout = true }: { timeout?: boolean } = {},
+): Command {
+  return program.command(name).hook("preAction", (cmd) => {
+    const globals = cmd.optsWithGlobals();
+    for (const key of ["server", "token", "tls", "caFile"]) {
+      if (globals[key] !== undefined) cmd.setOptionValue(key, globals[key]);
+    }
+    const output: OutputFormat = globals.json ? "json" : (globals.output ?? "table");
+    cmd.setOptionValue("output", output);
+    cmd.setOptionValue("json", output === "json");
+    cmd.setOptionValue("timeout", timeout ? globals.timeout : undefined);
+  });
 }
 
 /** Sends the token with every call, streams and reconnects included. */

@@ -62,6 +62,14 @@ export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: 
       Exit.refused,
     );
   }
+  if (err.code === status.UNAVAILABLE && err.answered) {
+    // The server is there; what it cannot reach (its database) or is doing (shutting down)
+    // is in its message.
+    return new CliError(
+      `the server at ${server} answered but cannot serve the request: ${err.message}`,
+      Exit.unavailable,
+    );
+  }
   if (err.code === status.UNAVAILABLE) {
     return new CliError(
       `cannot reach the server at ${server}: ${shortReason(err)}`,

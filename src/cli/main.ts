@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { addClientOptions } from "./client-command.js";
 import { registerAvailable } from "./commands/available.js";
 import { registerCancel } from "./commands/cancel.js";
 import { registerConfirm } from "./commands/confirm.js";
@@ -31,9 +33,15 @@ const COMMANDS = [
 ];
 
 const HELP_FOOTER = `
-Times are ISO 8601: 2030-01-01T10:00 or 2030-01-01 10:00 is local time (TZ);
-2030-01-01T10:00:00Z and 2030-01-01T10:00:00.250+01:00 name their zone. Tables show
-local time with its offset; --json shows RFC 3339 UTC, one object per line.
+Times: ISO 8601 (2030-01-01T10:00 or 2030-01-01 10:00 is local time, TZ;
+2030-01-01T10:00:00Z and 2030-01-01T10:00:00.250+01:00 name their zone), or now,
++1h, +90m, -30m (from now), 14:00 (today, or on --date), today 14:00, tomorrow 10:00,
+mon 9:00 (the next Monday, today included); a time of day may end in Z or +01:00.
+--duration 1h (or 90m, 1h30m) instead of --end; --date tomorrow as the day of bare times.
+
+Output (-o): table (local time with its offset), json (one object per line, RFC 3339
+UTC; --json is the same), id (one id per line, for scripts). The options --server,
+--token, --tls, --ca-file, --timeout and -o go before or after the subcommand.
 
 A server with authentication on wants a bearer token: --token or RSVP_TOKEN. For
 development, \`rsvp token --sub alice --role user\` mints one from RSVP_JWT_SECRET.
@@ -45,8 +53,15 @@ Exit status:
   ${Exit.unavailable}  no answer: the server is unreachable, timed out or failed
 `;
 
-const program = new Command("rsvp")
+// Built as dist/src/cli/main.js, three levels below package.json.
+const { version } = JSON.parse(
+  readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+) as { version: string };
+
+const program = addClientOptions(new Command("rsvp"))
   .description("rsvp: reserve resources for time windows, never double-booked")
+  .version(version, "-V, --version")
+  .configureHelp({ showGlobalOptions: true })
   .exitOverride()
   .configureOutput({
     // Commander's own errors in the same one-line shape as every other failure.

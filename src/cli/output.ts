@@ -1,4 +1,5 @@
 import type { Reservation } from "../gen/reservation/reservation_pb.js";
+import type { OutputFormat } from "./client-command.js";
 import { formatTable, RESERVATION_COLUMNS, reservationCells, reservationJson } from "./format.js";
 
 /** Writes lines to stdout. */
@@ -11,10 +12,19 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** Reservations as an aligned table, or one JSON object per line with `--json`. */
-export function printReservations(list: readonly (Reservation | undefined)[], json = false): void {
-  if (json) {
+/**
+ * Reservations as an aligned table, one JSON object per line (`json`, or `true` for the
+ * `--json` flag), or one id per line (`id`, for scripts).
+ */
+export function printReservations(
+  list: readonly (Reservation | undefined)[],
+  format: OutputFormat | boolean = "table",
+): void {
+  const as = format === true ? "json" : format === false ? "table" : format;
+  if (as === "json") {
     for (const r of list) printJson(reservationJson(r));
+  } else if (as === "id") {
+    printLines(list.flatMap((r) => (r ? [r.id] : [])));
   } else {
     printLines(formatTable(RESERVATION_COLUMNS, list.map(reservationCells)));
   }

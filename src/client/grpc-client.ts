@@ -22,14 +22,23 @@ export class RpcError extends Error {
     readonly code: grpc.status,
     message: string,
     readonly conflict?: ReservationConflict,
+    /**
+     * Whether the server itself sent this status (rather than grpc-js making it up for a
+     * connection that failed or dropped): UNAVAILABLE from a server whose database is down
+     * is not the same trouble as no server at all.
+     */
+    readonly answered = false,
   ) {
     super(message);
   }
 }
 
-function toRpcError(err: unknown): unknown {
+function toRpcError(err: unknown, sawHeaders: boolean): unknown {
   const e = err as Partial<grpc.ServiceError>;
   if (typeof e?.code !== "number") return err;
+  // A status grpc-js makes up itself has no metadata; a server's always has its content-type
+  // (in a trailers-only response), or came after the response headers.
+  const answered = sawHeaders || (e.metadata?.get("content-type").length ?? 0) > 0;
   let conflict: ReservationConflict | undefined;
   const [bin] = e.metadata?.get("grpc-status-details-bin") ?? [];
   if (bin instanceof Buffer) {
@@ -37,7 +46,7 @@ function toRpcError(err: unknown): unknown {
       conflict ??= anyUnpack(any, ReservationConflictSchema);
     }
   }
-  return new RpcError(e.code, e.details ?? e.message ?? "", conflict);
+  return new RpcError(e.code, e.details ?? e.message ?? "", conflict, answered);
 }
 
 /** Per-call options. */
@@ -98,9 +107,17 @@ export function createRsvpClient(
       client[m.localName] = (req: Record<string, unknown>, opts?: CallOptions) => {
         const { metadata, options } = callArgs(opts);
         return new Promise((resolve, reject) => {
-          fn(create(input, req as never), metadata, options, (err: unknown, res: unknown) =>
-            err ? reject(toRpcError(err)) : resolve(res),
-          );
+          let sawHeaders = false;
+          const call = fn(
+            create(input, req as never),
+            metadata,
+            options,
+            (err: unknown, res: unknown) =>
+              err ? reject(toRpcError(err, sawHeaders)) : resolve(res),
+          ) as grpc.ClientUnaryCall;
+          call.once("metadata", () => {
+            sawHeaders = true;
+          });
         });
       };
     } else {
@@ -111,15 +128,17 @@ export function createRsvpClient(
           metadata,
           options,
         ) as grpc.ClientReadableStream<unknown>;
+        let sawHeaders = false;
         const opened = new Promise<Record<string, string>>((resolve, reject) => {
           call.once("metadata", (metadata: grpc.Metadata) => {
+            sawHeaders = true;
             const headers: Record<string, string> = {};
             for (const [key, value] of Object.entries(metadata.getMap())) {
               if (typeof value === "string") headers[key] = value;
             }
             resolve(headers);
           });
-          call.once("error", (err) => reject(toRpcError(err)));
+          call.once("error", (err) => reject(toRpcError(err, sawHeaders)));
         });
         opened.catch(() => {});
         return {
@@ -129,7 +148,7 @@ export function createRsvpClient(
             try {
               for await (const msg of call) yield msg;
             } catch (err) {
-              throw toRpcError(err);
+              throw toRpcError(err, sawHeaders);
             }
           },
         };

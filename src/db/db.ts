@@ -13,7 +13,10 @@ export interface QueryOptions {
 
 /** What both backends offer to run SQL. Every query is parameterised. */
 export interface Queryable {
-  /** Runs one parameterised statement and returns its rows. */
+  /**
+   * Runs one parameterised statement and returns its rows. Parameters are scalars: pass a
+   * collection as JSON text (`$1::text::jsonb`), which both backends read the same way.
+   */
   query<T extends Row = Row>(
     text: string,
     params?: readonly unknown[],

@@ -54,6 +54,10 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
     connect_timeout: 10,
     types: { bigint: postgres.BigInt },
     connection: { application_name: "rsvp" },
+    // rsvp sends and reads no arrays. postgres.js fetches array types on each new connection
+    // without awaiting it, so a connection lost during that fetch rejected unhandled (seen in
+    // the outage test: "connect ECONNREFUSED … unhandledRejection").
+    fetch_types: false,
   };
   const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { createAuthenticator } from "../auth/authenticator.js";
@@ -9,6 +10,11 @@ import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { shutdownReason } from "./call-abort.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { connectRoutes, observingInterceptor } from "./connect-transport.js";
+import {
+  capConnections,
+  DEFAULT_CONNECTION_LIMITS,
+  warnIfCapExceedsFiles,
+} from "./connection-limits.js";
 import { countedDb } from "./counted-db.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
 import { addService } from "./grpc-transport.js";
@@ -82,6 +88,29 @@ function hostPort(host: string, port: number): string {
 }
 
 /**
+ * Serves `server` on a listener of our own, handing it each connection: grpc-js's bindAsync
+ * offers no cap on connections, and a net.Server does. Resolves to the port bound.
+ */
+function listenGrpc(
+  server: grpc.Server,
+  config: Config,
+  maxConnections: number,
+  log: Logger,
+): Promise<{ port: number; listener: net.Server }> {
+  const injector = server.createConnectionInjector(grpcCredentials(config));
+  const listener = net.createServer((socket) => injector.injectConnection(socket));
+  capConnections(listener, maxConnections, "grpc", log);
+  return new Promise((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(config.port, config.host, () => {
+      listener.off("error", reject);
+      const addr = listener.address();
+      resolve({ port: typeof addr === "object" && addr ? addr.port : config.port, listener });
+    });
+  });
+}
+
+/**
  * Opens the database (retrying while it is unreachable), applies migrations, and serves gRPC
  * on `config.port` and Connect, gRPC-Web and plain HTTP on `config.httpPort`.
  */
@@ -98,6 +127,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     log.warn({ host: config.host }, "serving without authentication beyond loopback (--insecure)");
   }
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...config.connections };
+  warnIfCapExceedsFiles(connections.maxConnections, log);
   const graceMs = opts.graceMs ?? config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
   const metrics = createMetrics();
   const retrySeconds = config.startupRetrySeconds ?? DEFAULTS.startupRetrySeconds;
@@ -113,6 +144,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const server = new grpc.Server({
     ...GRPC_OPTIONS,
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
+    // A connection without calls is closed (GOAWAY) after this; a silent one too.
+    "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
   });
   let closing = false;
   const services: ServedService[] = [
@@ -137,7 +170,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     webStatic(),
   ];
   const http = createHttpServer({
-    routes: connectRoutes(services),
+    routes: connectRoutes(services, MAX_MESSAGE_BYTES),
     interceptors: [observingInterceptor(observe)],
     extraRoutes,
     corsOrigins: config.corsOrigins ?? [],
@@ -145,7 +178,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     maxConcurrentStreams: limits.maxStreamsPerConnection,
     tls: config.tls,
     shutdownSignal: graceOver.signal,
+    connections,
+    // With authentication on, a rebound host name gets a page nothing it has no token for.
+    allowedHosts: config.auth ? undefined : (config.allowedHosts ?? []),
+    log,
   });
+  let grpcListener: net.Server | undefined;
   try {
     await feed.start();
     metrics.trackFeed(feed);
@@ -155,14 +193,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
         shutdownSignal: graceOver.signal,
       });
     }
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(hostPort(config.host, config.port), grpcCredentials(config), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
-    );
+    const grpcBound = await listenGrpc(server, config, connections.maxConnections, log);
+    grpcListener = grpcBound.listener;
+    const port = grpcBound.port;
     const httpPort = await http.listen(config.host, config.httpPort);
     log.info(
-      { authentication: config.auth?.key.kind ?? "off", tls: config.tls !== undefined, limits },
+      {
+        authentication: config.auth?.key.kind ?? "off",
+        tls: config.tls !== undefined,
+        limits,
+        connections,
+      },
       "security settings",
     );
     const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
@@ -180,6 +221,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       // Stop accepting first; then end the open-ended streams, each with OK: watchers hear
       // NOT_SERVING first, listeners resume from their cursor elsewhere.
       const drained = Promise.all([
+        new Promise<void>((resolve) => grpcListener?.close(() => resolve()) ?? resolve()),
         new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
         http.close(),
         health.close(),
@@ -209,6 +251,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
     };
   } catch (err) {
+    grpcListener?.close();
     server.forceShutdown();
     http.destroy();
     await feed.close().catch(() => {});

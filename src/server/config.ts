@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
 import type { DatabaseTarget } from "../db/open.js";
 import { ConfigError } from "./config-error.js";
+import { type ConnectionLimits, loadConnectionLimits } from "./connection-limits.js";
 import { type Limits, loadLimits } from "./limits.js";
 import { loadTlsConfig, type TlsConfig } from "./tls-config.js";
 
@@ -35,6 +36,13 @@ export interface Config {
   readonly tls?: TlsConfig | undefined;
   /** Per-caller and per-connection bounds (each defaults when absent). */
   readonly limits?: Partial<Limits> | undefined;
+  /** The connection cap per port and the deadlines of each connection (each defaults). */
+  readonly connections?: Partial<ConnectionLimits> | undefined;
+  /**
+   * Host names the HTTP port answers besides loopback ones while authentication is off
+   * (none by default).
+   */
+  readonly allowedHosts?: readonly string[] | undefined;
 }
 
 /** The defaults of the optional settings. */
@@ -88,6 +96,22 @@ function origins(value: string | undefined): string[] {
     if (o !== "*" && !exact) {
       throw new ConfigError(
         `RSVP_CORS_ORIGINS entries must look like https://app.example.com, got ${JSON.stringify(o)}`,
+      );
+    }
+  }
+  return list;
+}
+
+function hosts(value: string | undefined): string[] {
+  const list = (value ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+  for (const h of list) {
+    const bare = h.replace(/^\[(.*)\]$/, "$1");
+    if (isIP(bare) === 0 && !/^[a-z0-9.-]+$/.test(h)) {
+      throw new ConfigError(
+        `RSVP_ALLOWED_HOSTS entries must be host names or addresses without a port, got ${JSON.stringify(h)}`,
       );
     }
   }
@@ -149,5 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     insecure: env.RSVP_INSECURE === "1",
     tls: loadTlsConfig(env),
     limits: loadLimits(env),
+    connections: loadConnectionLimits(env),
+    allowedHosts: hosts(env.RSVP_ALLOWED_HOSTS),
   };
 }

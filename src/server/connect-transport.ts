@@ -6,11 +6,13 @@ import {
   type ConnectRouter,
   type Interceptor,
 } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
 import { abortable } from "./call-abort.js";
 import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import type { Logger } from "./logger.js";
+import { checkingBodies } from "./request-bodies.js";
 import { REQUEST_ID } from "./request-id.js";
 import { type ObservedCall, OK, type RpcObserver } from "./rpc-observer.js";
 
@@ -85,9 +87,21 @@ export function observingInterceptor(observe: RpcObserver): Interceptor {
   };
 }
 
-/** Registers services on a Connect router: the same implementations native gRPC serves. */
-export function connectRoutes(services: Array<{ service: DescService; impl: object }>) {
+/**
+ * Registers services on a Connect router: the same implementations native gRPC serves. Their
+ * binary request bodies are checked first, so that a bad one is INVALID_ARGUMENT, never
+ * INTERNAL; `maxBytes` is the largest request message.
+ */
+export function connectRoutes(
+  services: Array<{ service: DescService; impl: object }>,
+  maxBytes: number,
+) {
   return (router: ConnectRouter) => {
     for (const { service, impl } of services) router.service(service, impl as never);
+    // The adapter reads the router's handlers once routes are registered: checked ones then.
+    const handlers = router.handlers as UniversalHandler[];
+    handlers.forEach((h, i) => {
+      handlers[i] = checkingBodies(h, maxBytes);
+    });
   };
 }

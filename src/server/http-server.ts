@@ -6,7 +6,11 @@ import tls from "node:tls";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
 import { PEER_ADDRESS } from "../auth/caller.js";
+import { type ConnectionLimits, capConnections } from "./connection-limits.js";
+import { after, http1Timeouts, http2Timeouts } from "./connection-timeouts.js";
 import { createCors } from "./cors.js";
+import { createHostCheck } from "./host-check.js";
+import type { Logger } from "./logger.js";
 import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -34,6 +38,14 @@ export interface HttpServerOptions {
   readonly tls?: TlsConfig | undefined;
   /** Aborted when shutdown's grace period is over: calls still running are cut then. */
   readonly shutdownSignal: AbortSignal;
+  /** The connection cap and the deadlines of each connection. */
+  readonly connections: ConnectionLimits;
+  /**
+   * Host names answered besides loopback ones; undefined answers any (authentication is on,
+   * so a rebound host name gains a page nothing).
+   */
+  readonly allowedHosts: readonly string[] | undefined;
+  readonly log: Logger;
 }
 
 /** The HTTP port's server. */
@@ -56,6 +68,8 @@ export interface HttpServer {
  */
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const cors = createCors(opts.corsOrigins);
+  const hostAllowed = opts.allowedHosts && createHostCheck(opts.allowedHosts);
+  const limits = opts.connections;
   let closing = false;
   const rpc = connectNodeAdapter({
     routes: opts.routes,
@@ -71,6 +85,13 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   });
   const handle: NodeHandlerFn = (req, res) => {
     if (closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    // HTTP/2 names the host in :authority, HTTP/1.1 in Host. 403 reads as PERMISSION_DENIED
+    // to gRPC and Connect clients alike.
+    if (hostAllowed && !hostAllowed(req.headers[":authority"] ?? req.headers.host)) {
+      res.writeHead(403, { "content-type": "text/plain" });
+      res.end("host not allowed: set RSVP_ALLOWED_HOSTS, or enable authentication\n");
+      return;
+    }
     if (!cors(req, res)) rpc(req, res);
   };
   const h1 = http.createServer(handle);
@@ -82,8 +103,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   // HTTP/1.1 requests in flight per connection: an idle one may be closed at once.
   const busy = new Map<net.Socket, number>();
   const sessions = new Set<http2.Http2Session>();
+  const idle = http1Timeouts(h1, limits);
 
   h2.on("session", (session) => {
+    http2Timeouts(session, limits);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     if (closing) session.close();
@@ -97,15 +120,22 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       else {
         busy.delete(socket);
         if (closing) socket.end();
+        else idle(socket);
       }
     });
   });
 
   const accept = (socket: net.Socket) => {
     kinds.set(socket, "pending");
-    socket.once("close", () => kinds.delete(socket));
+    // A connection that never says anything is cut; under TLS this includes the handshake.
+    const silent = after(limits.firstByteTimeoutMs, () => socket.destroy());
+    socket.once("close", () => {
+      clearTimeout(silent);
+      kinds.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     socket.once("data", (first) => {
+      clearTimeout(silent);
       if (first.subarray(0, 3).toString("latin1") === "PRI") {
         kinds.set(socket, "h2");
         h2.emit("connection", replay(socket, first));
@@ -123,14 +153,18 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const server = net.createServer((socket) => {
     if (!secureContext) return accept(socket);
     socket.on("error", () => socket.destroy());
-    accept(
-      new tls.TLSSocket(socket, {
-        isServer: true,
-        secureContext,
-        ALPNProtocols: ["h2", "http/1.1"],
-      }),
-    );
+    // tls.Server's handshakeTimeout does not apply to a TLSSocket built by hand: this does.
+    const handshake = after(limits.handshakeTimeoutMs, () => socket.destroy());
+    socket.once("close", () => clearTimeout(handshake));
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
+    secure.once("secure", () => clearTimeout(handshake));
+    accept(secure);
   });
+  capConnections(server, limits.maxConnections, "http", opts.log);
 
   return {
     listen: (host, port) =>

@@ -33,14 +33,43 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** A page in UTC with a British locale, so times and dates read the same everywhere. */
-export async function openPage(browser: Browser, url: string): Promise<Page> {
+/** The laptop and phone screens the page is tested on. */
+export const SCREENS = {
+  laptop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+} as const;
+
+/** What the page logged as errors: uncaught exceptions and `console.error`. */
+const errors = new WeakMap<Page, string[]>();
+
+/** The errors `page` logged so far (see {@link openPage}). */
+export function consoleErrors(page: Page): readonly string[] {
+  return errors.get(page) ?? [];
+}
+
+/**
+ * A page in UTC with a British locale, so times and dates read the same everywhere; a phone
+ * screen gets touch. Every console error and uncaught exception is recorded for
+ * {@link consoleErrors}.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number } = { width: 1360, height: 760 },
+): Promise<Page> {
   const context = await browser.newContext({
     timezoneId: "UTC",
     locale: "en-GB",
-    viewport: { width: 1360, height: 760 },
+    viewport,
+    hasTouch: viewport.width < 700,
   });
   const page = await context.newPage();
+  const logged: string[] = [];
+  errors.set(page, logged);
+  page.on("console", (m) => {
+    if (m.type() === "error") logged.push(`console.error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => logged.push(`uncaught: ${e.message}`));
   await page.goto(url);
   await page.locator("#timeline .axis").waitFor(WAIT);
   return page;

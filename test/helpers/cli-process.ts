@@ -104,15 +104,26 @@ export async function runCli(
   return { ...ended, stdout: p.stdout, stderr: p.stderr };
 }
 
-/** Starts `rsvp serve` on `port` and waits for its start-up line. */
-export async function startServe(port: number, env: EnvOverrides): Promise<CliProcess> {
+/**
+ * Starts `rsvp serve` on `port` and waits (up to `timeoutMs`) for its start-up line. Creating
+ * and migrating a fresh embedded database takes over 20 s when the machine is busy.
+ */
+export async function startServe(
+  port: number,
+  env: EnvOverrides,
+  timeoutMs = 60_000,
+): Promise<CliProcess> {
   const serve = new CliProcess(["serve"], {
     HOST: "127.0.0.1",
     PORT: String(port),
     HTTP_PORT: "0",
     ...env,
   });
-  await serve.waitFor("the server to start", () => serve.stdout.includes("rsvp serving gRPC on"));
+  await serve.waitFor(
+    "the server to start",
+    () => serve.stdout.includes("rsvp serving gRPC on"),
+    timeoutMs,
+  );
   return serve;
 }
 

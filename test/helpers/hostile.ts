@@ -151,3 +151,17 @@ export const hostileRequest = fc.oneof(
     }),
   }),
 );
+
+/** Bytes to send as a request message: noise, and truncated or bit-flipped `valid` ones. */
+export function hostileBytes(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    // Truncated and bit-flipped valid messages reach deeper than pure noise.
+    fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat()).map(([b, n]) => {
+      const out = Buffer.concat([valid, Buffer.from(b)]);
+      const at = n % out.length;
+      out[at] = (out[at] ?? 0) ^ 0xff;
+      return out.subarray(0, 1 + (n % out.length));
+    }),
+  );
+}

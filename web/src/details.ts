@@ -1,19 +1,55 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Rsvp } from "./api.js";
-import { statusName, toBooking } from "./booking.js";
+import { barWindow } from "./bar-text.js";
+import { type Booking, statusName, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
 import { formatWindow } from "./format.js";
+import type { Window } from "./free-slots.js";
 import type { Store } from "./store.js";
+import type { Clash } from "./timeline-drag.js";
+import { fillWindow, readWindow } from "./window-fields.js";
 
-/** The selected reservation: what it is, and buttons to confirm or cancel it. */
+/** What the details panel asks of the page. */
+export interface DetailsActions {
+  reschedule(
+    b: Booking,
+    start: number,
+    end: number,
+    note: string | undefined,
+  ): Promise<Clash | undefined>;
+  /** A reservation was cancelled from the panel (offer an undo). */
+  cancelled(before: Booking): void;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text = "",
+  key = "",
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (key) node.dataset.key = key;
+  return node;
+}
+
+/**
+ * The selected reservation: what it is, fields to move it or change its note, and buttons to
+ * confirm or cancel it. It is redrawn only when the reservation itself changes, and keeps focus
+ * on the same control across a redraw.
+ */
 export class Details {
   private id: string | undefined;
+  private drawn = "";
   private error = "";
+  private offer: HTMLButtonElement | undefined;
+  /** The control acted on last: it keeps focus across the redraw its action causes. */
+  private focusAfter: string | undefined;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly store: Store,
     private readonly client: Rsvp,
+    private readonly actions: DetailsActions,
   ) {
     store.subscribe(() => this.render());
     this.render();
@@ -23,71 +59,162 @@ export class Details {
   show(id: string | undefined): void {
     this.id = id;
     this.error = "";
+    this.offer = undefined;
+    this.drawn = "";
     this.render();
   }
 
-  private async act(action: "confirm" | "cancel", id: string) {
-    this.error = "";
+  private fail(message: string, offer?: HTMLButtonElement) {
+    this.error = message;
+    this.offer = offer;
+    this.drawn = "";
+    this.render();
+  }
+
+  private async confirm(b: Booking) {
     try {
-      const res = await this.client[action]({ id });
+      const res = await this.client.confirm({ id: b.id });
       if (res.reservation) this.store.apply(toBooking(res.reservation));
     } catch (err) {
-      this.error = describeError(err);
+      this.fail(describeError(err));
     }
-    this.render();
+  }
+
+  private async cancel(b: Booking) {
+    try {
+      const res = await this.client.cancel({ id: b.id });
+      if (res.reservation) this.store.apply(toBooking(res.reservation));
+      this.actions.cancelled(b);
+    } catch (err) {
+      this.fail(describeError(err));
+    }
+  }
+
+  private async save(b: Booking, form: HTMLFormElement) {
+    const fields = {
+      day: form.elements.namedItem("day") as HTMLInputElement,
+      from: form.elements.namedItem("from") as HTMLInputElement,
+      to: form.elements.namedItem("to") as HTMLInputElement,
+    };
+    const w = readWindow(fields);
+    if (typeof w === "string") return this.fail(w);
+    const note = (form.elements.namedItem("note") as HTMLInputElement).value.trim();
+    await this.move(b, w, note === b.note ? undefined : note);
+  }
+
+  /** Reschedules; a clash is shown with a button to take the offered window instead. */
+  private async move(b: Booking, w: Window, note: string | undefined) {
+    const clash = await this.actions.reschedule(b, w.start, w.end, note);
+    if (!clash) return this.fail("");
+    const { offer } = clash;
+    const button = offer ? el("button", `Move to ${barWindow(offer)}`, "offer") : undefined;
+    button?.addEventListener("click", () => {
+      this.focusAfter = "save";
+      if (offer) void this.move(b, offer, note);
+    });
+    this.fail(clash.message, button);
   }
 
   private render() {
     const b = this.id === undefined ? undefined : this.store.get(this.id);
-    const heading = document.createElement("h2");
-    heading.textContent = "Selected reservation";
+    const state = JSON.stringify([b, this.error]);
+    if (state === this.drawn) return;
+    this.drawn = state;
+    const focusKey = this.root.contains(document.activeElement)
+      ? (document.activeElement as HTMLElement).dataset.key
+      : this.focusAfter;
+    this.focusAfter = undefined;
+    const heading = el("h2", b ? `${b.resourceId} · ${barWindow(b)}` : "Selected reservation");
+    heading.tabIndex = -1;
     if (!b) {
-      const hint = document.createElement("p");
+      const hint = el(
+        "p",
+        "Click a bar, or an empty slot to book it. Keyboard: Tab into the timeline, arrows, Enter.",
+      );
       hint.className = "hint";
-      hint.textContent = "Click a bar on the timeline to see it here.";
       this.root.replaceChildren(heading, hint);
       return;
     }
-    const facts = document.createElement("dl");
+    const facts = el("dl");
     const rows: Array<[string, string]> = [
-      ["Resource", b.resourceId],
-      ["User", b.userId],
       ["When", formatWindow(b.start, b.end)],
+      ["User", b.userId],
       ["Status", statusName(b.status)],
     ];
-    if (b.note) rows.push(["Note", b.note]);
-    for (const [term, value] of rows) {
-      const dt = document.createElement("dt");
-      dt.textContent = term;
-      const dd = document.createElement("dd");
-      dd.textContent = value;
-      facts.append(dt, dd);
-    }
-    const confirm = this.button("Confirm", b.status === ReservationStatus.PENDING, () =>
-      this.act("confirm", b.id),
-    );
-    const cancel = this.button("Cancel reservation", b.status !== ReservationStatus.CANCELLED, () =>
-      this.act("cancel", b.id),
-    );
-    cancel.classList.add("danger");
-    const actions = document.createElement("div");
+    for (const [term, value] of rows) facts.append(el("dt", term), el("dd", value));
+    const live = b.status !== ReservationStatus.CANCELLED;
+    const actions = el("div");
     actions.className = "actions";
+    const confirm = this.button("Confirm", b.status === ReservationStatus.PENDING, () =>
+      this.confirm(b),
+    );
+    const cancel = this.button("Cancel reservation", live, () => this.cancel(b));
+    cancel.classList.add("danger");
     actions.append(confirm, cancel);
-    const error = document.createElement("p");
+    const error = el("div", this.error);
     error.className = "message error";
-    error.textContent = this.error;
+    if (this.offer) error.append(" ", this.offer);
     if (this.error) error.setAttribute("role", "alert");
-    this.root.replaceChildren(heading, facts, actions, error);
+    this.root.replaceChildren(heading, facts, actions, this.editForm(b, live), error);
+    if (focusKey === undefined) return;
+    // A control its own action disabled (Confirm, once confirmed) hands focus to the heading.
+    const again = this.root.querySelector<HTMLButtonElement>(`[data-key="${focusKey}"]`);
+    if (again && !again.disabled) again.focus();
+    else heading.focus();
   }
 
-  private button(text: string, enabled: boolean, onClick: () => void): HTMLButtonElement {
-    const button = document.createElement("button");
+  private editForm(b: Booking, live: boolean): HTMLFormElement {
+    const form = el("form");
+    form.className = "edit";
+    form.setAttribute("aria-label", "Change");
+    const field = (label: string, name: string, value: string) => {
+      const wrap = el("label", label);
+      const input = el("input", "", name);
+      input.name = name;
+      input.value = value;
+      input.autocomplete = "off";
+      input.disabled = !live;
+      wrap.append(" ", input);
+      return { wrap, input };
+    };
+    const day = field("Day", "day", "");
+    day.input.type = "date";
+    const from = field("From", "from", "");
+    const to = field("To", "to", "");
+    for (const f of [from, to]) {
+      f.input.inputMode = "numeric";
+      f.input.maxLength = 5;
+    }
+    fillWindow({ day: day.input, from: from.input, to: to.input }, b);
+    const note = field("Note", "note", b.note);
+    note.input.maxLength = 500;
+    const pair = el("div");
+    pair.className = "pair";
+    pair.append(from.wrap, to.wrap);
+    const save = el("button", "Save changes", "save");
+    save.type = "submit";
+    save.disabled = !live;
+    save.addEventListener("click", () => {
+      this.focusAfter = "save";
+    });
+    form.append(day.wrap, pair, note.wrap, save);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.save(b, form);
+    });
+    return form;
+  }
+
+  private button(text: string, enabled: boolean, onClick: () => Promise<void>): HTMLButtonElement {
+    const button = el("button", text, text);
     button.type = "button";
-    button.textContent = text;
     button.disabled = !enabled;
     button.addEventListener("click", () => {
+      this.focusAfter = text;
       button.disabled = true;
-      onClick();
+      void onClick().finally(() => {
+        if (button.isConnected) button.disabled = false;
+      });
     });
     return button;
   }

@@ -40,14 +40,31 @@ export function formatWindow(start: number, end: number): string {
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** The value a `datetime-local` input takes for a local instant, to the minute. */
-export function toLocalInput(ms: number): string {
+/** `14:30`: the 24-hour clock time of an instant, as the page's time fields take it. */
+export function toTimeValue(ms: number): string {
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** Parses a `datetime-local` value (local time, no zone) to epoch milliseconds. */
-export function fromLocalInput(value: string): number | undefined {
-  const ms = new Date(value).getTime();
-  return value === "" || Number.isNaN(ms) ? undefined : ms;
+/**
+ * Minutes after midnight for a 24-hour `14:30` (or `9`, `930`, `9.30`), `24:00` included; undefined
+ * for anything else. Text fields rather than `type=time`, whose clock follows the browser's
+ * locale (AM/PM in en-US) while the axis is 24-hour.
+ */
+export function parseTimeValue(value: string): number | undefined {
+  const m = /^\s*(\d{1,2})(?:[:.h]?(\d{2}))?\s*$/.exec(value);
+  if (!m) return undefined;
+  const h = Number(m[1]);
+  const min = Number(m[2] ?? 0);
+  if (min > 59 || h > 24 || (h === 24 && min > 0)) return undefined;
+  return h * 60 + min;
+}
+
+/** `1h30`, `45 min`, `2h`: a short duration for people. */
+export function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  if (h === 0) return `${m} min`;
+  return m === 0 ? `${h}h` : `${h}h${pad(m)}`;
 }

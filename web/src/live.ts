@@ -5,8 +5,11 @@ import type { Rsvp } from "./api.js";
 /** What following the change feed reports. */
 export interface LiveHandlers {
   change(event: ListenResponse): void;
-  /** Changes may have been missed (no cursor to resume from): load the view again. */
-  resync(): void;
+  /**
+   * Load the view again (at first, or after changes may have been missed); resolves with a
+   * cursor taken before its rows were read ("" if it failed).
+   */
+  resync(): Promise<string>;
   status(state: "live" | "reconnecting"): void;
 }
 
@@ -16,25 +19,25 @@ const MAX_DELAY_MS = 5000;
 const sleep = (ms: number) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
 /**
- * Follows `listen` for as long as the page lives. When the stream drops it reconnects (backing
- * off) from the last cursor, so nothing is missed. With no cursor (at first, or after one older
- * than the retained history: OUT_OF_RANGE) it listens from now and asks for a resync right
- * after the listen request has gone out, so a change lands in the listen stream, the resync,
- * or both (applying one twice is harmless).
+ * Follows `listen` for as long as the page lives: list, then watch. With no cursor (at first,
+ * or after one older than the retained history: OUT_OF_RANGE) it loads the view and listens
+ * from the cursor of that load, taken before its rows were read, so a change lands in the
+ * rows, the stream, or both (applying one twice is harmless). When the stream drops it
+ * reconnects (backing off) from the last cursor, so nothing is missed.
  */
 export async function followChanges(client: Rsvp, handlers: LiveHandlers): Promise<never> {
   let cursor = "";
   let delay = MIN_DELAY_MS;
   for (;;) {
-    handlers.status("live");
     try {
-      // Calling the method sends the request; iterating only reads the answer.
-      const events = client.listen({ cursor });
-      if (cursor === "") handlers.resync();
-      for await (const event of events) {
-        cursor = event.cursor;
-        delay = MIN_DELAY_MS;
-        handlers.change(event);
+      if (cursor === "") cursor = await handlers.resync();
+      if (cursor !== "") {
+        handlers.status("live");
+        for await (const event of client.listen({ cursor })) {
+          cursor = event.cursor;
+          delay = MIN_DELAY_MS;
+          handlers.change(event);
+        }
       }
     } catch (err) {
       if (ConnectError.from(err).code === Code.OutOfRange) cursor = "";

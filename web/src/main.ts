@@ -2,17 +2,30 @@ import "./style.css";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { createRsvp } from "./api.js";
+import { barWindow } from "./bar-text.js";
+import { BookForm } from "./book-form.js";
 import { type Booking, toBooking } from "./booking.js";
+import { busyBlocks } from "./busy.js";
+import { Changes } from "./changes.js";
 import { describeError } from "./describe-error.js";
 import { Details } from "./details.js";
+import { setupFindForm } from "./find-free.js";
+import type { Window } from "./free-slots.js";
 import { followChanges } from "./live.js";
-import { setupReserveForm } from "./reserve-form.js";
+import { Panels } from "./panels.js";
+import { setupResourcesPanel } from "./resources-panel.js";
+import { PinnedRows, RowModel, type RowSource } from "./rows.js";
+import { loadSettings, saveSettings } from "./settings.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
-import { setupTokenForm } from "./token.js";
+import { Toast } from "./toast.js";
+import { setupTokenForm, tokenRole } from "./token.js";
 import {
+  atHour,
   describeView,
   shiftView,
+  startOfDay,
+  toDateValue,
   type View,
   viewContaining,
   viewFromHash,
@@ -26,51 +39,162 @@ function byId<T extends HTMLElement>(id: string): T {
   return node as T;
 }
 
+const HOUR_MS = 3_600_000;
+const settings = loadSettings();
 const client = createRsvp();
 const store = new Store();
-const details = new Details(byId("details"), store, client);
-const timeline = new Timeline(byId("timeline"), store, select);
+const pinned = new PinnedRows(settings.resources, (resources) => {
+  settings.resources = resources;
+  saveSettings(settings);
+});
+/** The resources with loaded bookings (rows stay while navigating). */
+const booked: RowSource = {
+  rows: () => store.resources().map((resource) => ({ resource, group: "" })),
+  subscribe: (changed) => store.subscribe((_, rowsChanged) => rowsChanged && changed()),
+};
+// The resource catalog, once the service has one, becomes a third source with pools as groups.
+const rows = new RowModel([booked, pinned]);
+const toast = new Toast(byId("toast"));
+const timeline = new Timeline(byId("timeline"), store, rows, {
+  open: (id) => select(id, true),
+  book: (resource, start, end) => startBooking(resource, { start, end }),
+  reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
+});
+const changes = new Changes(client, store, timeline, toast, (id) => select(id, false));
+const panels = new Panels(byId("sheet"), () => focusTimeline());
+const details = new Details(byId("details"), store, client, {
+  reschedule: (b, start, end, note) => changes.reschedule(b, start, end, note),
+  cancelled: (b) => changes.offerUndo(b),
+});
+const bookForm = new BookForm(
+  byId("reserve-form"),
+  byId("form-message"),
+  client,
+  rows,
+  (booking) => {
+    showDayOf(booking.start);
+    store.apply(booking);
+    select(booking.id, false);
+    toast.show(`Booked ${booking.resourceId} ${barWindow(booking)}.`);
+  },
+);
+const find = setupFindForm(
+  byId("find-form"),
+  byId("find-results"),
+  client,
+  rows,
+  () => settings.hours,
+  (resource, w) => startBooking(resource, w),
+);
 const showCancelled = byId<HTMLInputElement>("show-cancelled");
 const summary = byId("summary");
 const live = byId("live");
-let view: View = viewFromHash(location.hash) ?? viewContaining(Date.now(), "day");
+const hoursSelect = byId<HTMLSelectElement>("hours");
+const zoomSelect = byId<HTMLSelectElement>("zoom");
+let view: View =
+  viewFromHash(location.hash, settings.hours) ?? viewContaining(Date.now(), "day", settings.hours);
 let loads = 0;
+/** The view changed since the last load: scroll to its bookings once they are in. */
+let rescroll = true;
 
-function select(id: string | undefined) {
-  timeline.select(id);
-  details.show(id);
+const phone = matchMedia("(max-width: 700px)");
+phone.addEventListener("change", () => setView(view));
+
+/** Pixels per hour: as chosen, or (auto) 96 (80 on a phone), wide enough for "10:00 bob". */
+function hourWidth(): number {
+  if (settings.hourWidth >= 0) return settings.hourWidth;
+  return phone.matches ? 80 : 96;
 }
 
-/** Queries the visible range; only the newest of overlapping loads lands. */
-async function load() {
+function focusTimeline() {
+  if (!timeline.active || !timeline.keys.focus(timeline.active)) timeline.root.focus();
+}
+
+function select(id: string | undefined, open: boolean) {
+  timeline.select(id);
+  details.show(id);
+  if (id && open) panels.open("details");
+}
+
+/** Moves to the day of `ms` when the view does not show it. */
+function showDayOf(ms: number) {
+  if (ms < view.from || ms >= view.to) show(viewContaining(ms, view.zoom, settings.hours));
+}
+
+function startBooking(resource: string, w: Window) {
+  showDayOf(w.start);
+  bookForm.fill(resource, w);
+  panels.open("book", bookForm.firstEmpty());
+}
+
+/**
+ * Busy blocks, for a caller who sees only their own reservations. Worked out after each load
+ * and for an added row:
+ * the caller's own changes only move their own bars, and others' changes never reach them.
+ */
+async function refreshBusy() {
+  if (tokenRole() !== "user") return;
+  const range = { start: view.from, end: view.to };
+  const own = (resource: string) =>
+    [...store.bookings(resource)].filter((b) => b.status !== ReservationStatus.CANCELLED);
+  const resources = rows.rows().map((r) => r.resource);
+  try {
+    const busy = await busyBlocks(client, resources, range, own);
+    if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
+  } catch {
+    // busy blocks are a hint; the bookings themselves are loaded and shown
+  }
+}
+
+/**
+ * Queries the visible range; only the newest of overlapping loads lands. Returns the first
+ * query's `rsvp-cursor`: a change-feed position taken before its rows were read, so listening
+ * from it misses nothing the rows may not show ("" when the load failed).
+ */
+async function load(): Promise<string> {
   const load = ++loads;
   const mark = store.begin(view);
   const range = { start: timestampFromMs(view.from), end: timestampFromMs(view.to) };
-  // The default (UNKNOWN) is every status but cancelled; those are a second query.
+  // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
+  // first, so the first one's cursor comes before both reads.
   const statuses = showCancelled.checked
     ? [ReservationStatus.UNKNOWN, ReservationStatus.CANCELLED]
     : [ReservationStatus.UNKNOWN];
+  let cursor = "";
   try {
     const found: Booking[] = [];
-    await Promise.all(
-      statuses.map(async (status) => {
-        for await (const r of client.query({ ...range, status })) found.push(toBooking(r));
-      }),
-    );
-    if (load === loads) store.replace(found, mark);
+    for (const status of statuses) {
+      const onHeader = (h: Headers) => {
+        cursor ||= h.get("rsvp-cursor") ?? "";
+      };
+      for await (const r of client.query({ ...range, status }, { onHeader })) {
+        found.push(toBooking(r));
+      }
+    }
+    if (load !== loads) return cursor;
+    store.replace(found, mark);
+    void refreshBusy();
+    if (rescroll) {
+      rescroll = false;
+      requestAnimationFrame(() => timeline.scrollToAction());
+    }
+    return cursor;
   } catch (err) {
     if (load === loads) summary.textContent = `Could not load: ${describeError(err)}`;
+    return "";
   }
 }
 
 /** Shows `next` without loading it. */
 function setView(next: View) {
+  if (next.from !== view.from || next.to !== view.to) rescroll = true;
   view = next;
   byId("range").textContent = describeView(view);
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
     button.setAttribute("aria-pressed", String(button.dataset.zoom === view.zoom));
   }
-  timeline.setView(view, showCancelled.checked);
+  timeline.setView(view, showCancelled.checked, hourWidth());
+  find.setDay(toDateValue(view.from));
   history.replaceState(null, "", viewToHash(view));
 }
 
@@ -81,51 +205,86 @@ function show(next: View) {
 
 store.subscribe(() => {
   const n = store.count(showCancelled.checked);
-  const rows = store.resources().length;
-  summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${rows} resource${rows === 1 ? "" : "s"}`;
-  const list = byId<HTMLDataListElement>("resources");
-  if (list.options.length !== rows) {
-    list.replaceChildren(
-      ...store
-        .resources()
-        .map((r) => Object.assign(document.createElement("option"), { value: r })),
-    );
-  }
+  const count = rows.rows().length;
+  summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
+});
+rows.subscribe(() => {
+  byId("resources").replaceChildren(
+    ...rows
+      .rows()
+      .map((r) => Object.assign(document.createElement("option"), { value: r.resource })),
+  );
 });
 
-byId("prev").addEventListener("click", () => show(shiftView(view, -1)));
-byId("next").addEventListener("click", () => show(shiftView(view, 1)));
-byId("today").addEventListener("click", () => show(viewContaining(Date.now(), view.zoom)));
+byId("prev").addEventListener("click", () => show(shiftView(view, -1, settings.hours)));
+byId("next").addEventListener("click", () => show(shiftView(view, 1, settings.hours)));
+byId("today").addEventListener("click", () =>
+  show(viewContaining(Date.now(), view.zoom, settings.hours)),
+);
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
   button.addEventListener("click", () => {
     // Zooming in on the current week lands on today rather than its Monday.
     const now = Date.now();
     const anchor = now >= view.from && now < view.to ? now : view.from;
-    show(viewContaining(anchor, button.dataset.zoom as Zoom));
+    show(viewContaining(anchor, button.dataset.zoom as Zoom, settings.hours));
   });
 }
+hoursSelect.value = `${settings.hours.start}-${settings.hours.end}`;
+zoomSelect.value = String(settings.hourWidth);
+hoursSelect.addEventListener("change", () => {
+  const [start = 0, end = 24] = hoursSelect.value.split("-").map(Number);
+  settings.hours = { start, end };
+  saveSettings(settings);
+  show(viewContaining(view.from, view.zoom, settings.hours));
+});
+zoomSelect.addEventListener("change", () => {
+  settings.hourWidth = Number(zoomSelect.value);
+  saveSettings(settings);
+  setView(view);
+});
 showCancelled.addEventListener("change", () => show(view));
 window.addEventListener("hashchange", () => {
-  const next = viewFromHash(location.hash);
+  const next = viewFromHash(location.hash, settings.hours);
   if (next) show(next);
 });
 
-setupTokenForm(byId("token-form"));
-setupReserveForm(byId("reserve-form"), byId("form-message"), client, (booking) => {
-  if (booking.start >= view.to || booking.end <= view.from) {
-    show(viewContaining(booking.start, view.zoom));
-  }
-  store.apply(booking);
-  select(booking.id);
+/** A fresh booking on the view's day: the next hour (or the first working hour), the active row. */
+function freshBooking() {
+  const nextHour = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
+  const start =
+    nextHour > view.from && nextHour < view.to
+      ? nextHour
+      : atHour(startOfDay(view.from), settings.hours.start);
+  const active = timeline.active ? store.get(timeline.active)?.resourceId : undefined;
+  bookForm.fill(active ?? rows.rows()[0]?.resource ?? "", { start, end: start + HOUR_MS });
+}
+
+// "Book" starts afresh, unless the form is half typed.
+document.querySelector("[data-panel=book]")?.addEventListener("click", () => {
+  if (!bookForm.isEdited()) freshBooking();
 });
 
-// The first load comes from followChanges, once its listen request is on the way.
+setupTokenForm(byId("token-form"));
+setupResourcesPanel(
+  byId("resources-form"),
+  byId("resources-message"),
+  byId("pinned"),
+  pinned,
+  rows,
+  (resource) => {
+    timeline.reveal(resource);
+    void refreshBusy(); // a new row may be busy
+  },
+);
+
+// The first load comes from followChanges: it lists, then listens from the list's cursor.
 setView(view);
+freshBooking();
 void followChanges(client, {
   change: (event) => {
     if (event.reservation) store.apply(toBooking(event.reservation));
   },
-  resync: () => void load(),
+  resync: load,
   status: (state) => {
     live.textContent = state === "live" ? "live" : "reconnecting…";
     live.className = `live is-${state}`;

@@ -1,81 +1,180 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
-import { type Booking, statusName } from "./booking.js";
-import { formatWindow } from "./format.js";
+import type { Booking } from "./booking.js";
+import type { RowModel } from "./rows.js";
 import type { Store } from "./store.js";
+import { type TimelineActions, TimelineDrag } from "./timeline-drag.js";
+import { TimelineKeys } from "./timeline-keys.js";
+import { type Busy, buildRow, el } from "./timeline-row.js";
 import { ticks, type View } from "./view.js";
 
-const ROW_HEIGHT = 32;
 /** Rows built beyond the visible ones, so a short scroll shows no blank rows. */
 const OVERSCAN = 4;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = "") {
-  const node = document.createElement(tag);
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
-
 /**
  * The timeline: one row per resource, bars placed by percentage of the view so a resize needs
- * no redraw. Plain DOM rather than canvas keeps bars real buttons (focus, keyboard, native
- * tooltips, easy to test); the cost of the DOM is bounded by windowing: only the rows in the
- * scroll viewport (plus a few) exist, and a row is rebuilt only when its reservations change.
+ * no redraw. Plain DOM rather than canvas keeps bars real buttons (focus, keyboard, easy to
+ * test); the cost of the DOM is bounded by windowing: only the rows in the scroll viewport
+ * (plus a few) exist, and a row is rebuilt only when its reservations change. The timeline is
+ * one Tab stop: the active bar (roving tabindex), or the timeline itself when no bar is built.
  */
 export class Timeline {
-  private view: View;
-  private showCancelled = false;
+  view: View = { zoom: "day", from: 0, to: 1 };
+  showCancelled = false;
   private selected: string | undefined;
-  private readonly rows = new Map<string, HTMLElement>();
+  /** The bar that takes the timeline's Tab stop. */
+  active: string | undefined;
+  private busy = new Map<string, readonly Busy[]>();
+  private readonly rowEls = new Map<string, HTMLElement>();
   private readonly dirty = new Set<string>();
   private allDirty = true;
   private frame = 0;
   private readonly axis = el("div", "axis-lane");
-  private readonly body = el("div", "body");
+  readonly body = el("div", "body");
   private readonly grid = el("div", "grid");
   private readonly now = el("div", "now");
-  private readonly empty = el("p", "empty", "No reservations here yet: reserve one with the form.");
+  private readonly empty = el("p", "empty", "No resources yet: add one under Resources, or book.");
+  readonly keys: TimelineKeys;
 
   constructor(
-    private readonly root: HTMLElement,
-    private readonly store: Store,
-    onSelect: (id: string) => void,
+    readonly root: HTMLElement,
+    readonly store: Store,
+    readonly rows: RowModel,
+    actions: TimelineActions,
   ) {
-    this.view = { zoom: "day", from: 0, to: 1 };
     const header = el("div", "axis");
     header.append(el("div", "label", "Resource"), this.axis);
     this.body.append(this.grid, this.empty);
     root.append(header, this.body);
+    root.tabIndex = 0;
     root.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(root);
     this.body.addEventListener("click", (e) => {
       const id = (e.target as Element).closest<HTMLElement>(".bar")?.dataset.id;
-      if (id) onSelect(id);
+      if (id && !this.drag.consumeClick()) actions.open(id);
     });
+    this.drag = new TimelineDrag(this, actions);
+    this.keys = new TimelineKeys(this, actions);
     window.setInterval(() => this.placeNow(), 30_000);
     store.subscribe((resources) => {
       for (const r of resources) this.dirty.add(r);
       this.schedule();
     });
+    rows.subscribe(() => {
+      this.allDirty = true;
+      this.schedule();
+    });
   }
 
-  /** Shows another range, or cancelled reservations or not: every row is redrawn. */
-  setView(view: View, showCancelled: boolean): void {
+  private readonly drag: TimelineDrag;
+
+  /** Shows another range, or cancelled reservations or not, `hourWidth` px an hour (0: fit). */
+  setView(view: View, showCancelled: boolean, hourWidth: number): void {
+    const changed = view.from !== this.view.from || view.to !== this.view.to;
     this.view = view;
     this.showCancelled = showCancelled;
     this.root.dataset.from = String(view.from);
     this.root.dataset.to = String(view.to);
+    const hours = (view.to - view.from) / 3_600_000;
+    const lane = view.zoom === "day" && hourWidth > 0 ? hours * hourWidth : 0;
+    this.root.style.setProperty("--lane-min", `${lane}px`);
+    if (changed) this.busy = new Map();
     this.drawAxis();
     this.allDirty = true;
     this.schedule();
   }
 
-  /** Highlights one reservation (or none). */
+  /** Windows of each resource held by reservations the caller may not see. */
+  setBusy(busy: Map<string, readonly Busy[]>): void {
+    this.busy = busy;
+    this.allDirty = true;
+    this.schedule();
+  }
+
+  /** Highlights one reservation (or none), and makes it the timeline's Tab stop. */
   select(id: string | undefined): void {
     this.selected = id;
+    if (id) this.active = id;
     for (const bar of this.body.querySelectorAll<HTMLElement>(".bar.selected")) {
       bar.classList.remove("selected");
+      bar.removeAttribute("aria-current");
     }
-    if (id) this.body.querySelector(`.bar[data-id="${CSS.escape(id)}"]`)?.classList.add("selected");
+    const bar = id ? this.barEl(id) : undefined;
+    bar?.classList.add("selected");
+    bar?.setAttribute("aria-current", "true");
+    this.syncTabStop();
+  }
+
+  /** The built bar of a reservation, if its row is in view. */
+  barEl(id: string): HTMLElement | undefined {
+    return this.body.querySelector<HTMLElement>(`.bar[data-id="${CSS.escape(id)}"]`) ?? undefined;
+  }
+
+  /** The built row of a resource, if in view. */
+  rowEl(resource: string): HTMLElement | undefined {
+    return this.rowEls.get(resource);
+  }
+
+  /** The bookings a row shows, by start. */
+  shown(resource: string): Booking[] {
+    const out: Booking[] = [];
+    for (const b of this.store.bookings(resource)) {
+      if (b.end <= this.view.from || b.start >= this.view.to) continue;
+      if (b.status === ReservationStatus.CANCELLED && !this.showCancelled) continue;
+      out.push(b);
+    }
+    return out.sort((a, b) => a.start - b.start);
+  }
+
+  /**
+   * Scrolls sideways to where the day's action is: an hour before now when now is in view,
+   * else half an hour before the first booking shown.
+   */
+  scrollToAction(): void {
+    const { from, to } = this.view;
+    const now = Date.now();
+    let at = now >= from && now < to ? now - 3_600_000 : Number.POSITIVE_INFINITY;
+    if (at === Number.POSITIVE_INFINITY) {
+      for (const row of this.rows.rows()) {
+        for (const b of this.shown(row.resource)) at = Math.min(at, b.start - 1_800_000);
+      }
+    }
+    if (!Number.isFinite(at)) at = from;
+    const label = this.body.querySelector<HTMLElement>(".row .label")?.offsetWidth ?? 0;
+    const lane = this.root.scrollWidth - label;
+    this.root.scrollLeft = (Math.max(0, at - from) / (to - from)) * lane;
+  }
+
+  /** Rebuilds one row now (a bar dragged back to where the store has it). */
+  redraw(resource: string): void {
+    this.dirty.add(resource);
+    this.render();
+  }
+
+  /** Scrolls a resource's row into view and builds it now. */
+  reveal(resource: string): void {
+    const index = this.rows.rows().findIndex((r) => r.resource === resource);
+    if (index < 0) return;
+    const h = this.rowHeight();
+    const top = index * h;
+    const head = h; // the sticky axis covers the first row's height
+    if (top < this.root.scrollTop) this.root.scrollTop = top;
+    else if (top + h > this.root.scrollTop + this.root.clientHeight - head) {
+      this.root.scrollTop = top + h + head - this.root.clientHeight;
+    }
+    this.render();
+  }
+
+  /** `left` and `width` of a window as percentages of the lane. */
+  place(node: HTMLElement, start: number, end: number): void {
+    const { from, to } = this.view;
+    const left = Math.max(start, from);
+    const right = Math.min(end, to);
+    node.style.left = `${((left - from) / (to - from)) * 100}%`;
+    node.style.width = `${(Math.max(0, right - left) / (to - from)) * 100}%`;
+  }
+
+  rowHeight(): number {
+    return Number.parseFloat(getComputedStyle(this.root).getPropertyValue("--row")) || 44;
   }
 
   private schedule() {
@@ -87,81 +186,84 @@ export class Timeline {
   }
 
   private render() {
-    const resources = this.store.resources();
-    this.body.style.height = `${resources.length * ROW_HEIGHT}px`;
-    const first = Math.max(0, Math.floor(this.root.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const rows = this.rows.rows();
+    const h = this.rowHeight();
+    this.body.style.height = `${rows.length * h}px`;
+    const first = Math.max(0, Math.floor(this.root.scrollTop / h) - OVERSCAN);
     const last = Math.min(
-      resources.length,
-      Math.ceil((this.root.scrollTop + this.root.clientHeight) / ROW_HEIGHT) + OVERSCAN,
+      rows.length,
+      Math.ceil((this.root.scrollTop + this.root.clientHeight) / h) + OVERSCAN,
     );
-    const visible = new Set(resources.slice(first, last));
-    for (const [resource, row] of this.rows) {
+    const visible = new Set(rows.slice(first, last).map((r) => r.resource));
+    for (const [resource, row] of this.rowEls) {
       if (visible.has(resource)) continue;
       row.remove();
-      this.rows.delete(resource);
+      this.rowEls.delete(resource);
     }
+    const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>(".bar");
+    const refocus = focused && this.body.contains(focused) ? focused.dataset.id : undefined;
     for (let i = first; i < last; i++) {
-      const resource = resources[i];
+      const resource = rows[i]?.resource;
       if (resource === undefined) continue;
-      let row = this.rows.get(resource);
+      let row = this.rowEls.get(resource);
       if (!row || this.allDirty || this.dirty.has(resource)) {
         const fresh = this.buildRow(resource);
         if (row) row.replaceWith(fresh);
         else this.body.append(fresh);
         row = fresh;
-        this.rows.set(resource, row);
+        this.rowEls.set(resource, row);
       }
-      row.style.top = `${i * ROW_HEIGHT}px`;
+      row.style.top = `${i * h}px`;
     }
     this.dirty.clear();
     this.allDirty = false;
-    this.empty.hidden = resources.length > 0;
+    this.empty.hidden = rows.length > 0;
+    this.syncTabStop();
+    // Rebuilding a row must not drop the keyboard user's place.
+    if (refocus && !this.body.contains(document.activeElement)) {
+      const again = this.barEl(refocus);
+      if (again) again.focus({ preventScroll: true });
+      else this.root.focus({ preventScroll: true });
+    }
     this.placeNow();
   }
 
-  private buildRow(resource: string): HTMLElement {
-    const row = el("div", "row");
-    row.dataset.resource = resource;
-    const label = el("div", "label", resource);
-    label.title = resource;
-    const lane = el("div", "lane");
-    for (const b of this.store.bookings(resource)) {
-      if (b.end <= this.view.from || b.start >= this.view.to) continue;
-      if (b.status === ReservationStatus.CANCELLED && !this.showCancelled) continue;
-      lane.append(this.buildBar(b));
+  /** Exactly one Tab stop: the active bar when built, else the timeline itself. */
+  private syncTabStop() {
+    let stop: HTMLElement | undefined;
+    for (const bar of this.body.querySelectorAll<HTMLElement>(".bar")) {
+      bar.tabIndex = -1;
+      if (bar.dataset.id === this.active) stop = bar;
     }
-    row.append(label, lane);
-    return row;
+    if (!stop && this.active === undefined) {
+      stop = this.body.querySelector<HTMLElement>(".bar") ?? undefined;
+      this.active = stop?.dataset.id;
+    }
+    if (stop) stop.tabIndex = 0;
+    this.root.tabIndex = stop ? -1 : 0;
   }
 
-  private buildBar(b: Booking): HTMLButtonElement {
-    const { from, to } = this.view;
-    const left = Math.max(b.start, from);
-    const right = Math.min(b.end, to);
-    const bar = el("button", `bar ${statusName(b.status)}`, b.userId);
-    bar.type = "button";
-    bar.dataset.id = b.id;
-    bar.style.left = `${((left - from) / (to - from)) * 100}%`;
-    bar.style.width = `${((right - left) / (to - from)) * 100}%`;
-    bar.title = [`${b.userId} · ${statusName(b.status)}`, formatWindow(b.start, b.end), b.note]
-      .filter(Boolean)
-      .join("\n");
-    if (b.id === this.selected) bar.classList.add("selected");
-    return bar;
+  private buildRow(resource: string): HTMLElement {
+    return buildRow(resource, {
+      busy: this.busy.get(resource) ?? [],
+      bookings: this.shown(resource),
+      place: (node, start, end) => this.place(node, start, end),
+      withDay: this.view.zoom === "week",
+      selected: this.selected,
+    });
   }
 
   private drawAxis() {
-    const span = this.view.to - this.view.from;
-    const pct = (at: number) => `${((at - this.view.from) / span) * 100}%`;
     this.axis.replaceChildren();
     const lines: HTMLElement[] = [];
     for (const tick of ticks(this.view)) {
       const line = el("div", tick.label ? "tick major" : "tick");
-      line.style.left = pct(tick.at);
+      this.place(line, tick.at, tick.at);
       lines.push(line);
       if (!tick.label) continue;
       const text = el("span", "tick-label", tick.label);
-      text.style.left = pct(tick.at);
+      this.place(text, tick.at, tick.at);
+      text.style.width = "";
       this.axis.append(text);
     }
     this.grid.replaceChildren(...lines, this.now);
@@ -172,8 +274,6 @@ export class Timeline {
     const t = Date.now();
     const inView = t >= this.view.from && t < this.view.to;
     this.now.hidden = !inView;
-    if (inView) {
-      this.now.style.left = `${((t - this.view.from) / (this.view.to - this.view.from)) * 100}%`;
-    }
+    if (inView) this.place(this.now, t, t);
   }
 }

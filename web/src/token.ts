@@ -25,3 +25,19 @@ export function setupTokenForm(form: HTMLFormElement): void {
     location.reload();
   });
 }
+
+/**
+ * The `role` claim of the saved token, read without checking the signature: the page only uses
+ * it to decide what to draw (busy blocks for a `user`); the service decides what is allowed.
+ */
+export function tokenRole(): string {
+  const payload = loadToken().split(".")[1];
+  if (!payload) return "";
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const role = (JSON.parse(json) as { role?: unknown }).role;
+    return typeof role === "string" ? role : "";
+  } catch {
+    return "";
+  }
+}

@@ -3,6 +3,15 @@ import { formatDay, formatLongDay, formatTime } from "./format.js";
 /** How much time the timeline spans. */
 export type Zoom = "day" | "week";
 
+/** The working hours a day view shows, `[start, end)` in whole hours of the local day. */
+export interface Hours {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The whole day: 00:00–24:00. */
+export const ALL_DAY: Hours = { start: 0, end: 24 };
+
 /** The visible time range `[from, to)` in epoch milliseconds, local-calendar aligned. */
 export interface View {
   readonly zoom: Zoom;
@@ -18,22 +27,39 @@ export interface Tick {
 
 const DAYS: Record<Zoom, number> = { day: 1, week: 7 };
 
-/** The day, or the Monday-to-Sunday week, that contains `ms`. */
-export function viewContaining(ms: number, zoom: Zoom): View {
-  // Calendar arithmetic on Date, not fixed 24-hour steps, so DST days stay aligned.
+/** Local midnight of the day containing `ms`. */
+export function startOfDay(ms: number): number {
   const d = new Date(ms);
   d.setHours(0, 0, 0, 0);
-  if (zoom === "week") d.setDate(d.getDate() - ((d.getDay() + 6) % 7));
+  return d.getTime();
+}
+
+/** `hours` (may be fractional or 24) into the local day starting at midnight `day`. */
+export function atHour(day: number, hours: number): number {
+  // Calendar arithmetic on Date, not fixed 24-hour steps, so DST days stay aligned.
+  const d = new Date(day);
+  d.setHours(Math.floor(hours), Math.round((hours % 1) * 60), 0, 0);
+  return d.getTime();
+}
+
+/**
+ * The day (its working `hours`), or the whole Monday-to-Sunday week, that contains `ms`.
+ */
+export function viewContaining(ms: number, zoom: Zoom, hours: Hours = ALL_DAY): View {
+  const d = new Date(startOfDay(ms));
+  if (zoom === "day")
+    return { zoom, from: atHour(d.getTime(), hours.start), to: atHour(d.getTime(), hours.end) };
+  d.setDate(d.getDate() - ((d.getDay() + 6) % 7));
   const from = d.getTime();
   d.setDate(d.getDate() + DAYS[zoom]);
   return { zoom, from, to: d.getTime() };
 }
 
 /** The view `steps` days or weeks away. */
-export function shiftView(view: View, steps: number): View {
+export function shiftView(view: View, steps: number, hours: Hours = ALL_DAY): View {
   const d = new Date(view.from);
   d.setDate(d.getDate() + steps * DAYS[view.zoom]);
-  return viewContaining(d.getTime(), view.zoom);
+  return viewContaining(d.getTime(), view.zoom, hours);
 }
 
 /** A heading for the view. */
@@ -42,7 +68,7 @@ export function describeView(view: View): string {
   return `${formatDay(view.from)} – ${formatDay(view.to - 1)}`;
 }
 
-/** Hourly lines labelled every two hours for a day; six-hourly lines labelled daily for a week. */
+/** Hourly lines, each labelled, for a day; six-hourly lines labelled daily for a week. */
 export function ticks(view: View): Tick[] {
   const stepHours = view.zoom === "day" ? 1 : 6;
   const out: Tick[] = [];
@@ -50,33 +76,38 @@ export function ticks(view: View): Tick[] {
   while (d.getTime() < view.to) {
     const h = d.getHours();
     const label =
-      view.zoom === "day"
-        ? h % 2 === 0
-          ? formatTime(d.getTime())
-          : ""
-        : h === 0
-          ? formatDay(d.getTime())
-          : "";
+      view.zoom === "day" ? formatTime(d.getTime()) : h === 0 ? formatDay(d.getTime()) : "";
     out.push({ at: d.getTime(), label });
     d.setHours(h + stepHours);
   }
   return out;
 }
 
-/** `#day/2030-01-07`: the view in the address, so it survives a reload and can be shared. */
-export function viewToHash(view: View): string {
-  const d = new Date(view.from);
-  const date = [d.getFullYear(), d.getMonth() + 1, d.getDate()]
+/** `2030-01-07`: the local date of an instant, as a `date` input and the address take it. */
+export function toDateValue(ms: number): string {
+  const d = new Date(ms);
+  return [d.getFullYear(), d.getMonth() + 1, d.getDate()]
     .map((n, i) => String(n).padStart(i === 0 ? 4 : 2, "0"))
     .join("-");
-  return `#${view.zoom}/${date}`;
+}
+
+/** Local midnight of a `2030-01-07` date, or undefined when it is not one. */
+export function fromDateValue(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d] = m;
+  const ms = new Date(Number(y), Number(mo) - 1, Number(d)).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** `#day/2030-01-07`: the view in the address, so it survives a reload and can be shared. */
+export function viewToHash(view: View): string {
+  return `#${view.zoom}/${toDateValue(view.from)}`;
 }
 
 /** The view a `viewToHash` address names, or undefined for any other hash. */
-export function viewFromHash(hash: string): View | undefined {
-  const m = /^#(day|week)\/(\d{4})-(\d{2})-(\d{2})$/.exec(hash);
-  if (!m) return undefined;
-  const [, zoom, y, mo, d] = m;
-  const date = new Date(Number(y), Number(mo) - 1, Number(d));
-  return Number.isNaN(date.getTime()) ? undefined : viewContaining(date.getTime(), zoom as Zoom);
+export function viewFromHash(hash: string, hours: Hours = ALL_DAY): View | undefined {
+  const m = /^#(day|week)\/(.+)$/.exec(hash);
+  const day = m?.[2] === undefined ? undefined : fromDateValue(m[2]);
+  return day === undefined ? undefined : viewContaining(day, m?.[1] as Zoom, hours);
 }

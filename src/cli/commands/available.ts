@@ -1,57 +1,47 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
 import { microsToTimestamp } from "../../server/convert.js";
-import { type ClientOptions, clientCommand, timeArg, withClient } from "../client-command.js";
+import { type ClientOptions, clientCommand, durationArg, withClient } from "../client-command.js";
+import { formatDuration } from "../duration-input.js";
+import { CliError, Exit } from "../errors.js";
 import { formatLocal, formatTable, micros } from "../format.js";
 import { printJson, printLines } from "../output.js";
+import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
-interface AvailableOptions extends ClientOptions {
+interface AvailableOptions extends ClientOptions, WindowOptions {
   readonly resource: string;
-  readonly start: Micros;
-  readonly end: Micros;
   readonly min?: Micros;
-}
-
-const UNIT: Record<string, bigint> = {
-  d: 86_400_000_000n,
-  h: 3_600_000_000n,
-  m: 60_000_000n,
-  s: 1_000_000n,
-};
-
-/** `90m`, `1h30m`, `2d`, `45s` as microseconds. */
-export function durationArg(value: string): Micros {
-  const parts = [...value.matchAll(/(\d+)([dhms])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) {
-    throw new InvalidArgumentError("expected a duration such as 30m, 1h30m or 2d");
-  }
-  return parts.reduce((sum, [, n = "0", u = "s"]) => sum + BigInt(n) * (UNIT[u] ?? 0n), 0n);
-}
-
-function formatLength(us: Micros): string {
-  const minutes = us / 60_000_000n;
-  const h = minutes / 60n;
-  const m = minutes % 60n;
-  return h > 0n ? `${h}h${m > 0n ? `${m}m` : ""}` : `${m}m`;
 }
 
 /** `rsvp available`: the free windows of one resource in a range. */
 export function registerAvailable(program: Command): void {
-  clientCommand(program, "available")
-    .description("free windows of a resource between --start and --end")
-    .requiredOption("-r, --resource <id>", "the resource")
-    .requiredOption("--start <time>", "from", timeArg)
-    .requiredOption("--end <time>", "until", timeArg)
+  withWindowOptions(
+    clientCommand(program, "available")
+      .description("free windows of a resource between --start and --end, or on a --date")
+      .requiredOption("-r, --resource <id>", "the resource"),
+    {
+      start: "from",
+      end: "until",
+      date: "that whole day (with --start/--end: the day of their times)",
+    },
+  )
     .option("--min <duration>", "only windows at least this long (30m, 1h30m, 2d)", durationArg)
     .action(async (opts: AvailableOptions) => {
+      if (opts.output === "id") {
+        throw new CliError("free windows have no ids: use -o table or -o json", Exit.usage);
+      }
+      const { start, end } = resolveWindow(opts, { wholeDay: true });
+      if (start === undefined || end === undefined) {
+        throw new CliError("give --start and --end (or --duration), or a --date", Exit.usage);
+      }
       const min = opts.min ?? 0n;
       const res = await withClient(opts, (client, call) =>
         client.available(
           {
             resourceId: opts.resource,
-            start: microsToTimestamp(opts.start),
-            end: microsToTimestamp(opts.end),
+            start: microsToTimestamp(start),
+            end: microsToTimestamp(end),
             minDuration: { seconds: min / 1_000_000n, nanos: Number(min % 1_000_000n) * 1000 },
           },
           call,
@@ -61,7 +51,7 @@ export function registerAvailable(program: Command): void {
         start: micros(w.start) ?? 0n,
         end: micros(w.end) ?? 0n,
       }));
-      if (opts.json) {
+      if (opts.output === "json") {
         for (const w of windows)
           printJson({ start: formatInstant(w.start), end: formatInstant(w.end) });
         return;
@@ -70,7 +60,7 @@ export function registerAvailable(program: Command): void {
       const rows = windows.map((w) => [
         formatLocal(w.start),
         formatLocal(w.end),
-        formatLength(w.end - w.start),
+        formatDuration(w.end - w.start),
       ]);
       if (rows.length > 0) printLines(formatTable(["START", "END", "LENGTH"], rows));
     });

@@ -25,6 +25,6 @@ export function registerByIdCommand(
     .argument("<id>", "reservation id")
     .action(async (id: string, opts: ClientOptions) => {
       const { reservation } = await withClient(opts, (client, call) => rpc(client, id, call));
-      printReservations([reservation], opts.json);
+      printReservations([reservation], opts.output);
     });
 }

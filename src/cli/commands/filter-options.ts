@@ -1,16 +1,14 @@
-import { type Command, Option } from "commander";
-import type { Micros } from "../../domain/reservation.js";
+import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../server/convert.js";
-import { timeArg } from "../client-command.js";
+import { choiceOption } from "../client-command.js";
+import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
 /** The filters `query` and `filter` share. */
-export interface FilterOptions {
+export interface FilterOptions extends WindowOptions {
   readonly resource?: string;
   readonly user?: string;
   readonly status?: "pending" | "confirmed" | "blocked" | "cancelled";
-  readonly start?: Micros;
-  readonly end?: Micros;
   readonly desc?: boolean;
 }
 
@@ -23,27 +21,34 @@ const STATUS = {
 
 /** Adds the filter flags to a command. */
 export function withFilterOptions(cmd: Command): Command {
-  return cmd
-    .option("-r, --resource <id>", "only this resource")
-    .option("-u, --user <id>", "only this user")
-    .addOption(
-      new Option("--status <status>", "only this status (default: all but cancelled)").choices(
-        Object.keys(STATUS),
+  return withWindowOptions(
+    cmd
+      .option("-r, --resource <id>", "only this resource")
+      .option("-u, --user <id>", "only this user")
+      .addOption(
+        choiceOption(
+          "--status <status>",
+          "only this status (default: all but cancelled)",
+          Object.keys(STATUS),
+        ),
       ),
-    )
-    .option("--start <time>", "only reservations ending after this time", timeArg)
-    .option("--end <time>", "only reservations starting before this time", timeArg)
-    .option("--desc", "latest start first");
+    {
+      start: "only reservations ending after this time",
+      end: "only reservations starting before this time",
+      date: "only reservations on this day (with --start/--end: the day of their times)",
+    },
+  ).option("--desc", "latest start first");
 }
 
 /** The flags as the request fields QueryRequest and FilterRequest share. */
 export function filterFields(opts: FilterOptions) {
+  const { start, end } = resolveWindow(opts, { wholeDay: true });
   return {
     resourceId: opts.resource ?? "",
     userId: opts.user ?? "",
     status: opts.status ? STATUS[opts.status] : ReservationStatus.UNKNOWN,
-    start: opts.start === undefined ? undefined : microsToTimestamp(opts.start),
-    end: opts.end === undefined ? undefined : microsToTimestamp(opts.end),
+    start: start === undefined ? undefined : microsToTimestamp(start),
+    end: end === undefined ? undefined : microsToTimestamp(end),
     desc: opts.desc === true,
   };
 }

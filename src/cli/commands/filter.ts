@@ -22,13 +22,14 @@ export function registerFilter(program: Command): void {
     .option("-n, --page-size <n>", "reservations per page (1-500, default 50)", pageSize)
     .option("--page-token <token>", "continue from a previous page")
     .action(async (opts: PageOptions) => {
+      const fields = filterFields(opts);
       const page = await withClient(opts, (client, call) =>
         client.filter(
-          { ...filterFields(opts), pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? "" },
+          { ...fields, pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? "" },
           call,
         ),
       );
-      if (opts.json) {
+      if (opts.output === "json") {
         printJson({
           reservations: page.reservations.map(reservationJson),
           nextPageToken: page.nextPageToken,
@@ -36,7 +37,7 @@ export function registerFilter(program: Command): void {
         return;
       }
       if (page.reservations.length === 0) process.stderr.write("no reservations match\n");
-      else printReservations(page.reservations);
+      else printReservations(page.reservations, opts.output);
       if (page.nextPageToken)
         process.stderr.write(`next page: --page-token ${page.nextPageToken}\n`);
     });

@@ -58,7 +58,12 @@ export function registerListen(program: Command): void {
       const onSignal = () => stop.abort();
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
-      const print = opts.json ? (e: ListenResponse) => printJson(eventJson(e)) : tablePrinter();
+      const print =
+        opts.output === "json"
+          ? (e: ListenResponse) => printJson(eventJson(e))
+          : opts.output === "id"
+            ? (e: ListenResponse) => printLines([e.reservation?.id ?? ""])
+            : tablePrinter();
       try {
         await withClient(
           opts,

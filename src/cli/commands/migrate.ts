@@ -12,7 +12,10 @@ export function registerMigrate(program: Command): void {
       const db = await openDb(loadConfig().database);
       try {
         const applied = await migrate(db);
-        process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");
+        // Which database: the data directory, or the server's URL with its password masked.
+        process.stdout.write(
+          `database: ${db.description}: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}\n`,
+        );
       } finally {
         await db.close();
       }

@@ -1,16 +1,14 @@
-import { type Command, Option } from "commander";
-import type { Micros } from "../../domain/reservation.js";
+import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../server/convert.js";
-import { type ClientOptions, clientCommand, timeArg, withClient } from "../client-command.js";
+import { type ClientOptions, choiceOption, clientCommand, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
 import { printReservations } from "../output.js";
+import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
-interface ReserveOptions extends ClientOptions {
+interface ReserveOptions extends ClientOptions, WindowOptions {
   readonly resource: string;
   readonly user?: string;
-  readonly start: Micros;
-  readonly end: Micros;
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
 }
@@ -23,17 +21,20 @@ const STATUS = {
 
 /** `rsvp reserve`: reserves a resource for `[start, end)`. */
 export function registerReserve(program: Command): void {
-  clientCommand(program, "reserve")
-    .description("reserve a resource for the window [start, end)")
-    .requiredOption("-r, --resource <id>", "the resource to reserve")
-    .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)")
-    .requiredOption("--start <time>", "start of the window (inclusive)", timeArg)
-    .requiredOption("--end <time>", "end of the window (exclusive)", timeArg)
+  withWindowOptions(
+    clientCommand(program, "reserve")
+      .description("reserve a resource for the window [start, end)")
+      .requiredOption("-r, --resource <id>", "the resource to reserve")
+      .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)"),
+    {
+      start: "start of the window (inclusive; required)",
+      end: "end of the window (exclusive)",
+      date: "the day of times given without one (default: today)",
+    },
+  )
     .option("-n, --note <text>", "a note", "")
     .addOption(
-      new Option("--status <status>", "initial status")
-        .choices(Object.keys(STATUS))
-        .default("pending"),
+      choiceOption("--status <status>", "initial status", Object.keys(STATUS)).default("pending"),
     )
     .action(async (opts: ReserveOptions) => {
       // With a token the server takes an empty user as the token's own subject.
@@ -43,14 +44,24 @@ export function registerReserve(program: Command): void {
           Exit.usage,
         );
       }
+      const { start, end } = resolveWindow(opts);
+      if (start === undefined) {
+        throw new CliError("required option '--start <time>' not specified", Exit.usage);
+      }
+      if (end === undefined) {
+        throw new CliError(
+          "required option '--end <time>' (or '--duration <length>') not specified",
+          Exit.usage,
+        );
+      }
       const { reservation } = await withClient(opts, (client, call) =>
         client.reserve(
           {
             reservation: {
               resourceId: opts.resource,
               userId: opts.user ?? "",
-              start: microsToTimestamp(opts.start),
-              end: microsToTimestamp(opts.end),
+              start: microsToTimestamp(start),
+              end: microsToTimestamp(end),
               note: opts.note,
               status: STATUS[opts.status],
             },
@@ -58,6 +69,6 @@ export function registerReserve(program: Command): void {
           call,
         ),
       );
-      printReservations([reservation], opts.json);
+      printReservations([reservation], opts.output);
     });
 }

@@ -3,6 +3,7 @@ import { loadAuthConfig } from "../../auth/auth-config.js";
 import { ROLES, type Role } from "../../auth/caller.js";
 import { mintToken } from "../../auth/mint-token.js";
 import { parseName } from "../../domain/validate.js";
+import { choiceOption } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
 
 interface TokenOptions {
@@ -33,7 +34,7 @@ export function registerToken(program: Command): void {
       "print a bearer token for development, signed with RSVP_JWT_SECRET (and RSVP_JWT_ISSUER/AUDIENCE if set)",
     )
     .requiredOption("--sub <id>", "the user id the token speaks for", userId)
-    .addOption(new Option("--role <role>", "what it may do").choices(ROLES).default("user"))
+    .addOption(choiceOption("--role <role>", "what it may do", ROLES).default("user"))
     .addOption(
       new Option("--ttl <seconds>", "how long it is valid").argParser(wholeSeconds).default(3600),
     )

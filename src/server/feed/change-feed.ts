@@ -26,6 +26,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
   let retryMs = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let lagMs = 0;
+  let skipping: Promise<void> | undefined;
   let waitingSince: bigint | undefined;
   const stall = createStallWarning(db, log, opts.stallWarnMs ?? 5000);
 
@@ -92,6 +93,12 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
 
   function wake() {
     if (closed) return;
+    if (all.size === 0) {
+      // Nobody listens: reading would deliver to no one, and no one waits on what is held
+      // back. The first subscriber moves the head (skipToNow).
+      waitingSince = undefined;
+      return;
+    }
     if (pumping) {
       again = true;
       return;
@@ -183,6 +190,26 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
     }
   }
 
+  /**
+   * Moves an idle feed's head to the horizon now: nothing below it can still commit, and no one
+   * listened while the feed stood still, so no one is owed what lies in between. Concurrent
+   * first subscribers share one look.
+   */
+  function skipToNow(): Promise<void> {
+    skipping ??= feedHorizon(db)
+      .then((now) => {
+        // A read still under way would move the head itself; never move it backwards.
+        if (!pumping && comparePositions(now, head) > 0) {
+          head = now;
+          recent.reset(now);
+        }
+      })
+      .finally(() => {
+        skipping = undefined;
+      });
+    return skipping;
+  }
+
   function forget(sub: Subscriber) {
     live.delete(sub);
     all.delete(sub);
@@ -204,6 +231,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
     },
 
     async open(filter, after, { signal, bookmarkMs }) {
+      if (all.size === 0) await skipToNow();
       if (after) {
         const check = await readChanges(db, after, { limit: 1, upTo: after, signal });
         if (comparePositions(after, check.horizon) > 0) {
@@ -224,6 +252,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
       // A subscription dropped before it was iterated must not stay registered.
       signal.addEventListener("abort", () => forget(sub), { once: true });
       const items = iterate(sub, start, signal, bookmarkMs);
+      wake(); // what committed while nobody listened, or since the head was taken
       return { start, [Symbol.asyncIterator]: () => items };
     },
 

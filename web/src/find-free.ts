@@ -1,0 +1,71 @@
+import type { Rsvp } from "./api.js";
+import { barWindow } from "./bar-text.js";
+import { describeError } from "./describe-error.js";
+import { formatDuration } from "./format.js";
+import { freeWindows, type Window } from "./free-slots.js";
+import type { RowModel } from "./rows.js";
+import { atHour, fromDateValue, type Hours } from "./view.js";
+import { input } from "./window-fields.js";
+
+/** Shown per resource, so a long free stretch does not crowd out the others. */
+const PER_RESOURCE = 4;
+
+/**
+ * "Find a free slot": the free windows (`available`) of one resource, or of every row when none
+ * is named, within the working hours of a day; each is a button that starts booking it.
+ */
+export function setupFindForm(
+  form: HTMLFormElement,
+  results: HTMLElement,
+  client: Rsvp,
+  rows: RowModel,
+  hours: () => Hours,
+  pick: (resource: string, w: Window) => void,
+): { setDay(value: string): void } {
+  const resource = input(form, "resource");
+  const day = input(form, "day");
+  const duration = form.elements.namedItem("duration") as HTMLSelectElement;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const midnight = fromDateValue(day.value);
+    if (midnight === undefined) return;
+    const h = hours();
+    const range = { start: atHour(midnight, h.start), end: atHour(midnight, h.end) };
+    const ms = Number(duration.value) * 60_000;
+    const named = resource.value.trim();
+    const names = named ? [named] : rows.rows().map((r) => r.resource);
+    if (names.length === 0) {
+      results.textContent = "Name a resource, or add one under Resources.";
+      return;
+    }
+    results.textContent = "Looking…";
+    try {
+      const found = await Promise.all(
+        names.map(async (name) => [name, await freeWindows(client, name, range, ms)] as const),
+      );
+      const list = document.createElement("ul");
+      for (const [name, windows] of found) {
+        for (const w of windows.slice(0, PER_RESOURCE)) {
+          const slot = { start: w.start, end: w.start + ms };
+          const button = document.createElement("button");
+          button.type = "button";
+          button.textContent = `${name} · ${barWindow(slot)}`;
+          button.title = `free ${barWindow(w)}`;
+          button.addEventListener("click", () => pick(name, slot));
+          const item = document.createElement("li");
+          item.append(button);
+          list.append(item);
+        }
+      }
+      const what = `${formatDuration(ms)} free between ${String(h.start).padStart(2, "0")}:00 and ${String(h.end).padStart(2, "0")}:00`;
+      results.replaceChildren(list.childElementCount ? `${what}:` : `Nothing ${what}.`, list);
+    } catch (err) {
+      results.textContent = describeError(err);
+    }
+  });
+  return {
+    setDay(value: string) {
+      day.value = value;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { barName, barWindow } from "./bar-text.js";
+import { type Booking, statusName } from "./booking.js";
+
+/** A time range `[start, end)` in epoch milliseconds that someone else holds. */
+export type Busy = readonly [number, number];
+
+/** An element with a class and text. */
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = "") {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.textContent = text;
+  return node;
+}
+
+/** What a row shows. */
+export interface RowContent {
+  readonly busy: readonly Busy[];
+  readonly bookings: readonly Booking[];
+  /** Sets a node's left and width for a window. */
+  readonly place: (node: HTMLElement, start: number, end: number) => void;
+  /** Bars say their day (a week view). */
+  readonly withDay: boolean;
+  readonly selected: string | undefined;
+}
+
+/** One resource's row: its label, then busy blocks and a bar (a button) per booking. */
+export function buildRow(resource: string, c: RowContent): HTMLElement {
+  const row = el("div", "row");
+  row.dataset.resource = resource;
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", resource);
+  const label = el("div", "label", resource);
+  label.title = resource;
+  const lane = el("div", "lane");
+  for (const [start, end] of c.busy) {
+    const block = el("div", "busy", "busy");
+    c.place(block, start, end);
+    block.setAttribute("aria-label", `${resource}, ${barWindow({ start, end })}, busy`);
+    block.setAttribute("role", "img");
+    lane.append(block);
+  }
+  for (const b of c.bookings) lane.append(buildBar(b, c));
+  row.append(label, lane);
+  return row;
+}
+
+/** A bar reads `10:00–11:00 bob` over its note; narrow bars drop the end time (CSS). */
+function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
+  const bar = el("button", `bar ${statusName(b.status)}`);
+  bar.type = "button";
+  bar.dataset.id = b.id;
+  c.place(bar, b.start, b.end);
+  const head = el("span", "bar-head");
+  const time = el("span", "bar-time");
+  const window = barWindow(b);
+  const dash = window.indexOf("–");
+  time.append(window.slice(0, dash), el("span", "bar-end", window.slice(dash)));
+  head.append(time, ` ${b.userId}`);
+  bar.append(head);
+  if (b.note) bar.append(el("span", "bar-note", b.note));
+  bar.setAttribute("aria-label", barName(b, c.withDay));
+  if (b.note) bar.setAttribute("aria-description", b.note);
+  if (b.id === c.selected) {
+    bar.classList.add("selected");
+    bar.setAttribute("aria-current", "true");
+  }
+  return bar;
+}
