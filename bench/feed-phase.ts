@@ -45,15 +45,26 @@ async function holdForeignWrites(ctx: Ctx, urls: readonly string[]): Promise<() 
   };
 }
 
-/** The database's CPU (and the service's) while the service sits idle, per second. */
-async function idleRound(ctx: Ctx, key: string, postmasterPid: number | undefined): Promise<void> {
+/**
+ * The database's CPU (and the service's) per second while the service sits idle with
+ * listeners open: with none open the feed reads nothing at all, which would prove nothing.
+ */
+async function idleRound(
+  ctx: Ctx,
+  listenLoader: Loader,
+  key: string,
+  postmasterPid: number | undefined,
+): Promise<void> {
   if (!postmasterPid) return;
+  const target = ctx.service.address;
+  await listenLoader.run({ kind: "listen-open", target, listeners: FEED_LISTENERS }, 60_000);
   await sleep(500); // the last round's deliveries settle
   const seconds = ctx.opts.quick ? 2 : 5;
   const [, cores] = await withCpu(
     [idleClusterCpu("cpu.db", postmasterPid), processCpu("cpu.svcIdle", ctx.service.pid)],
     () => sleep(seconds * 1000),
   );
+  await listenLoader.run({ kind: "listen-close", ackedIds: [], timeoutMs: 0 }, 60_000);
   const db = cores["cpu.db"] ?? Number.NaN;
   // One operation is one idle second: CPU µs/op is µs of database CPU per second.
   ctx.rec.add(key, {
@@ -97,11 +108,11 @@ export async function feedPhase(
       await release();
     }
   }
-  await idleRound(ctx, "idle-empty", postmasterPid);
+  await idleRound(ctx, listenLoader, "idle-empty", postmasterPid);
   ctx.log(`  ${opts.historyRows} retained changes`);
   await db.insertHistory(opts.historyRows);
   for (let r = 1; r <= opts.repeats; r++) await latency("feed-history", `f${r}h`);
-  await idleRound(ctx, "idle-history", postmasterPid);
+  await idleRound(ctx, listenLoader, "idle-history", postmasterPid);
   for (let r = 1; r <= opts.repeats; r++) {
     ctx.log(`  fan-out round ${r}: ${opts.fanOutListeners} filtered listeners`);
     await listenRound(ctx, listenLoader, "feed-fanout", `f${r}f`, FAN_OUT_RATE, {
