@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import type { BenchDb } from "./bench-db.js";
-import { idleClusterCpu, processCpu, withCpu } from "./cpu.js";
+import { idleClusterCpu, withCpu } from "./cpu.js";
 import type { Loader } from "./loader.js";
-import { type Ctx, listenRound } from "./scenarios.js";
+import { type Ctx, listenRound, sampleOf } from "./scenarios.js";
 
 /** Reserves per second of the feed's latency rounds: low, so the figure is the feed's own. */
 export const FEED_RATE = 50;
@@ -60,21 +60,12 @@ async function idleRound(
   await listenLoader.run({ kind: "listen-open", target, listeners: FEED_LISTENERS }, 60_000);
   await sleep(500); // the last round's deliveries settle
   const seconds = ctx.opts.quick ? 2 : 5;
-  const [, cores] = await withCpu(
-    [idleClusterCpu("cpu.db", postmasterPid), processCpu("cpu.svcIdle", ctx.service.pid)],
-    () => sleep(seconds * 1000),
+  const [, cores] = await withCpu([idleClusterCpu("cpu.db", postmasterPid)], () =>
+    sleep(seconds * 1000),
   );
   await listenLoader.run({ kind: "listen-close", ackedIds: [], timeoutMs: 0 }, 60_000);
-  const db = cores["cpu.db"] ?? Number.NaN;
   // One operation is one idle second: CPU µs/op is µs of database CPU per second.
-  ctx.rec.add(key, {
-    rate: 1,
-    p50: Number.NaN,
-    p99: Number.NaN,
-    "cpu.db": db,
-    cpuUs: db * 1e6,
-    svcUs: (cores["cpu.svcIdle"] ?? Number.NaN) * 1e6,
-  });
+  ctx.rec.add(key, sampleOf({ rate: 1, p50: Number.NaN, p99: Number.NaN }, cores));
 }
 
 /**

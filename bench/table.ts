@@ -306,12 +306,6 @@ export function formatDetails(rec: Recorder): string {
       `feed-fanout: ${fmt(f.listeners, 0)} listeners over ${Math.ceil((f.listeners ?? 0) / LISTENS_PER_CHANNEL)} connections, ${fmt(f.reserveRate, 0)} reserves/s; server RSS ${fmt(f.rssPerListenerKiB, 1)} KiB per idle listener (RSS after opening them less before, divided)`,
     );
   }
-  for (const key of ["idle-empty", "idle-history"]) {
-    if (rec.has(key)) {
-      const i = rec.median(key);
-      lines.push(`${key}: service process ${fmt(i.svcUs, 0)} µs of CPU per idle second`);
-    }
-  }
   if (rec.has("query-stream")) {
     const d = rec.median("query-stream");
     lines.push(
