@@ -65,11 +65,58 @@ export async function startCluster({ settings = [] } = {}) {
   }).trim();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
     version,
     dir,
+    /** Restarts the server: "fast" (clean shutdown) or "immediate" (a crash, then recovery). */
+    restart(mode = "fast") {
+      as(pgCtl, ["-D", data, "-m", mode, "-l", join(dir, "log"), "-w", "-t", "60", "restart"]);
+    },
+    /**
+     * A streaming standby of this cluster, copied with pg_basebackup (-R: it follows this one),
+     * on a port of its own. `promote()` makes it a primary; `stop()` ends and removes it.
+     */
+    async addStandby() {
+      const standbyData = join(dir, "standby");
+      const basebackup = findBin("pg_basebackup");
+      if (!basebackup) throw new Error("pg_basebackup not found");
+      as(basebackup, [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        "postgres",
+        "-D",
+        standbyData,
+        "-R",
+        "-X",
+        "stream",
+      ]);
+      const standbyPort = await freePort();
+      const standbyOpts = opts.replace(`-p ${port}`, `-p ${standbyPort}`);
+      const log = join(dir, "standby.log");
+      as(pgCtl, ["-D", standbyData, "-o", standbyOpts, "-l", log, "-w", "-t", "60", "start"]);
+      return {
+        url: `postgres://postgres@127.0.0.1:${standbyPort}/postgres`,
+        port: standbyPort,
+        promote() {
+          as(pgCtl, ["-D", standbyData, "-w", "-t", "60", "promote"]);
+        },
+        stop() {
+          as(pgCtl, ["-D", standbyData, "-m", "immediate", "-w", "stop"]);
+        },
+      };
+    },
+    /** Stops the server as a crash would, keeping its files (stop() removes them). */
+    kill() {
+      as(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+    },
     stop() {
       try {
-        as(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+        if (existsSync(join(data, "postmaster.pid"))) {
+          as(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -7,7 +7,7 @@ import { createRsvpClient, RpcError, type RsvpClient } from "../src/client/grpc-
 import { ReservationUpdateType as Op } from "../src/gen/reservation/reservation_pb.js";
 import { postgresBackends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
-import { collectListen } from "./helpers/listener.js";
+import { collectListen, eventsBefore } from "./helpers/listener.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 
 const iso = (h: number) => new Date(Date.UTC(2030, 0, 1) + h * 3_600_000).toISOString();
@@ -77,8 +77,12 @@ for (const backend of postgresBackends) {
           events.map((e) => e.reservation?.resourceId),
           ["ooo-a", "ooo-b"],
         );
-        await new Promise((r) => setTimeout(r, 200));
-        assert.equal(l.events.length, 2, "each exactly once");
+        const before = await eventsBefore(l, () =>
+          t.client.reserve({
+            reservation: { userId: "u", resourceId: "ooo-mark", start: hour(1), end: hour(2) },
+          }),
+        );
+        assert.equal(before.length, 2, "each exactly once");
       } finally {
         l.stop();
         await older.end();
@@ -125,9 +129,13 @@ for (const backend of postgresBackends) {
       const second = collectListen(t.client, { userId: "rc", cursor: last });
       await writes;
       await second.waitFor(300 - seen.length, 30_000);
-      await new Promise((r) => setTimeout(r, 200));
+      const rest = await eventsBefore(second, () =>
+        t.client.reserve({
+          reservation: { userId: "rc", resourceId: "rc-mark", start: hour(1), end: hour(2) },
+        }),
+      );
       second.stop();
-      const all = [...seen, ...second.events].map((e) => e.reservation?.id);
+      const all = [...seen, ...rest].map((e) => e.reservation?.id);
       assert.equal(all.length, 300);
       assert.equal(new Set(all).size, 300, "no event twice");
     });
@@ -182,8 +190,11 @@ for (const backend of postgresBackends) {
           assert.ok(events.every((e) => e.op === Op.CREATE));
           assert.deepEqual(new Set(events.map((e) => e.reservation?.id)), ids);
         }
-        await new Promise((r) => setTimeout(r, 200));
-        for (const l of listeners) assert.equal(l.events.length, 500, "exactly once");
+        const mark = t.client.reserve({
+          reservation: { userId: "burst", resourceId: "burst-mark", start: hour(1), end: hour(2) },
+        });
+        for (const l of listeners)
+          assert.equal((await eventsBefore(l, () => mark)).length, 500, "exactly once");
         // Every listener saw the same order: the log's order.
         const order = listeners[0]?.events.map((e) => e.cursor);
         for (const l of listeners)
@@ -251,9 +262,23 @@ for (const backend of postgresBackends) {
       const stored = await idsOf("kill-");
       assert.equal(stored.length, 300, `every write landed (after ${retries} retries)`);
       await l.waitFor(stored.length, 30_000);
-      await new Promise((r) => setTimeout(r, 300));
+      // The mark carries a key: a retry after a lost answer still returns its reservation.
+      const mark = async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await t.client.reserve({
+              reservation: { userId: "k", resourceId: "mark", start: hour(1), end: hour(2) },
+              requestId: "kill-mark",
+            });
+          } catch (err) {
+            if (!(err instanceof RpcError && err.code === status.UNAVAILABLE) || attempt > 20)
+              throw err;
+          }
+        }
+      };
+      const before = await eventsBefore(l, mark, 30_000);
       l.stop();
-      const got = l.events.filter((e) => e.reservation?.resourceId.startsWith("kill-"));
+      const got = before.filter((e) => e.reservation?.resourceId.startsWith("kill-"));
       assert.equal(got.length, stored.length, "every stored change arrives, none twice");
       assert.deepEqual(new Set(got.map((e) => e.reservation?.id)), new Set(stored));
       assert.ok(got.every((e) => e.op === Op.CREATE));

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { migrate } from "../src/db/migrate.js";
 import { openDb } from "../src/db/open.js";
+import { redactPostgresUrl } from "../src/db/postgres-url.js";
 import { startApp } from "../src/server/app.js";
 import { ConfigError, loadConfig } from "../src/server/config.js";
 import { createLogger } from "../src/server/logger.js";
@@ -25,6 +26,8 @@ for (const backend of backends) {
           "003_booking.sql",
           "004_reserve_without_probes.sql",
           "005_feed_horizon.sql",
+          "006_update_expired_holds.sql",
+          "007_resources.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
@@ -32,8 +35,19 @@ for (const backend of backends) {
         );
         assert.match(
           c?.def ?? "",
-          /EXCLUDE USING gist \(resource_id WITH =, timespan WITH &&\) WHERE \(\(status <> 'cancelled'/,
+          /EXCLUDE USING gist \(resource_id WITH =, occupied WITH &&\) WHERE \(\(status <> 'cancelled'/,
         );
+        // What a reservation occupies is its window widened by buffers that are never
+        // negative: it always covers the window, so no two windows overlap either.
+        const [occupied] = await db.query<{ expr: string }>(
+          `SELECT generation_expression AS expr FROM information_schema.columns
+            WHERE table_schema = 'rsvp' AND table_name = 'reservations' AND column_name = 'occupied'`,
+        );
+        assert.match(occupied?.expr ?? "", /widen\(timespan, buffer_before, buffer_after\)/);
+        const [buffers] = await db.query<{ def: string }>(
+          "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'reservations_buffers_valid'",
+        );
+        assert.match(buffers?.def ?? "", /buffer_before >= '00:00:00'::interval/);
       } finally {
         await db.close();
         await database.drop();
@@ -119,6 +133,22 @@ describe("configuration", () => {
     assert.deepEqual(loadConfig({ DATABASE_URL: "postgres://h/db" }).database, {
       kind: "postgres",
       url: "postgres://h/db",
+      statementTimeoutMs: 15_000,
+      lockTimeoutMs: 5_000,
+    });
+    // Several hosts (failover), as libpq writes them, with the password kept out of logs.
+    const multi = "postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write";
+    assert.equal(loadConfig({ DATABASE_URL: multi }).database.kind, "postgres");
+    assert.equal(
+      redactPostgresUrl(multi),
+      "postgres://u:***@h1:5432,h2:5433/db?target_session_attrs=read-write",
+    );
+    const tuned = { DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "0" };
+    assert.deepEqual(loadConfig({ ...tuned, RSVP_STATEMENT_TIMEOUT_MS: "250" }).database, {
+      kind: "postgres",
+      url: "postgres://h/db",
+      statementTimeoutMs: 250,
+      lockTimeoutMs: 0,
     });
   });
 
@@ -129,6 +159,9 @@ describe("configuration", () => {
       [{ HTTP_PORT: "-1" }, /HTTP_PORT/],
       [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
       [{ RSVP_CHANGE_RETENTION_SECONDS: "soon" }, /RETENTION/],
+      [{ DATABASE_URL: "postgres://h/db", RSVP_STATEMENT_TIMEOUT_MS: "1s" }, /STATEMENT_TIMEOUT/],
+      [{ DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "-1" }, /LOCK_TIMEOUT/],
+      [{ RSVP_MAX_QUEUED_RESERVES: "0" }, /QUEUED_RESERVES/],
     ] as const) {
       assert.throws(
         () => loadConfig(env),

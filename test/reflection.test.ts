@@ -90,9 +90,28 @@ describe("server reflection", () => {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "reservation.ReservationService",
+        "reservation.ResourceService",
       ]);
     });
   }
+
+  it("describes ResourceService from its symbol", async () => {
+    const [res] = await reflect(app.grpcAddress, V1, [
+      { messageRequest: { case: "fileContainingSymbol", value: "reservation.ResourceService" } },
+    ]);
+    const files = descriptors(res);
+    assert.equal(files[0]?.name, "reservation/resource.proto");
+    const first = files[0];
+    assert.ok(first);
+    const byName = new Map(files.map((f) => [f.name, f]));
+    const service = createFileRegistry(first, (name) => byName.get(name)).getService(
+      "reservation.ResourceService",
+    );
+    assert.deepEqual(
+      service?.methods.map((m) => m.name),
+      ["PutResource", "GetResource", "ListResources", "DeleteResource"],
+    );
+  });
 
   it("describes ReservationService from its symbol: self-contained descriptors", async () => {
     const [res] = await reflect(app.grpcAddress, V1, [

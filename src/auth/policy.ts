@@ -53,3 +53,10 @@ export function scopedUserFilter(
   }
   return caller.sub;
 }
+
+/** Whether the caller may change the resource catalog: admins only (everyone when auth is off). */
+export function assertMayManageResources(caller: Principal | undefined): void {
+  if (caller && caller.role !== "admin") {
+    throw permissionDenied("only an admin may register, change or delete resources");
+  }
+}

@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
+import type { DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   type CallOptions,
-  createRsvpClient,
+  createServiceClient,
   RpcError,
   type RsvpClient,
+  type ServiceClient,
 } from "../client/grpc-client.js";
 import type { Micros } from "../domain/reservation.js";
+import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { parseDuration } from "./duration-input.js";
 import { CliError, Exit, explainRpcError } from "./errors.js";
 import {
@@ -185,16 +188,26 @@ function credentials(opts: ClientOptions): grpc.ChannelCredentials {
  * Runs `fn` with a client of the chosen server and closes it afterwards. Failed calls become
  * one-line CliErrors; `call` carries the deadline from `--timeout`.
  */
-export async function withClient<T>(
+export function withClient<T>(
   opts: ClientOptions,
   fn: (client: RsvpClient, call: CallOptions) => Promise<T>,
   channelOptions: grpc.ChannelOptions = {},
 ): Promise<T> {
+  return withServiceClient(ReservationService, opts, fn, channelOptions);
+}
+
+/** {@link withClient} for any of rsvp's services (the resource catalog, for one). */
+export async function withServiceClient<S extends DescService, T>(
+  service: S,
+  opts: ClientOptions,
+  fn: (client: ServiceClient<S>, call: CallOptions) => Promise<T>,
+  channelOptions: grpc.ChannelOptions = {},
+): Promise<T> {
   const creds = credentials(opts);
   const interceptors = opts.token ? [bearer(opts.token)] : [];
-  let client: RsvpClient;
+  let client: ServiceClient<S>;
   try {
-    client = createRsvpClient(opts.server, creds, { ...channelOptions, interceptors });
+    client = createServiceClient(service, opts.server, creds, { ...channelOptions, interceptors });
   } catch (err) {
     throw new CliError(`--server ${opts.server}: ${(err as Error).message}`, Exit.usage);
   }

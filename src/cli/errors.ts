@@ -55,7 +55,9 @@ export function shortReason(err: RpcError): string {
 /** What a failed call means to the person who typed the command. */
 export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: number): CliError {
   const c = err.conflict;
-  if (err.code === status.ALREADY_EXISTS && c) {
+  // A single resource's clash is retold in local time; a pool's ("no resource of pool …")
+  // says more as the server put it.
+  if (err.code === status.ALREADY_EXISTS && c && err.message.startsWith("resource ")) {
     return new CliError(
       `resource ${JSON.stringify(c.resourceId)} is already reserved for ` +
         `${windowText(c.existingStart, c.existingEnd)} (requested ${windowText(c.requestedStart, c.requestedEnd)})`,

@@ -11,6 +11,7 @@ import { registerListen } from "./commands/listen.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerQuery } from "./commands/query.js";
 import { registerReserve } from "./commands/reserve.js";
+import { registerResource } from "./commands/resource.js";
 import { registerServe } from "./commands/serve.js";
 import { registerToken } from "./commands/token.js";
 import { registerUpdate } from "./commands/update.js";
@@ -30,6 +31,7 @@ const COMMANDS = [
   registerAvailable,
   registerListen,
   registerToken,
+  registerResource,
 ];
 
 const HELP_FOOTER = `

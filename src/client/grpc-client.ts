@@ -1,6 +1,7 @@
 import {
   create,
   type DescMessage,
+  type DescService,
   fromBinary,
   type MessageInitShape,
   type MessageShape,
@@ -13,6 +14,7 @@ import {
   ReservationConflictSchema,
   ReservationService,
 } from "../gen/reservation/reservation_pb.js";
+import { ResourceService } from "../gen/reservation/resource_pb.js";
 import { grpcServiceDefinition } from "../server/grpc-transport.js";
 
 /** A failed call: the gRPC status code, its message and any ReservationConflict detail. */
@@ -65,18 +67,28 @@ export interface ServerStream<T> extends AsyncIterable<T> {
   cancel(): void;
 }
 
-type Svc = typeof ReservationService.method;
-type In<K extends keyof Svc> = MessageInitShape<Svc[K]["input"]>;
-type Out<K extends keyof Svc> = MessageShape<Svc[K]["output"]>;
-type UnaryKeys = { [K in keyof Svc]: Svc[K]["methodKind"] extends "unary" ? K : never }[keyof Svc];
-type StreamKeys = Exclude<keyof Svc, UnaryKeys>;
+type Methods<S extends DescService> = S["method"];
+type In<S extends DescService, K extends keyof Methods<S>> = MessageInitShape<
+  Methods<S>[K]["input"]
+>;
+type Out<S extends DescService, K extends keyof Methods<S>> = MessageShape<Methods<S>[K]["output"]>;
+type UnaryKeys<S extends DescService> = {
+  [K in keyof Methods<S>]: Methods<S>[K]["methodKind"] extends "unary" ? K : never;
+}[keyof Methods<S>];
+type StreamKeys<S extends DescService> = Exclude<keyof Methods<S>, UnaryKeys<S>>;
 
-/** A typed native-gRPC client of rsvp. */
-export type RsvpClient = {
-  [K in UnaryKeys]: (req: In<K>, opts?: CallOptions) => Promise<Out<K>>;
+/** A typed native-gRPC client of one service. */
+export type ServiceClient<S extends DescService> = {
+  [K in UnaryKeys<S>]: (req: In<S, K>, opts?: CallOptions) => Promise<Out<S, K>>;
 } & {
-  [K in StreamKeys]: (req: In<K>, opts?: CallOptions) => ServerStream<Out<K>>;
+  [K in StreamKeys<S>]: (req: In<S, K>, opts?: CallOptions) => ServerStream<Out<S, K>>;
 } & { close(): void };
+
+/** A typed native-gRPC client of rsvp's reservation service. */
+export type RsvpClient = ServiceClient<typeof ReservationService>;
+
+/** A typed native-gRPC client of rsvp's resource catalog. */
+export type ResourceClient = ServiceClient<typeof ResourceService>;
 
 function callArgs(opts: CallOptions | undefined) {
   const metadata = new grpc.Metadata();
@@ -93,13 +105,32 @@ export function createRsvpClient(
   credentials = grpc.credentials.createInsecure(),
   channelOptions: grpc.ChannelOptions = {},
 ): RsvpClient {
-  const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ReservationService), "rsvp");
+  return createServiceClient(ReservationService, address, credentials, channelOptions);
+}
+
+/** Connects to the resource catalog of an rsvp server (`host:port`). */
+export function createResourceClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  channelOptions: grpc.ChannelOptions = {},
+): ResourceClient {
+  return createServiceClient(ResourceService, address, credentials, channelOptions);
+}
+
+/** A typed client of any of rsvp's services. */
+export function createServiceClient<S extends DescService>(
+  service: S,
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  channelOptions: grpc.ChannelOptions = {},
+): ServiceClient<S> {
+  const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name);
   const raw = new Ctor(address, credentials, channelOptions) as unknown as Record<
     string,
     (...args: unknown[]) => unknown
   >;
   const client: Record<string, unknown> = { close: () => (raw as unknown as grpc.Client).close() };
-  for (const m of ReservationService.methods) {
+  for (const m of service.methods) {
     const input = m.input as DescMessage;
     const fn = raw[m.localName]?.bind(raw);
     if (!fn) continue;
@@ -155,5 +186,5 @@ export function createRsvpClient(
       };
     }
   }
-  return client as RsvpClient;
+  return client as ServiceClient<S>;
 }

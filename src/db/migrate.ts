@@ -29,6 +29,9 @@ async function loadMigrations(): Promise<Migration[]> {
 export async function migrate(db: Db): Promise<string[]> {
   const migrations = await loadMigrations();
   return db.transaction(async (tx) => {
+    // A migration may rewrite a big table, and wait for another server's migration to end:
+    // the session timeouts are for serving, not for this.
+    await tx.exec("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0");
     await tx.query(MIGRATION_LOCK);
     await tx.exec(`
       CREATE SCHEMA IF NOT EXISTS rsvp;

@@ -1,11 +1,20 @@
 import postgres from "postgres";
 import type { Db, Queryable, QueryOptions, Row } from "./db.js";
 import { listenReliably } from "./postgres-listener.js";
+import { redactPostgresUrl } from "./postgres-url.js";
 
 /** Pool and timeouts for the Postgres server mode. */
 export interface PostgresOptions {
+  /** Connections in the pool (default 20). */
   readonly max?: number;
+  /** rsvp's sessions' `statement_timeout` (default 15 s); 0 turns it off. */
+  readonly statementTimeoutMs?: number;
+  /** rsvp's sessions' `lock_timeout` (default 5 s); 0 turns it off. */
+  readonly lockTimeoutMs?: number;
 }
+
+/** The timeouts' defaults: far above any statement rsvp runs, far below "forever". */
+export const POSTGRES_DEFAULTS = { statementTimeoutMs: 15_000, lockTimeoutMs: 5_000 } as const;
 
 function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   return {
@@ -37,23 +46,19 @@ function wrap(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   };
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres";
-  }
-}
-
 /** Connects to a Postgres server (15 or newer) through a postgres.js pool. */
 export function createPostgresDb(url: string, options: PostgresOptions = {}): Db {
   const settings = {
     onnotice: () => {},
     connect_timeout: 10,
     types: { bigint: postgres.BigInt },
-    connection: { application_name: "rsvp" },
+    // Every session of rsvp's, the listener's included: no statement, nor wait for a lock,
+    // runs on without bound when the database is overloaded or a lock is held too long.
+    connection: {
+      application_name: "rsvp",
+      statement_timeout: options.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs,
+      lock_timeout: options.lockTimeoutMs ?? POSTGRES_DEFAULTS.lockTimeoutMs,
+    },
     // rsvp sends and reads no arrays. postgres.js fetches array types on each new connection
     // without awaiting it, so a connection lost during that fetch rejected unhandled (seen in
     // the outage test: "connect ECONNREFUSED … unhandledRejection").
@@ -62,7 +67,7 @@ export function createPostgresDb(url: string, options: PostgresOptions = {}): Db
   const sql = postgres(url, { ...settings, max: options.max ?? 20 });
   return {
     kind: "postgres",
-    description: `postgres (${redact(url)})`,
+    description: `postgres (${redactPostgresUrl(url)})`,
     ...wrap(sql),
     transaction: async (fn) =>
       (await sql.begin((tx) => fn(wrap(tx)))) as Awaited<ReturnType<typeof fn>>,

@@ -35,6 +35,7 @@ function buildPage(
   const where: string[] = [];
   if (filter.resourceId !== undefined) where.push(`r.resource_id = ${p(filter.resourceId)}`);
   if (filter.userId !== undefined) where.push(`r.user_id = ${p(filter.userId)}`);
+  if (filter.groupId !== undefined) where.push(`r.group_id = ${p(filter.groupId)}::uuid`);
   where.push(
     filter.status === undefined
       ? "r.status <> 'cancelled'"

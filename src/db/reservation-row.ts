@@ -13,6 +13,7 @@ export function reservationColumns(t: string): string {
     `rsvp.to_micros(${t}.expires_at) AS expires_us`,
     `rsvp.to_micros(${t}.created_at) AS created_us`,
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
+    `${t}.group_id`,
   ].join(", ");
 }
 
@@ -29,6 +30,7 @@ export interface ReservationRow {
   expires_us: bigint | number | string | null;
   created_us: bigint | number | string;
   updated_us: bigint | number | string;
+  group_id: string | null;
 }
 
 /** The one row-to-domain mapper for reservations (drivers differ in how they return int8). */
@@ -44,5 +46,6 @@ export function toReservation(row: ReservationRow): Reservation {
     expiresAt: row.expires_us === null ? undefined : BigInt(row.expires_us),
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
+    groupId: row.group_id ?? undefined,
   };
 }

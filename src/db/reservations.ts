@@ -13,9 +13,11 @@ export type ReserveOutcome =
   /** Clashed with this live reservation. */
   | { readonly kind: "conflict"; readonly reservation: Reservation }
   /** The key was used before with another body; `reservation` is what it made then. */
-  | { readonly kind: "mismatch"; readonly reservation: Reservation };
+  | { readonly kind: "mismatch"; readonly reservation: Reservation }
+  /** Breaks a booking rule of its resource; `message` names the rule. */
+  | { readonly kind: "rule"; readonly message: string };
 
-const RESERVE_SQL = `SELECT f.out_request, f.out_kind, ${reservationColumns("r")}
+const RESERVE_SQL = `SELECT f.out_request, f.out_kind, f.out_message, ${reservationColumns("r")}
   FROM rsvp.reserve($1::text::jsonb) AS f, LATERAL (SELECT (f.out_row).*) AS r`;
 
 /** What makes two requests with one idempotency key "the same request". */
@@ -38,11 +40,12 @@ function requestHash(r: NewReservation): string {
 /**
  * Reserves several windows in one statement (one transaction, one round trip). Each request
  * gets its own exact outcome, in input order; earlier requests win clashes within the batch.
- * Requests in one batch must not share an idempotency key.
+ * Requests in one batch must not share an idempotency key. `signal` cancels the statement.
  */
 export async function reserveMany(
   db: Queryable,
   requests: readonly NewReservation[],
+  signal?: AbortSignal,
 ): Promise<ReserveOutcome[]> {
   const ids = requests.map(() => randomUUID());
   const payload = requests.map((r, i) => ({
@@ -59,13 +62,18 @@ export async function reserveMany(
     request_hash: r.requestId === undefined ? null : requestHash(r),
   }));
   const rows = await db.query<
-    ReservationRow & { out_request: string; out_kind: ReserveOutcome["kind"] }
-  >(RESERVE_SQL, [JSON.stringify(payload)]);
+    ReservationRow & {
+      out_request: string;
+      out_kind: ReserveOutcome["kind"];
+      out_message: string | null;
+    }
+  >(RESERVE_SQL, [JSON.stringify(payload)], { signal });
   const byRequest = new Map(rows.map((row) => [row.out_request, row]));
   return ids.map((id) => {
     const row = byRequest.get(id);
     // rsvp.reserve holds the resource lock while it looks, so every request has an answer.
     if (!row) throw new Error(`reserve returned no outcome for request ${id}`);
+    if (row.out_kind === "rule") return { kind: "rule", message: row.out_message ?? "" };
     return { kind: row.out_kind, reservation: toReservation(row) };
   });
 }
@@ -78,7 +86,7 @@ async function one(db: Queryable, sql: string, params: unknown[], signal?: Abort
 const CONFIRM_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.confirm($1::uuid) AS r`;
 const CANCEL_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.cancel($1::uuid) AS r`;
 const GET_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.reservations AS r WHERE r.id = $1::uuid`;
-const UPDATE_SQL = `SELECT f.out_kind, ${reservationColumns("r")}
+const UPDATE_SQL = `SELECT f.out_kind, f.out_message, ${reservationColumns("r")}
   FROM rsvp.update($1::uuid, $2::text, $3::timestamptz, $4::timestamptz) AS f,
        LATERAL (SELECT (f.out_row).*) AS r`;
 
@@ -88,14 +96,28 @@ export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id])
 /** Cancels a reservation (freeing its window); returns the row as it stands afterwards. */
 export const cancel = (db: Queryable, id: string) => one(db, CANCEL_SQL, [id]);
 
+const CANCEL_FOLLOWING_SQL = `SELECT ${reservationColumns("r")}
+  FROM rsvp.cancel_following($1::uuid, $2::text) AS r`;
+
+/**
+ * Cancels a reservation and every live one of its group that starts at or after it, in one
+ * transaction; `onlyOf` keeps the others to that owner's. Returns the reservation itself.
+ */
+export const cancelFollowing = (db: Queryable, id: string, onlyOf: string | undefined) =>
+  one(db, CANCEL_FOLLOWING_SQL, [id, onlyOf ?? null]);
+
 /** Reads one reservation; `signal` cancels the read. */
 export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
   one(db, GET_SQL, [id], signal);
 
-/** The answer to an update: the row afterwards, or for a conflict the row in the way. */
+/**
+ * The answer to an update: the row afterwards, or for a conflict the row in the way; for a
+ * broken booking rule the row unchanged and `message` naming the rule.
+ */
 export interface UpdateOutcome {
-  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict";
+  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict" | "rule";
   readonly reservation: Reservation;
+  readonly message?: string | undefined;
 }
 
 /** Changes a live reservation's note and/or window atomically; undefined if it does not exist. */
@@ -104,11 +126,15 @@ export async function update(
   id: string,
   change: { note?: string | undefined; window?: TimeWindow | undefined },
 ): Promise<UpdateOutcome | undefined> {
-  const [row] = await db.query<ReservationRow & { out_kind: UpdateOutcome["kind"] }>(UPDATE_SQL, [
+  const [row] = await db.query<
+    ReservationRow & { out_kind: UpdateOutcome["kind"]; out_message: string | null }
+  >(UPDATE_SQL, [
     id,
     change.note ?? null,
     change.window ? microsToIso(change.window.start) : null,
     change.window ? microsToIso(change.window.end) : null,
   ]);
-  return row ? { kind: row.out_kind, reservation: toReservation(row) } : undefined;
+  if (!row) return undefined;
+  const message = row.out_message ?? undefined;
+  return { kind: row.out_kind, reservation: toReservation(row), message };
 }

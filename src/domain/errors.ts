@@ -26,18 +26,29 @@ export interface ConflictInfo {
   readonly resourceId: string;
   readonly requested: TimeWindow;
   readonly existing: TimeWindow;
+  /** In a group: the position (0-based) of the item that clashed. */
+  readonly item?: number | undefined;
 }
 
 /** The one error class of the service. Its message is safe to show to the caller. */
 export class RsvpError extends Error {
   override readonly name = "RsvpError";
+  /** The clashes behind an ALREADY_EXISTS: one, or one per clashing item of a group. */
+  readonly conflicts: readonly ConflictInfo[];
 
   constructor(
     readonly code: Code,
     message: string,
-    readonly conflict?: ConflictInfo,
+    conflicts?: ConflictInfo | readonly ConflictInfo[],
   ) {
     super(message);
+    this.conflicts =
+      conflicts === undefined ? [] : "resourceId" in conflicts ? [conflicts] : conflicts;
+  }
+
+  /** The first clash, if any. */
+  get conflict(): ConflictInfo | undefined {
+    return this.conflicts[0];
   }
 }
 

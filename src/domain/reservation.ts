@@ -25,6 +25,8 @@ export interface Reservation extends TimeWindow {
   readonly expiresAt: Micros | undefined;
   readonly createdAt: Micros;
   readonly updatedAt: Micros;
+  /** Shared by the reservations made together (a group or a series). */
+  readonly groupId?: string | undefined;
 }
 
 /** A validated request to reserve a window. */
@@ -44,6 +46,8 @@ export interface NewReservation extends TimeWindow {
 export interface ReservationFilter {
   readonly resourceId?: string | undefined;
   readonly userId?: string | undefined;
+  /** Only the reservations made together under this group id. */
+  readonly groupId?: string | undefined;
   /** Undefined means every status but cancelled. */
   readonly status?: Status | undefined;
   /** Reservations overlapping `[start, end)`; an undefined bound is unbounded. */

@@ -12,10 +12,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-/** A reservation id: a uuid, returned in lowercase canonical form. */
-export function parseId(id: string): string {
-  if (id === "") throw invalidArgument("id is required");
-  if (!UUID.test(id)) throw invalidArgument(`id ${JSON.stringify(id)} is not a uuid`);
+/** A reservation (or group) id: a uuid, returned in lowercase canonical form. */
+export function parseId(id: string, field = "id"): string {
+  if (id === "") throw invalidArgument(`${field} is required`);
+  if (!UUID.test(id)) throw invalidArgument(`${field} ${JSON.stringify(id)} is not a uuid`);
   return id.toLowerCase();
 }
 
@@ -77,7 +77,8 @@ export function parseWindow(start: Micros | undefined, end: Micros | undefined) 
 /** Longest idempotency key, in characters. */
 export const MAX_REQUEST_ID_LENGTH = 128;
 
-function parseRequestId(requestId: string): string | undefined {
+/** An idempotency key: up to 128 characters, no control characters; empty = none. */
+export function parseRequestId(requestId: string): string | undefined {
   if (requestId === "") return undefined;
   if ([...requestId].length > MAX_REQUEST_ID_LENGTH) {
     throw invalidArgument(`request_id is longer than ${MAX_REQUEST_ID_LENGTH} characters`);

@@ -7,6 +7,7 @@ import { withAuth } from "../auth/with-auth.js";
 import type { Db } from "../db/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
+import { ResourceService } from "../gen/reservation/resource_pb.js";
 import { shutdownReason } from "./call-abort.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { connectRoutes, observingInterceptor } from "./connect-transport.js";
@@ -23,10 +24,12 @@ import { startHoldSweeper } from "./hold-sweeper.js";
 import { createHttpServer, type HttpRoute } from "./http-server.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import type { Logger } from "./logger.js";
+import { startMaintenance } from "./maintenance-task.js";
 import { createMetrics, metricsRoute } from "./metrics.js";
 import { healthRoutes, startProbe } from "./readiness.js";
 import { createReflection, type ServedService } from "./reflection.js";
-import { createReservationService } from "./reservation-service.js";
+import { createReservationService, type ServiceDeps } from "./reservation-service.js";
+import { createResourceService } from "./resource-service.js";
 import { createRpcObserver } from "./rpc-observer.js";
 import { openMigrated } from "./startup.js";
 import { webStatic } from "./web-static.js";
@@ -40,6 +43,8 @@ export interface AppOptions {
   readonly graceMs?: number;
   /** How often expired holds are released (default 1 s). */
   readonly sweepIntervalMs?: number;
+  /** How often the embedded database's tables are checked for ANALYZE/VACUUM (default 60 s). */
+  readonly maintenanceIntervalMs?: number;
 }
 
 /** A running service. */
@@ -71,10 +76,24 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
 };
 
-/** The service's handlers, behind authentication when a key is configured. */
-function reservationImpl(config: Config, deps: Parameters<typeof createReservationService>[0]) {
-  const impl = createReservationService(deps);
-  return config.auth ? withAuth(ReservationService, impl, createAuthenticator(config.auth)) : impl;
+/** The services' handlers, behind authentication when a key is configured. */
+function servedServices(config: Config, deps: ServiceDeps): ServedService[] {
+  const reservations = createReservationService(deps);
+  const resources = createResourceService(deps.db);
+  if (!config.auth) {
+    return [
+      { service: ReservationService, impl: reservations },
+      { service: ResourceService, impl: resources },
+    ];
+  }
+  const authenticator = createAuthenticator(config.auth);
+  return [
+    {
+      service: ReservationService,
+      impl: withAuth(ReservationService, reservations, authenticator),
+    },
+    { service: ResourceService, impl: withAuth(ResourceService, resources, authenticator) },
+  ];
 }
 
 function grpcCredentials(config: Config): grpc.ServerCredentials {
@@ -148,17 +167,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
   });
   let closing = false;
-  const services: ServedService[] = [
-    {
-      service: ReservationService,
-      impl: reservationImpl(config, {
-        db,
-        feed,
-        limits,
-        bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
-      }),
-    },
-  ];
+  const services = servedServices(config, {
+    db,
+    feed,
+    limits,
+    bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
+  });
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
   const grpcServices = [...services, { service: Health, impl: health.impl }];
@@ -208,12 +222,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     );
     const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
     const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
+    // A Postgres server has autovacuum; the embedded database has this.
+    const maintenance =
+      db.kind === "embedded"
+        ? startMaintenance(db, { log, intervalMs: opts.maintenanceIntervalMs ?? 60_000 })
+        : undefined;
 
     const shutdown = async () => {
       closing = true;
       log.info({ graceMs }, "draining calls");
       probe.stop();
       sweeper.stop();
+      const maintained = maintenance?.stop();
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), graceMs);
@@ -236,6 +256,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         http.destroy();
       }
       clearTimeout(timer);
+      await maintained;
       await db.close(); // last: nothing needs it any more
       log.info("stopped");
     };

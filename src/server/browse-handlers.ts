@@ -1,12 +1,13 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf } from "../auth/caller.js";
 import { scopedUserFilter } from "../auth/policy.js";
-import { availableWindows } from "../db/availability.js";
+import { availableWindows, poolExists } from "../db/availability.js";
 import type { Queryable } from "../db/db.js";
 import { readPage } from "../db/query-reservations.js";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument, notFound } from "../domain/errors.js";
 import type { ReservationFilter } from "../domain/reservation.js";
 import {
+  parseId,
   parseName,
   parseOptionalName,
   parseOptionalTime,
@@ -41,6 +42,7 @@ export function parseFilter(req: QueryRequest | FilterRequest): ReservationFilte
   return {
     resourceId: parseOptionalName("resource_id", req.resourceId),
     userId: parseOptionalName("user_id", req.userId),
+    groupId: req.groupId === "" ? undefined : parseId(req.groupId, "group_id"),
     status: statusFromProto(req.status),
     start,
     end,
@@ -78,19 +80,30 @@ export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: S
 
     // Open to every authenticated caller: it answers with bare windows, never whose or why.
     async available(req: AvailableRequest, ctx: HandlerContext) {
-      const resourceId = parseName("resource_id", req.resourceId);
+      if (req.pool !== "" && req.resourceId !== "") {
+        throw invalidArgument("set either resource_id or pool, not both");
+      }
+      const pool = req.pool === "" ? undefined : parseName("pool", req.pool);
+      const target = pool ? { pool } : { resourceId: parseName("resource_id", req.resourceId) };
       const range = parseWindow(
         timestampToMicros("start", req.start),
         timestampToMicros("end", req.end),
       );
       const min = durationToMicros("min_duration", req.minDuration);
       // No window is longer than the range; asking for one must not overflow the query.
-      if (min > range.end - range.start) return { windows: [] };
-      const windows = await availableWindows(db, resourceId, range, min, ctx.signal);
+      const windows =
+        min > range.end - range.start
+          ? []
+          : await availableWindows(db, target, range, min, ctx.signal);
+      if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
+        throw notFound(`pool ${JSON.stringify(pool)} has no resources`);
+      }
       return {
         windows: windows.map((w) => ({
           start: microsToTimestamp(w.start),
           end: microsToTimestamp(w.end),
+          // Named for a pool, where windows of different resources interleave.
+          resourceId: pool ? w.resourceId : "",
         })),
       };
     },

@@ -1,6 +1,8 @@
 import { isIP } from "node:net";
 import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
 import type { DatabaseTarget } from "../db/open.js";
+import { POSTGRES_DEFAULTS } from "../db/postgres-db.js";
+import { parsePostgresUrl } from "../db/postgres-url.js";
 import { ConfigError } from "./config-error.js";
 import { type ConnectionLimits, loadConnectionLimits } from "./connection-limits.js";
 import { type Limits, loadLimits } from "./limits.js";
@@ -102,6 +104,18 @@ function origins(value: string | undefined): string[] {
   return list;
 }
 
+/** A whole number of milliseconds ≥ 0 (0: off). */
+function timeoutMs(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ConfigError(
+      `${name} must be a whole number of milliseconds (0: off), got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
 function hosts(value: string | undefined): string[] {
   const list = (value ?? "")
     .split(",")
@@ -118,16 +132,30 @@ function hosts(value: string | undefined): string[] {
   return list;
 }
 
-function database(url: string | undefined, dataDir: string | undefined): DatabaseTarget {
+function database(env: NodeJS.ProcessEnv): DatabaseTarget {
+  const { DATABASE_URL: url, RSVP_DATA_DIR: dataDir } = env;
   if (url === undefined || url === "") return { kind: "embedded", dataDir: dataDir || "./data" };
   if (url.startsWith("memory://")) return { kind: "embedded", dataDir: "memory://" };
   if (/^postgres(ql)?:\/\//.test(url)) {
     try {
-      new URL(url);
+      parsePostgresUrl(url); // several hosts allowed: failover (see the README)
     } catch {
       throw new ConfigError("DATABASE_URL is not a valid URL");
     }
-    return { kind: "postgres", url };
+    return {
+      kind: "postgres",
+      url,
+      statementTimeoutMs: timeoutMs(
+        "RSVP_STATEMENT_TIMEOUT_MS",
+        env.RSVP_STATEMENT_TIMEOUT_MS,
+        POSTGRES_DEFAULTS.statementTimeoutMs,
+      ),
+      lockTimeoutMs: timeoutMs(
+        "RSVP_LOCK_TIMEOUT_MS",
+        env.RSVP_LOCK_TIMEOUT_MS,
+        POSTGRES_DEFAULTS.lockTimeoutMs,
+      ),
+    };
   }
   throw new ConfigError("DATABASE_URL must start with postgres://, postgresql:// or memory://");
 }
@@ -142,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     port: port("PORT", env.PORT, 50051),
     httpPort: port("HTTP_PORT", env.HTTP_PORT, 8080),
-    database: database(env.DATABASE_URL, env.RSVP_DATA_DIR),
+    database: database(env),
     retentionSeconds: seconds(
       "RSVP_CHANGE_RETENTION_SECONDS",
       env.RSVP_CHANGE_RETENTION_SECONDS,

@@ -19,9 +19,10 @@ import { type ObservedCall, OK, type RpcObserver } from "./rpc-observer.js";
 function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof ConnectError) return err; // the protocol layer's own (bad request, deadline)
   const e = toRsvpError(err, log);
-  const details = e.conflict
-    ? [{ desc: ReservationConflictSchema, value: conflictToProto(e.conflict) }]
-    : [];
+  const details = e.conflicts.map((c) => ({
+    desc: ReservationConflictSchema,
+    value: conflictToProto(c),
+  }));
   return new ConnectError(e.message, e.code as number as ConnectCode, undefined, details);
 }
 

@@ -1,5 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { type Duration, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type Duration,
+  DurationSchema,
+  type Timestamp,
+  TimestampSchema,
+} from "@bufbuild/protobuf/wkt";
 import { type ConflictInfo, invalidArgument } from "../domain/errors.js";
 import type { Reservation as DomainReservation, Micros, Status } from "../domain/reservation.js";
 import {
@@ -68,6 +73,7 @@ export function reservationToProto(r: DomainReservation): Reservation {
     expiresAt: r.expiresAt === undefined ? undefined : microsToTimestamp(r.expiresAt),
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
+    groupId: r.groupId ?? "",
   });
 }
 
@@ -80,6 +86,14 @@ export function durationToMicros(field: string, d: Duration | undefined): Micros
   return d.seconds * 1_000_000n + BigInt(Math.floor(d.nanos / 1000));
 }
 
+/** Non-negative microseconds as a protobuf Duration. */
+export function microsToDuration(us: Micros): Duration {
+  return create(DurationSchema, {
+    seconds: us / 1_000_000n,
+    nanos: Number(us % 1_000_000n) * 1000,
+  });
+}
+
 /** The ReservationConflict error detail every transport attaches to a clash. */
 export function conflictToProto(c: ConflictInfo): ReservationConflict {
   return create(ReservationConflictSchema, {
@@ -88,5 +102,6 @@ export function conflictToProto(c: ConflictInfo): ReservationConflict {
     requestedEnd: microsToTimestamp(c.requested.end),
     existingStart: microsToTimestamp(c.existing.start),
     existingEnd: microsToTimestamp(c.existing.end),
+    item: c.item ?? 0,
   });
 }

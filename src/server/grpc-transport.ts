@@ -94,12 +94,11 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
 /** The gRPC status for an RsvpError, with rich details (google.rpc.Status) when it has any. */
 export function toGrpcStatus(e: RsvpError): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
-  if (e.conflict) {
-    const detail = conflictToProto(e.conflict);
+  if (e.conflicts.length > 0) {
     const status = create(StatusSchema, {
       code: e.code,
       message: e.message,
-      details: [anyPack(ReservationConflictSchema, detail)],
+      details: e.conflicts.map((c) => anyPack(ReservationConflictSchema, conflictToProto(c))),
     });
     metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));
   }

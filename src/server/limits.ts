@@ -1,3 +1,4 @@
+import { RESERVE_BATCHER_DEFAULTS } from "../db/reserve-batcher.js";
 import { resourceExhausted } from "../domain/errors.js";
 import { ConfigError } from "./config-error.js";
 
@@ -9,6 +10,8 @@ export interface Limits {
   readonly maxListensPerCaller: number;
   /** Concurrent HTTP/2 streams per connection, on both ports. */
   readonly maxStreamsPerConnection: number;
+  /** Reserve requests waiting for the database, all callers together; beyond it they are shed. */
+  readonly maxQueuedReserves: number;
 }
 
 /** Generous enough for a whole test or bench run, small enough to bound one caller. */
@@ -16,6 +19,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueryRows: 100_000,
   maxListensPerCaller: 256,
   maxStreamsPerConnection: 1000,
+  maxQueuedReserves: RESERVE_BATCHER_DEFAULTS.maxQueued,
 };
 
 function count(name: string, value: string | undefined, fallback: number): number {
@@ -27,7 +31,10 @@ function count(name: string, value: string | undefined, fallback: number): numbe
   return n;
 }
 
-/** The limits from RSVP_MAX_QUERY_ROWS, RSVP_MAX_LISTENS_PER_CALLER, RSVP_MAX_STREAMS_PER_CONNECTION. */
+/**
+ * The limits from RSVP_MAX_QUERY_ROWS, RSVP_MAX_LISTENS_PER_CALLER,
+ * RSVP_MAX_STREAMS_PER_CONNECTION, RSVP_MAX_QUEUED_RESERVES.
+ */
 export function loadLimits(env: NodeJS.ProcessEnv): Limits {
   return {
     maxQueryRows: count(
@@ -44,6 +51,11 @@ export function loadLimits(env: NodeJS.ProcessEnv): Limits {
       "RSVP_MAX_STREAMS_PER_CONNECTION",
       env.RSVP_MAX_STREAMS_PER_CONNECTION,
       DEFAULT_LIMITS.maxStreamsPerConnection,
+    ),
+    maxQueuedReserves: count(
+      "RSVP_MAX_QUEUED_RESERVES",
+      env.RSVP_MAX_QUEUED_RESERVES,
+      DEFAULT_LIMITS.maxQueuedReserves,
     ),
   };
 }

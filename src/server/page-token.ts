@@ -21,6 +21,7 @@ export function createPageTokens(key: string) {
         f.start?.toString(),
         f.end?.toString(),
         f.desc,
+        f.groupId,
       ]),
     )
       .subarray(0, 8)

@@ -1,6 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { callerOf } from "../auth/caller.js";
-import { actsOnAnyone, assertMayActOn, assertMayCreate, ownerOfNew } from "../auth/policy.js";
+import { actsOnAnyone, assertMayActOn } from "../auth/policy.js";
 import type { Db } from "../db/db.js";
 import { queryReservations } from "../db/query-reservations.js";
 import * as reservations from "../db/reservations.js";
@@ -12,14 +12,15 @@ import {
   notFound,
   resourceExhausted,
 } from "../domain/errors.js";
-import type { Reservation } from "../domain/reservation.js";
+import type { NewReservation, Reservation } from "../domain/reservation.js";
 import { formatInstant } from "../domain/time.js";
-import { parseId, parseNewReservation, parseNote, parseWindow } from "../domain/validate.js";
+import { parseId, parseNote, parseWindow } from "../domain/validate.js";
 import type { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
-import { reservationToProto, statusFromProto, timestampToMicros } from "./convert.js";
+import { reservationToProto, timestampToMicros } from "./convert.js";
 import type { ChangeFeed } from "./feed/change-feed.js";
 import { CURSOR_HEADER, createListenHandler } from "./feed/listen-handler.js";
+import { createGroupHandlers, parseReserveRequest } from "./group-handlers.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { createSecrets } from "./secrets.js";
 import { sendHeaders } from "./send-headers.js";
@@ -29,7 +30,9 @@ export interface ServiceDeps {
   readonly db: Db;
   readonly feed: ChangeFeed;
   /** Per-call and per-caller bounds (the defaults when absent). */
-  readonly limits?: Pick<Limits, "maxQueryRows" | "maxListensPerCaller"> | undefined;
+  readonly limits?:
+    | Partial<Pick<Limits, "maxQueryRows" | "maxListensPerCaller" | "maxQueuedReserves">>
+    | undefined;
   /** How often a listener that asked for bookmarks gets one, at most (default 10 s). */
   readonly bookmarkMs?: number | undefined;
 }
@@ -49,7 +52,7 @@ function notLive(r: Reservation, action: string) {
   );
 }
 
-const nowMicros = () => BigInt(Date.now()) * 1000n;
+const _nowMicros = () => BigInt(Date.now()) * 1000n;
 
 /**
  * The reservation service: one set of handlers that every transport (native gRPC, Connect,
@@ -61,7 +64,8 @@ export function createReservationService(
 ): ServiceImpl<typeof ReservationService> {
   const { db } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const batcher = createReserveBatcher(db);
+  const batcher = createReserveBatcher(db, { maxQueued: limits.maxQueuedReserves });
+  const groups = createGroupHandlers(db);
   const secrets = createSecrets(db);
   // A reservation's owner never changes, so checking it before acting cannot go stale.
   const mayActOn = async (ctx: HandlerContext, id: string) => {
@@ -71,28 +75,16 @@ export function createReservationService(
   };
   return {
     async reserve(req, ctx) {
-      const r = req.reservation;
-      if (!r) throw invalidArgument("reservation is required");
-      const caller = callerOf(ctx);
-      const input = parseNewReservation(
-        {
-          userId: ownerOfNew(caller, r.userId),
-          resourceId: r.resourceId,
-          status: statusFromProto(r.status),
-          start: timestampToMicros("start", r.start),
-          end: timestampToMicros("end", r.end),
-          note: r.note,
-          expiresAt: timestampToMicros("expires_at", r.expiresAt),
-          holdSeconds: req.holdSeconds,
-          requestId: req.requestId,
-        },
-        nowMicros(),
-      );
-      assertMayCreate(caller, input.status);
-      const outcome = await batcher.reserve(input);
+      const parsed = parseReserveRequest(req, callerOf(ctx));
+      if (parsed.pool !== undefined) return groups.reservePool({ ...parsed, pool: parsed.pool });
+      const input: NewReservation = parsed;
+      // The call's signal: a caller that gave up before its request left is never sent.
+      const outcome = await batcher.reserve(input, ctx.signal);
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(input.resourceId, input, outcome.reservation);
+        case "rule":
+          throw failedPrecondition(outcome.message);
         case "mismatch":
           throw invalidArgument(
             `request_id ${JSON.stringify(input.requestId)} was already used with a different request`,
@@ -121,6 +113,7 @@ export function createReservationService(
       const outcome = await reservations.update(db, id, { note, window });
       if (!outcome) throw notFound(`reservation ${id} not found`);
       if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
+      if (outcome.kind === "rule") throw failedPrecondition(outcome.message ?? "a booking rule");
       if (outcome.kind === "conflict") {
         // Only a move can clash, and only with a reservation of the same resource.
         if (!window) throw new Error(`update of ${id} clashed without a new window`);
@@ -132,7 +125,14 @@ export function createReservationService(
     async cancel(req, ctx) {
       const id = parseId(req.id);
       await mayActOn(ctx, id);
-      return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
+      if (!req.following) {
+        return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
+      }
+      // A user's cascade stays within its own reservations of the group.
+      const caller = callerOf(ctx);
+      const onlyOf = actsOnAnyone(caller) ? undefined : caller?.sub;
+      const r = await reservations.cancelFollowing(db, id, onlyOf);
+      return { reservation: reservationToProto(found(id, r)) };
     },
 
     async get(req, ctx) {
@@ -162,6 +162,8 @@ export function createReservationService(
       }
     },
 
+    reserveAll: groups.reserveAll,
+    reserveSeries: groups.reserveSeries,
     listen: createListenHandler({
       feed: deps.feed,
       cursors: secrets.cursors,

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Db } from "../db/db.js";
+import { isDatabaseUnavailable } from "../db/db-errors.js";
 import { migrate } from "../db/migrate.js";
 import { type DatabaseTarget, openDb } from "../db/open.js";
-import { isDatabaseUnavailable } from "./error-mapping.js";
 import type { Logger } from "./logger.js";
 
 const FIRST_DELAY_MS = 250;

@@ -57,3 +57,24 @@ export function collectListen(
     },
   };
 }
+
+/**
+ * The events `l` received before the change `mark` makes, once that change has arrived: a
+ * listener hears changes in commit order, so any extra (a duplicate, a stray) delivered
+ * before the mark is in the answer. Waiting on the mark itself, not on a guessed time.
+ */
+export async function eventsBefore(
+  l: Collector,
+  mark: () => Promise<{ reservation?: { id: string } | undefined }>,
+  timeoutMs = 15_000,
+): Promise<ListenResponse[]> {
+  const id = (await mark()).reservation?.id;
+  if (!id) throw new Error("the mark made no reservation");
+  const giveUp = Date.now() + timeoutMs;
+  for (;;) {
+    const at = l.events.findIndex((e) => e.reservation?.id === id);
+    if (at >= 0) return l.events.slice(0, at);
+    if (Date.now() > giveUp) throw new Error(`the mark did not arrive within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

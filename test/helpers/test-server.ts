@@ -1,6 +1,11 @@
 import { credentials } from "@grpc/grpc-js";
 import type { AuthConfig } from "../../src/auth/auth-config.js";
-import { createRsvpClient, type RsvpClient } from "../../src/client/grpc-client.js";
+import {
+  createResourceClient,
+  createRsvpClient,
+  type ResourceClient,
+  type RsvpClient,
+} from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/open.js";
 import { type App, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
@@ -13,6 +18,8 @@ import type { TestBackend, TestDatabase } from "./databases.js";
 export interface TestServer {
   readonly app: App;
   readonly client: RsvpClient;
+  /** A client of the same server's resource catalog. */
+  readonly resources: ResourceClient;
   readonly database: TestDatabase;
   /** Another server process-equivalent on the same database. */
   startAnother(
@@ -27,6 +34,8 @@ const log = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
 /** Knobs of the app under test beyond the change feed's. */
 export interface TestAppOptions {
   readonly sweepIntervalMs?: number;
+  /** How often the embedded database is maintained (ANALYZE/VACUUM). */
+  readonly maintenanceIntervalMs?: number;
   /** Authentication on, with this key. */
   readonly auth?: AuthConfig;
   readonly limits?: Partial<Limits>;
@@ -57,16 +66,18 @@ async function serve(
     feed,
     graceMs: 2000,
     sweepIntervalMs: extra.sweepIntervalMs ?? 100,
+    maintenanceIntervalMs: extra.maintenanceIntervalMs,
   });
-  const client = createRsvpClient(
-    app.grpcAddress,
-    extra.tls ? credentials.createSsl(extra.tls.cert) : undefined,
-  );
+  const creds = extra.tls ? credentials.createSsl(extra.tls.cert) : undefined;
+  const client = createRsvpClient(app.grpcAddress, creds);
+  const resources = createResourceClient(app.grpcAddress, creds);
   return {
     app,
     client,
+    resources,
     async close() {
       client.close();
+      resources.close();
       await app.close();
     },
   };
@@ -84,6 +95,7 @@ export async function startTestServer(
   return {
     app: first.app,
     client: first.client,
+    resources: first.resources,
     database,
     async startAnother(otherFeed, otherExtra) {
       const other = await serve(database.target, otherFeed, otherExtra);

@@ -10,7 +10,8 @@ import { printJson, printLines } from "../output.js";
 import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
 interface AvailableOptions extends ClientOptions, WindowOptions {
-  readonly resource: string;
+  readonly resource?: string;
+  readonly pool?: string;
   readonly min?: Micros;
 }
 
@@ -19,7 +20,8 @@ export function registerAvailable(program: Command): void {
   withWindowOptions(
     clientCommand(program, "available")
       .description("free windows of a resource between --start and --end, or on a --date")
-      .requiredOption("-r, --resource <id>", "the resource"),
+      .option("-r, --resource <id>", "the resource")
+      .option("--pool <pool>", "instead of --resource: every resource of this pool, each apart"),
     {
       start: "from",
       end: "until",
@@ -35,11 +37,15 @@ export function registerAvailable(program: Command): void {
       if (start === undefined || end === undefined) {
         throw new CliError("give --start and --end (or --duration), or a --date", Exit.usage);
       }
+      if ((opts.resource === undefined) === (opts.pool === undefined)) {
+        throw new CliError("give either --resource or --pool", Exit.usage);
+      }
       const min = opts.min ?? 0n;
       const res = await withClient(opts, (client, call) =>
         client.available(
           {
-            resourceId: opts.resource,
+            resourceId: opts.resource ?? "",
+            pool: opts.pool ?? "",
             start: microsToTimestamp(start),
             end: microsToTimestamp(end),
             minDuration: { seconds: min / 1_000_000n, nanos: Number(min % 1_000_000n) * 1000 },
@@ -48,12 +54,15 @@ export function registerAvailable(program: Command): void {
         ),
       );
       const windows = res.windows.map((w) => ({
+        resource: w.resourceId,
         start: micros(w.start) ?? 0n,
         end: micros(w.end) ?? 0n,
       }));
       if (opts.output === "json") {
-        for (const w of windows)
-          printJson({ start: formatInstant(w.start), end: formatInstant(w.end) });
+        for (const w of windows) {
+          const times = { start: formatInstant(w.start), end: formatInstant(w.end) };
+          printJson(opts.pool === undefined ? times : { resourceId: w.resource, ...times });
+        }
         return;
       }
       if (windows.length === 0) process.stderr.write("no free window\n");
@@ -62,6 +71,10 @@ export function registerAvailable(program: Command): void {
         formatLocal(w.end),
         formatDuration(w.end - w.start),
       ]);
-      if (rows.length > 0) printLines(formatTable(["START", "END", "LENGTH"], rows));
+      // A pool's windows name their resource: two rooms free in turn are not one free room.
+      if (rows.length > 0 && opts.pool !== undefined) {
+        const named = rows.map((row, i) => [windows[i]?.resource ?? "", ...row]);
+        printLines(formatTable(["RESOURCE", "START", "END", "LENGTH"], named));
+      } else if (rows.length > 0) printLines(formatTable(["START", "END", "LENGTH"], rows));
     });
 }

@@ -3,11 +3,16 @@ import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../server/convert.js";
 import { type ClientOptions, choiceOption, clientCommand, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
+import { formatLocal, micros } from "../format.js";
 import { printReservations } from "../output.js";
 import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 
 interface ReserveOptions extends ClientOptions, WindowOptions {
-  readonly resource: string;
+  readonly resource?: string;
+  readonly pool?: string;
+  readonly repeat?: string;
+  readonly timeZone?: string;
+  readonly skipConflicts?: boolean;
   readonly user?: string;
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
@@ -24,7 +29,11 @@ export function registerReserve(program: Command): void {
   withWindowOptions(
     clientCommand(program, "reserve")
       .description("reserve a resource for the window [start, end)")
-      .requiredOption("-r, --resource <id>", "the resource to reserve")
+      .option("-r, --resource <id>", "the resource to reserve")
+      .option("--pool <pool>", "instead of --resource: any free resource of this pool")
+      .option("--repeat <rrule>", "a series: repeat by this RRULE (FREQ=WEEKLY;COUNT=10)")
+      .option("--time-zone <zone>", "with --repeat: keep local times of this IANA zone")
+      .option("--skip-conflicts", "with --repeat: reserve the free occurrences, report the rest")
       .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)"),
     {
       start: "start of the window (inclusive; required)",
@@ -54,21 +63,48 @@ export function registerReserve(program: Command): void {
           Exit.usage,
         );
       }
-      const { reservation } = await withClient(opts, (client, call) =>
-        client.reserve(
+      if ((opts.resource === undefined) === (opts.pool === undefined)) {
+        throw new CliError("give either --resource or --pool", Exit.usage);
+      }
+      if (opts.repeat === undefined && (opts.timeZone !== undefined || opts.skipConflicts)) {
+        throw new CliError("--time-zone and --skip-conflicts go with --repeat", Exit.usage);
+      }
+      const request = {
+        reservation: {
+          resourceId: opts.resource ?? "",
+          userId: opts.user ?? "",
+          start: microsToTimestamp(start),
+          end: microsToTimestamp(end),
+          note: opts.note,
+          status: STATUS[opts.status],
+        },
+        pool: opts.pool ?? "",
+      };
+      if (opts.repeat === undefined) {
+        const { reservation } = await withClient(opts, (client, call) =>
+          client.reserve(request, call),
+        );
+        printReservations([reservation], opts.output);
+        return;
+      }
+      const rrule = opts.repeat;
+      const series = await withClient(opts, (client, call) =>
+        client.reserveSeries(
           {
-            reservation: {
-              resourceId: opts.resource,
-              userId: opts.user ?? "",
-              start: microsToTimestamp(start),
-              end: microsToTimestamp(end),
-              note: opts.note,
-              status: STATUS[opts.status],
-            },
+            first: request,
+            rrule,
+            timeZone: opts.timeZone ?? "",
+            skipConflicts: opts.skipConflicts ?? false,
           },
           call,
         ),
       );
-      printReservations([reservation], opts.output);
+      printReservations(series.reservations, opts.output);
+      for (const c of series.skipped) {
+        process.stderr.write(
+          `rsvp: skipped occurrence ${c.item}: ${formatLocal(micros(c.requestedStart) ?? 0n)} clashes with ` +
+            `${formatLocal(micros(c.existingStart) ?? 0n)} - ${formatLocal(micros(c.existingEnd) ?? 0n)}\n`,
+        );
+      }
     });
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reservation/reservation.proto.
  */
 export const file_reservation_reservation: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i4QIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJIkAKD1Jlc2VydmVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIosBCg1VcGRhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5vdGUYAiABKAlIAIgBARIpCgVzdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIHCgVfbm90ZSI/Cg5VcGRhdGVSZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhwKDkNvbmZpcm1SZXF1ZXN0EgoKAmlkGAEgASgJIkAKD0NvbmZpcm1SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIhsKDUNhbmNlbFJlcXVlc3QSCgoCaWQYASABKAkiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ixgEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgiWAoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCRIRCglib29rbWFya3MYBCABKAgisQEKDkxpc3RlblJlc3BvbnNlEi4KAm9wGAEgASgOMiIucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25VcGRhdGVUeXBlEi0KC3Jlc2VydmF0aW9uGAIgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SDgoGY3Vyc29yGAMgASgJEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi7gEKDUZpbHRlclJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgZzdGF0dXMYAyABKA4yHi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblN0YXR1cxIpCgVzdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkZXNjGAYgASgIEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJImkKDkZpbHRlclJlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIOCgZjdXJzb3IYAyABKAkiYAoKVGltZVdpbmRvdxIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoQQXZhaWxhYmxlUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxtaW5fZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPQoRQXZhaWxhYmxlUmVzcG9uc2USKAoHd2luZG93cxgBIAMoCzIXLnJlc2VydmF0aW9uLlRpbWVXaW5kb3ci+AEKE1Jlc2VydmF0aW9uQ29uZmxpY3QSEwoLcmVzb3VyY2VfaWQYASABKAkSMwoPcmVxdWVzdGVkX3N0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yZXF1ZXN0ZWRfZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5leGlzdGluZ19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZXhpc3RpbmdfZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq3AQoRUmVzZXJ2YXRpb25TdGF0dXMSHgoaUkVTRVJWQVRJT05fU1RBVFVTX1VOS05PV04QABIeChpSRVNFUlZBVElPTl9TVEFUVVNfUEVORElORxABEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19DT05GSVJNRUQQAhIeChpSRVNFUlZBVElPTl9TVEFUVVNfQkxPQ0tFRBADEiAKHFJFU0VSVkFUSU9OX1NUQVRVU19DQU5DRUxMRUQQBCrOAQoVUmVzZXJ2YXRpb25VcGRhdGVUeXBlEiMKH1JFU0VSVkFUSU9OX1VQREFURV9UWVBFX1VOS05PV04QABIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9DUkVBVEUQARIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9VUERBVEUQAhIiCh5SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9ERUxFVEUQAxIkCiBSRVNFUlZBVElPTl9VUERBVEVfVFlQRV9CT09LTUFSSxAEMvQEChJSZXNlcnZhdGlvblNlcnZpY2USRAoHcmVzZXJ2ZRIbLnJlc2VydmF0aW9uLlJlc2VydmVSZXF1ZXN0GhwucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlc3BvbnNlEkQKB2NvbmZpcm0SGy5yZXNlcnZhdGlvbi5Db25maXJtUmVxdWVzdBocLnJlc2VydmF0aW9uLkNvbmZpcm1SZXNwb25zZRJBCgZ1cGRhdGUSGi5yZXNlcnZhdGlvbi5VcGRhdGVSZXF1ZXN0GhsucmVzZXJ2YXRpb24uVXBkYXRlUmVzcG9uc2USQQoGY2FuY2VsEhoucmVzZXJ2YXRpb24uQ2FuY2VsUmVxdWVzdBobLnJlc2VydmF0aW9uLkNhbmNlbFJlc3BvbnNlEjgKA2dldBIXLnJlc2VydmF0aW9uLkdldFJlcXVlc3QaGC5yZXNlcnZhdGlvbi5HZXRSZXNwb25zZRI+CgVxdWVyeRIZLnJlc2VydmF0aW9uLlF1ZXJ5UmVxdWVzdBoYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uMAESQwoGbGlzdGVuEhoucmVzZXJ2YXRpb24uTGlzdGVuUmVxdWVzdBobLnJlc2VydmF0aW9uLkxpc3RlblJlc3BvbnNlMAESQQoGZmlsdGVyEhoucmVzZXJ2YXRpb24uRmlsdGVyUmVxdWVzdBobLnJlc2VydmF0aW9uLkZpbHRlclJlc3BvbnNlEkoKCWF2YWlsYWJsZRIdLnJlc2VydmF0aW9uLkF2YWlsYWJsZVJlcXVlc3QaHi5yZXNlcnZhdGlvbi5BdmFpbGFibGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24i8wIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghncm91cF9pZBgLIAEoCSJ3Cg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJEgwKBHBvb2wYBCABKAkiQAoPUmVzZXJ2ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iiwEKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSEQoEbm90ZRgCIAEoCUgAiAEBEikKBXN0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgcKBV9ub3RlIj8KDlVwZGF0ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iHAoOQ29uZmlybVJlcXVlc3QSCgoCaWQYASABKAkiQAoPQ29uZmlybVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iLgoNQ2FuY2VsUmVxdWVzdBIKCgJpZBgBIAEoCRIRCglmb2xsb3dpbmcYAiABKAgiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24i2AEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEAoIZ3JvdXBfaWQYByABKAkiWAoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCRIRCglib29rbWFya3MYBCABKAgisQEKDkxpc3RlblJlc3BvbnNlEi4KAm9wGAEgASgOMiIucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25VcGRhdGVUeXBlEi0KC3Jlc2VydmF0aW9uGAIgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SDgoGY3Vyc29yGAMgASgJEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigAIKDUZpbHRlclJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgZzdGF0dXMYAyABKA4yHi5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvblN0YXR1cxIpCgVzdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkZXNjGAYgASgIEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJEhAKCGdyb3VwX2lkGAkgASgJImkKDkZpbHRlclJlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIOCgZjdXJzb3IYAyABKAkidQoKVGltZVdpbmRvdxIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZXNvdXJjZV9pZBgDIAEoCSK6AQoQQXZhaWxhYmxlUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxtaW5fZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEcG9vbBgFIAEoCSI9ChFBdmFpbGFibGVSZXNwb25zZRIoCgd3aW5kb3dzGAEgAygLMhcucmVzZXJ2YXRpb24uVGltZVdpbmRvdyKGAgoTUmVzZXJ2YXRpb25Db25mbGljdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIzCg9yZXF1ZXN0ZWRfc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlcXVlc3RlZF9lbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmV4aXN0aW5nX3N0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxleGlzdGluZ19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGl0ZW0YBiABKAUiUwoRUmVzZXJ2ZUFsbFJlcXVlc3QSKgoFaXRlbXMYASADKAsyGy5yZXNlcnZhdGlvbi5SZXNlcnZlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAIgASgJIkQKElJlc2VydmVBbGxSZXNwb25zZRIuCgxyZXNlcnZhdGlvbnMYASADKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiKQAQoUUmVzZXJ2ZVNlcmllc1JlcXVlc3QSKgoFZmlyc3QYASABKAsyGy5yZXNlcnZhdGlvbi5SZXNlcnZlUmVxdWVzdBINCgVycnVsZRgCIAEoCRIRCgl0aW1lX3pvbmUYAyABKAkSFgoOc2tpcF9jb25mbGljdHMYBCABKAgSEgoKcmVxdWVzdF9pZBgFIAEoCSJ6ChVSZXNlcnZlU2VyaWVzUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SMQoHc2tpcHBlZBgCIAMoCzIgLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uQ29uZmxpY3QqtwEKEVJlc2VydmF0aW9uU3RhdHVzEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19VTktOT1dOEAASHgoaUkVTRVJWQVRJT05fU1RBVFVTX1BFTkRJTkcQARIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ09ORklSTUVEEAISHgoaUkVTRVJWQVRJT05fU1RBVFVTX0JMT0NLRUQQAxIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ0FOQ0VMTEVEEAQqzgEKFVJlc2VydmF0aW9uVXBkYXRlVHlwZRIjCh9SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9VTktOT1dOEAASIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfQ1JFQVRFEAESIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVVBEQVRFEAISIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfREVMRVRFEAMSJAogUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfQk9PS01BUksQBDKbBgoSUmVzZXJ2YXRpb25TZXJ2aWNlEkQKB3Jlc2VydmUSGy5yZXNlcnZhdGlvbi5SZXNlcnZlUmVxdWVzdBocLnJlc2VydmF0aW9uLlJlc2VydmVSZXNwb25zZRJECgdjb25maXJtEhsucmVzZXJ2YXRpb24uQ29uZmlybVJlcXVlc3QaHC5yZXNlcnZhdGlvbi5Db25maXJtUmVzcG9uc2USQQoGdXBkYXRlEhoucmVzZXJ2YXRpb24uVXBkYXRlUmVxdWVzdBobLnJlc2VydmF0aW9uLlVwZGF0ZVJlc3BvbnNlEkEKBmNhbmNlbBIaLnJlc2VydmF0aW9uLkNhbmNlbFJlcXVlc3QaGy5yZXNlcnZhdGlvbi5DYW5jZWxSZXNwb25zZRI4CgNnZXQSFy5yZXNlcnZhdGlvbi5HZXRSZXF1ZXN0GhgucmVzZXJ2YXRpb24uR2V0UmVzcG9uc2USPgoFcXVlcnkSGS5yZXNlcnZhdGlvbi5RdWVyeVJlcXVlc3QaGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbjABEkMKBmxpc3RlbhIaLnJlc2VydmF0aW9uLkxpc3RlblJlcXVlc3QaGy5yZXNlcnZhdGlvbi5MaXN0ZW5SZXNwb25zZTABEkEKBmZpbHRlchIaLnJlc2VydmF0aW9uLkZpbHRlclJlcXVlc3QaGy5yZXNlcnZhdGlvbi5GaWx0ZXJSZXNwb25zZRJKCglhdmFpbGFibGUSHS5yZXNlcnZhdGlvbi5BdmFpbGFibGVSZXF1ZXN0Gh4ucmVzZXJ2YXRpb24uQXZhaWxhYmxlUmVzcG9uc2USTQoKcmVzZXJ2ZUFsbBIeLnJlc2VydmF0aW9uLlJlc2VydmVBbGxSZXF1ZXN0Gh8ucmVzZXJ2YXRpb24uUmVzZXJ2ZUFsbFJlc3BvbnNlElYKDXJlc2VydmVTZXJpZXMSIS5yZXNlcnZhdGlvbi5SZXNlcnZlU2VyaWVzUmVxdWVzdBoiLnJlc2VydmF0aW9uLlJlc2VydmVTZXJpZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message reservation.Reservation
@@ -82,6 +82,13 @@ export type Reservation = Message<"reservation.Reservation"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 10;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Shared by the reservations made together (a group or a series); empty otherwise.
+   *
+   * @generated from field: string group_id = 11;
+   */
+  groupId: string;
 };
 
 /**
@@ -114,6 +121,14 @@ export type ReserveRequest = Message<"reservation.ReserveRequest"> & {
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * With reservation.resource_id empty: reserve the first resource of this pool, in resource
+   * id order, that is free for the window (buffers and rules included).
+   *
+   * @generated from field: string pool = 4;
+   */
+  pool: string;
 };
 
 /**
@@ -236,6 +251,14 @@ export type CancelRequest = Message<"reservation.CancelRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Also cancel every live reservation of its group (a series) that starts at or after it,
+   * in one transaction ("this and following").
+   *
+   * @generated from field: bool following = 2;
+   */
+  following: boolean;
 };
 
 /**
@@ -335,6 +358,13 @@ export type QueryRequest = Message<"reservation.QueryRequest"> & {
    * @generated from field: bool desc = 6;
    */
   desc: boolean;
+
+  /**
+   * Only the reservations made together with this group id.
+   *
+   * @generated from field: string group_id = 7;
+   */
+  groupId: string;
 };
 
 /**
@@ -472,6 +502,13 @@ export type FilterRequest = Message<"reservation.FilterRequest"> & {
    * @generated from field: string page_token = 8;
    */
   pageToken: string;
+
+  /**
+   * Only the reservations made together with this group id.
+   *
+   * @generated from field: string group_id = 9;
+   */
+  groupId: string;
 };
 
 /**
@@ -526,6 +563,13 @@ export type TimeWindow = Message<"reservation.TimeWindow"> & {
    * @generated from field: google.protobuf.Timestamp end = 2;
    */
   end?: Timestamp | undefined;
+
+  /**
+   * The resource the window is free on (set when a pool was asked for).
+   *
+   * @generated from field: string resource_id = 3;
+   */
+  resourceId: string;
 };
 
 /**
@@ -562,6 +606,14 @@ export type AvailableRequest = Message<"reservation.AvailableRequest"> & {
    * @generated from field: google.protobuf.Duration min_duration = 4;
    */
   minDuration?: Duration | undefined;
+
+  /**
+   * With resource_id empty: the free windows of every resource of this pool, each naming its
+   * resource, ordered by start then resource (never merged: two rooms are not one).
+   *
+   * @generated from field: string pool = 5;
+   */
+  pool: string;
 };
 
 /**
@@ -618,6 +670,13 @@ export type ReservationConflict = Message<"reservation.ReservationConflict"> & {
    * @generated from field: google.protobuf.Timestamp existing_end = 5;
    */
   existingEnd?: Timestamp | undefined;
+
+  /**
+   * In a group: the position (0-based) of the item that clashed.
+   *
+   * @generated from field: int32 item = 6;
+   */
+  item: number;
 };
 
 /**
@@ -626,6 +685,129 @@ export type ReservationConflict = Message<"reservation.ReservationConflict"> & {
  */
 export const ReservationConflictSchema: GenMessage<ReservationConflict> = /*@__PURE__*/
   messageDesc(file_reservation_reservation, 19);
+
+/**
+ * Reserves every item or none.
+ *
+ * @generated from message reservation.ReserveAllRequest
+ */
+export type ReserveAllRequest = Message<"reservation.ReserveAllRequest"> & {
+  /**
+   * 1-100 items, each as for reserve (a resource or a pool, its own hold); an item's own
+   * request_id must be empty.
+   *
+   * @generated from field: repeated reservation.ReserveRequest items = 1;
+   */
+  items: ReserveRequest[];
+
+  /**
+   * Idempotency key for the whole group, as for reserve.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message reservation.ReserveAllRequest.
+ * Use `create(ReserveAllRequestSchema)` to create a new message.
+ */
+export const ReserveAllRequestSchema: GenMessage<ReserveAllRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 20);
+
+/**
+ * @generated from message reservation.ReserveAllResponse
+ */
+export type ReserveAllResponse = Message<"reservation.ReserveAllResponse"> & {
+  /**
+   * In item order, sharing one group_id.
+   *
+   * @generated from field: repeated reservation.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+};
+
+/**
+ * Describes the message reservation.ReserveAllResponse.
+ * Use `create(ReserveAllResponseSchema)` to create a new message.
+ */
+export const ReserveAllResponseSchema: GenMessage<ReserveAllResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 21);
+
+/**
+ * A recurring series: the first occurrence repeated by an RRULE, every occurrence keeping its
+ * local wall-clock time in the series' time zone.
+ *
+ * @generated from message reservation.ReserveSeriesRequest
+ */
+export type ReserveSeriesRequest = Message<"reservation.ReserveSeriesRequest"> & {
+  /**
+   * The first occurrence: resource_id, user, window, note, status (a pool is not allowed).
+   *
+   * @generated from field: reservation.ReserveRequest first = 1;
+   */
+  first?: ReserveRequest | undefined;
+
+  /**
+   * RFC 5545 RRULE: FREQ=DAILY|WEEKLY|MONTHLY, INTERVAL, BYDAY, and COUNT or UNTIL; at most
+   * 1000 occurrences.
+   *
+   * @generated from field: string rrule = 2;
+   */
+  rrule: string;
+
+  /**
+   * IANA; default the resource's time zone, else UTC.
+   *
+   * @generated from field: string time_zone = 3;
+   */
+  timeZone: string;
+
+  /**
+   * false: all or nothing; true: reserve the free occurrences, report the rest.
+   *
+   * @generated from field: bool skip_conflicts = 4;
+   */
+  skipConflicts: boolean;
+
+  /**
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message reservation.ReserveSeriesRequest.
+ * Use `create(ReserveSeriesRequestSchema)` to create a new message.
+ */
+export const ReserveSeriesRequestSchema: GenMessage<ReserveSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 22);
+
+/**
+ * @generated from message reservation.ReserveSeriesResponse
+ */
+export type ReserveSeriesResponse = Message<"reservation.ReserveSeriesResponse"> & {
+  /**
+   * In occurrence order, one group_id for all.
+   *
+   * @generated from field: repeated reservation.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+
+  /**
+   * The occurrences not reserved, with their clash (item = the occurrence's position).
+   *
+   * @generated from field: repeated reservation.ReservationConflict skipped = 2;
+   */
+  skipped: ReservationConflict[];
+};
+
+/**
+ * Describes the message reservation.ReserveSeriesResponse.
+ * Use `create(ReserveSeriesResponseSchema)` to create a new message.
+ */
+export const ReserveSeriesResponseSchema: GenMessage<ReserveSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 23);
 
 /**
  * @generated from enum reservation.ReservationStatus
@@ -788,6 +970,26 @@ export const ReservationService: GenService<{
     methodKind: "unary";
     input: typeof AvailableRequestSchema;
     output: typeof AvailableResponseSchema;
+  },
+  /**
+   * All or nothing: a clash is ALREADY_EXISTS with one ReservationConflict per clashing item.
+   *
+   * @generated from rpc reservation.ReservationService.reserveAll
+   */
+  reserveAll: {
+    methodKind: "unary";
+    input: typeof ReserveAllRequestSchema;
+    output: typeof ReserveAllResponseSchema;
+  },
+  /**
+   * A recurring series, all or nothing unless skip_conflicts.
+   *
+   * @generated from rpc reservation.ReservationService.reserveSeries
+   */
+  reserveSeries: {
+    methodKind: "unary";
+    input: typeof ReserveSeriesRequestSchema;
+    output: typeof ReserveSeriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reservation_reservation, 0);

@@ -1,0 +1,184 @@
+import type { Duration } from "@bufbuild/protobuf/wkt";
+import type { Command } from "commander";
+import type { Micros } from "../../domain/reservation.js";
+import { type Resource, ResourceService } from "../../gen/reservation/resource_pb.js";
+import {
+  type ClientOptions,
+  clientCommand,
+  durationArg,
+  withServiceClient,
+} from "../client-command.js";
+import { formatTable } from "../format.js";
+import { printJson, printLines } from "../output.js";
+
+interface PutOptions extends ClientOptions {
+  readonly pool: string;
+  readonly timeZone: string;
+  readonly note: string;
+  readonly bufferBefore?: Micros;
+  readonly bufferAfter?: Micros;
+  readonly minDuration?: Micros;
+  readonly maxDuration?: Micros;
+  readonly minNotice?: Micros;
+  readonly maxAdvance?: Micros;
+}
+
+const toDuration = (us: Micros | undefined) =>
+  us === undefined
+    ? undefined
+    : { seconds: us / 1_000_000n, nanos: Number(us % 1_000_000n) * 1000 };
+
+/**
+ * "1h30m", "2d", "45s"; "-" when unset. Not duration-input's formatDuration: that one rounds
+ * to whole minutes, and a 45-second buffer must not read as "0m".
+ */
+function formatDuration(d: Duration | undefined): string {
+  if (!d) return "-";
+  let s = d.seconds;
+  if (s === 0n) return "0";
+  const out: string[] = [];
+  for (const [unit, size] of [
+    ["d", 86_400n],
+    ["h", 3_600n],
+    ["m", 60n],
+    ["s", 1n],
+  ] as const) {
+    if (s >= size) {
+      out.push(`${s / size}${unit}`);
+      s %= size;
+    }
+  }
+  return out.join("");
+}
+
+const COLUMNS = ["ID", "POOL", "TIME ZONE", "BUFFERS", "RULES", "NOTE"];
+
+function cells(r: Resource): string[] {
+  const rules = r.rules;
+  const set = [
+    ["min", rules?.minDuration],
+    ["max", rules?.maxDuration],
+    ["notice", rules?.minNotice],
+    ["advance", rules?.maxAdvance],
+  ] as const;
+  const described = set.filter(([, d]) => d).map(([name, d]) => `${name} ${formatDuration(d)}`);
+  return [
+    r.id,
+    r.pool || "-",
+    r.timeZone,
+    `${formatDuration(r.bufferBefore)} / ${formatDuration(r.bufferAfter)}`,
+    described.join(", ") || "-",
+    r.note,
+  ];
+}
+
+const json = (r: Resource) => ({
+  id: r.id,
+  pool: r.pool,
+  timeZone: r.timeZone,
+  bufferBefore: formatDuration(r.bufferBefore),
+  bufferAfter: formatDuration(r.bufferAfter),
+  minDuration: r.rules?.minDuration ? formatDuration(r.rules.minDuration) : null,
+  maxDuration: r.rules?.maxDuration ? formatDuration(r.rules.maxDuration) : null,
+  minNotice: r.rules?.minNotice ? formatDuration(r.rules.minNotice) : null,
+  maxAdvance: r.rules?.maxAdvance ? formatDuration(r.rules.maxAdvance) : null,
+  note: r.note,
+});
+
+function print(list: readonly Resource[], output: ClientOptions["output"]) {
+  if (output === "id") printLines(list.map((r) => r.id));
+  else if (output === "json") for (const r of list) printJson(json(r));
+  else printLines(formatTable(COLUMNS, list.map(cells)));
+}
+
+const DURATION = "(30m, 1h30m, 2d)";
+
+/** `rsvp resource put|get|list|delete`: the resource catalog (pools, buffers, rules). */
+export function registerResource(program: Command): void {
+  const resource = program
+    .command("resource")
+    .description("the resource catalog: pools, buffers and booking rules");
+
+  clientCommand(resource, "put")
+    .description("register a resource, or replace it as a whole (admin)")
+    .argument("<id>", "resource id (the reservations' resource)")
+    .option("--pool <pool>", "pool of interchangeable resources it belongs to", "")
+    .option("--time-zone <zone>", "IANA time zone for series and rules", "UTC")
+    .option(
+      "--buffer-before <duration>",
+      `kept free before every reservation ${DURATION}`,
+      durationArg,
+    )
+    .option(
+      "--buffer-after <duration>",
+      `kept free after every reservation ${DURATION}`,
+      durationArg,
+    )
+    .option("--min-duration <duration>", "shortest reservation accepted", durationArg)
+    .option("--max-duration <duration>", "longest reservation accepted", durationArg)
+    .option("--min-notice <duration>", "a reservation starts at least this far ahead", durationArg)
+    .option("--max-advance <duration>", "a reservation starts at most this far ahead", durationArg)
+    .option("-n, --note <text>", "a note", "")
+    .action(async (id: string, opts: PutOptions) => {
+      const put = await withServiceClient(ResourceService, opts, (client, call) =>
+        client.putResource(
+          {
+            resource: {
+              id,
+              pool: opts.pool,
+              timeZone: opts.timeZone,
+              bufferBefore: toDuration(opts.bufferBefore),
+              bufferAfter: toDuration(opts.bufferAfter),
+              rules: {
+                minDuration: toDuration(opts.minDuration),
+                maxDuration: toDuration(opts.maxDuration),
+                minNotice: toDuration(opts.minNotice),
+                maxAdvance: toDuration(opts.maxAdvance),
+              },
+              note: opts.note,
+            },
+          },
+          call,
+        ),
+      );
+      print([put], opts.output);
+    });
+
+  clientCommand(resource, "get")
+    .description("show one resource")
+    .argument("<id>", "resource id")
+    .action(async (id: string, opts: ClientOptions) => {
+      const r = await withServiceClient(ResourceService, opts, (client, call) =>
+        client.getResource({ id }, call),
+      );
+      print([r], opts.output);
+    });
+
+  clientCommand(resource, "list")
+    .description("list resources in id order, all pages")
+    .option("--pool <pool>", "only this pool", "")
+    .action(async (opts: ClientOptions & { pool: string }) => {
+      const all = await withServiceClient(ResourceService, opts, async (client, call) => {
+        const out: Resource[] = [];
+        let pageToken = "";
+        do {
+          const page = await client.listResources({ pool: opts.pool, pageToken }, call);
+          out.push(...page.resources);
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return out;
+      });
+      if (all.length === 0 && opts.output === "table") process.stderr.write("no resource\n");
+      else print(all, opts.output);
+    });
+
+  clientCommand(resource, "delete")
+    .description("unregister a resource (admin); refused while it has live reservations ahead")
+    .argument("<id>", "resource id")
+    .action(async (id: string, opts: ClientOptions) => {
+      await withServiceClient(ResourceService, opts, (client, call) =>
+        client.deleteResource({ id }, call),
+      );
+      process.stderr.write(`deleted resource ${id}\n`);
+    });
+}

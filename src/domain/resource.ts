@@ -1,0 +1,68 @@
+import { invalidArgument } from "./errors.js";
+import type { Micros } from "./reservation.js";
+import { parseName, parseNote } from "./validate.js";
+
+/** Booking rules of a resource; each undefined = no limit. */
+export interface BookingRules {
+  readonly minDuration?: Micros | undefined;
+  readonly maxDuration?: Micros | undefined;
+  /** start >= now + minNotice */
+  readonly minNotice?: Micros | undefined;
+  /** start <= now + maxAdvance */
+  readonly maxAdvance?: Micros | undefined;
+}
+
+/** A registered resource: what it belongs to, what it keeps free, what it accepts. */
+export interface ResourceSpec {
+  readonly id: string;
+  /** "" = in no pool. */
+  readonly pool: string;
+  /** IANA time zone name. */
+  readonly timeZone: string;
+  readonly bufferBefore: Micros;
+  readonly bufferAfter: Micros;
+  readonly rules: BookingRules;
+  readonly note: string;
+}
+
+/** A stored resource. */
+export interface Resource extends ResourceSpec {
+  readonly createdAt: Micros;
+  readonly updatedAt: Micros;
+}
+
+/** An IANA time zone name that this runtime knows; empty means UTC. */
+export function parseTimeZone(field: string, zone: string): string {
+  if (zone === "") return "UTC";
+  try {
+    // Throws a RangeError for a name that is not a time zone.
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    throw invalidArgument(`${field} ${JSON.stringify(zone)} is not an IANA time zone`);
+  }
+}
+
+/** Everything `PutResource` accepts, checked in one place. Durations arrive validated. */
+export function parseResourceSpec(input: {
+  id: string;
+  pool: string;
+  timeZone: string;
+  bufferBefore: Micros;
+  bufferAfter: Micros;
+  rules: BookingRules;
+  note: string;
+}): ResourceSpec {
+  const { minDuration, maxDuration } = input.rules;
+  if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration) {
+    throw invalidArgument("rules.min_duration must not exceed rules.max_duration");
+  }
+  return {
+    id: parseName("resource.id", input.id),
+    pool: input.pool === "" ? "" : parseName("resource.pool", input.pool),
+    timeZone: parseTimeZone("resource.time_zone", input.timeZone),
+    bufferBefore: input.bufferBefore,
+    bufferAfter: input.bufferAfter,
+    rules: input.rules,
+    note: parseNote(input.note),
+  };
+}

@@ -1,0 +1,190 @@
+import { randomUUID } from "node:crypto";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerOf, type Principal } from "../auth/caller.js";
+import { assertMayCreate, ownerOfNew } from "../auth/policy.js";
+import type { Queryable } from "../db/db.js";
+import { type GroupItem, type GroupOutcome, type ItemClash, reserveGroup } from "../db/groups.js";
+import { getResource } from "../db/resources.js";
+import {
+  Code,
+  type ConflictInfo,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  RsvpError,
+} from "../domain/errors.js";
+import type { NewReservation, Reservation } from "../domain/reservation.js";
+import { parseTimeZone } from "../domain/resource.js";
+import { expandSeries } from "../domain/series.js";
+import { formatWindow } from "../domain/time.js";
+import { parseName, parseNewReservation, parseRequestId, parseTime } from "../domain/validate.js";
+import type {
+  ReserveAllRequest,
+  ReserveRequest,
+  ReserveSeriesRequest,
+} from "../gen/reservation/reservation_pb.js";
+import {
+  conflictToProto,
+  reservationToProto,
+  statusFromProto,
+  timestampToMicros,
+} from "./convert.js";
+
+/** Most items in one reserveAll. */
+export const MAX_GROUP_ITEMS = 100;
+
+const nowMicros = () => BigInt(Date.now()) * 1000n;
+
+/** A reserve request as a validated item: a resource, or (with `pool`) any one of a pool. */
+export function parseReserveRequest(
+  req: ReserveRequest,
+  caller: Principal | undefined,
+): NewReservation & { readonly pool?: string | undefined } {
+  const r = req.reservation;
+  if (!r) throw invalidArgument("reservation is required");
+  if (req.pool !== "" && r.resourceId !== "") {
+    throw invalidArgument("set either reservation.resource_id or pool, not both");
+  }
+  const pool = req.pool === "" ? undefined : parseName("pool", req.pool);
+  const input = parseNewReservation(
+    {
+      userId: ownerOfNew(caller, r.userId),
+      // A pool item's resource is chosen by the server; the pool's name stands in to validate.
+      resourceId: pool ?? r.resourceId,
+      status: statusFromProto(r.status),
+      start: timestampToMicros("start", r.start),
+      end: timestampToMicros("end", r.end),
+      note: r.note,
+      expiresAt: timestampToMicros("expires_at", r.expiresAt),
+      holdSeconds: req.holdSeconds,
+      requestId: req.requestId,
+    },
+    nowMicros(),
+  );
+  assertMayCreate(caller, input.status);
+  return pool === undefined ? input : { ...input, resourceId: "", pool };
+}
+
+function clashInfo(items: readonly GroupItem[], c: ItemClash, group: boolean): ConflictInfo {
+  const item = items[c.item];
+  if (!item) throw new Error(`clash reported for unknown item ${c.item}`);
+  return {
+    resourceId: c.existing.resourceId,
+    requested: { start: item.start, end: item.end },
+    existing: { start: c.existing.start, end: c.existing.end },
+    item: group ? c.item : undefined,
+  };
+}
+
+/** How one clash reads: the pool that had no free resource, or the resource taken. */
+function clashText(items: readonly GroupItem[], c: ItemClash): string {
+  const item = items[c.item];
+  const requested = item ? formatWindow(item) : "";
+  if (c.pool) return `no resource of pool ${JSON.stringify(c.pool)} is free for ${requested}`;
+  return (
+    `resource ${JSON.stringify(c.existing.resourceId)} is already reserved for ` +
+    `${formatWindow(c.existing)} (requested ${requested})`
+  );
+}
+
+/**
+ * The error of a group outcome that wrote nothing, or the reservations made. `group` says
+ * whether item positions belong in the messages and details (not for a single pool reserve).
+ */
+export function groupResult(
+  items: readonly GroupItem[],
+  outcome: GroupOutcome,
+  requestId: string | undefined,
+  group: boolean,
+): { reservations: Reservation[]; skipped: ItemClash[] } {
+  const at = (item: number) => (group ? `item ${item}: ` : "");
+  switch (outcome.kind) {
+    case "created":
+      return outcome;
+    case "replayed":
+      return { reservations: outcome.reservations, skipped: [] };
+    case "mismatch":
+      throw invalidArgument(
+        `request_id ${JSON.stringify(requestId)} was already used with a different request`,
+      );
+    case "rule":
+      throw failedPrecondition(`${at(outcome.item)}${outcome.message}`);
+    case "empty":
+      throw notFound(`${at(outcome.item)}pool ${JSON.stringify(outcome.pool)} has no resources`);
+    case "conflict":
+      throw new RsvpError(
+        Code.AlreadyExists,
+        outcome.clashes.map((c) => `${at(c.item)}${clashText(items, c)}`).join("; "),
+        outcome.clashes.map((c) => clashInfo(items, c, group)),
+      );
+  }
+}
+
+/** The clash detail of a skipped item (a series that skips conflicts). */
+export const skippedInfo = (items: readonly GroupItem[], c: ItemClash) => clashInfo(items, c, true);
+
+/** `reserve` of a pool, `reserveAll` and `reserveSeries`. */
+export function createGroupHandlers(db: Queryable) {
+  return {
+    /** Reserves the first free resource of `input.pool` (no group id). */
+    async reservePool(input: NewReservation & { readonly pool: string }) {
+      const { requestId, ...item } = input;
+      const outcome = await reserveGroup(db, [item], { userId: input.userId, requestId });
+      const [made] = groupResult([item], outcome, requestId, false).reservations;
+      if (!made) throw new Error("a pool reserve made nothing without an error");
+      return { reservation: reservationToProto(made) };
+    },
+
+    async reserveSeries(req: ReserveSeriesRequest, ctx: HandlerContext) {
+      if (!req.first) throw invalidArgument("first is required");
+      if (req.first.requestId !== "") {
+        throw invalidArgument("first.request_id must be empty: set the series' request_id");
+      }
+      const { requestId: _none, ...first } = parseReserveRequest(req.first, callerOf(ctx));
+      if (first.pool !== undefined) throw invalidArgument("a series cannot be booked on a pool");
+      const zone =
+        req.timeZone !== ""
+          ? parseTimeZone("time_zone", req.timeZone)
+          : ((await getResource(db, first.resourceId, ctx.signal))?.timeZone ?? "UTC");
+      const items = expandSeries(first, req.rrule, zone).map((w) => ({
+        ...first,
+        start: parseTime("occurrence start", w.start),
+        end: parseTime("occurrence end", w.end),
+      }));
+      const requestId = parseRequestId(req.requestId);
+      const outcome = await reserveGroup(db, items, {
+        groupId: randomUUID(),
+        userId: first.userId,
+        requestId,
+        skipConflicts: req.skipConflicts,
+      });
+      const { reservations, skipped } = groupResult(items, outcome, requestId, true);
+      return {
+        reservations: reservations.map(reservationToProto),
+        skipped: skipped.map((c) => conflictToProto(clashInfo(items, c, true))),
+      };
+    },
+
+    async reserveAll(req: ReserveAllRequest, ctx: HandlerContext) {
+      if (req.items.length === 0 || req.items.length > MAX_GROUP_ITEMS) {
+        throw invalidArgument(`items must hold 1 to ${MAX_GROUP_ITEMS} reservations`);
+      }
+      const caller = callerOf(ctx);
+      const items = req.items.map((it, i) => {
+        if (it.requestId !== "") {
+          throw invalidArgument(`items[${i}].request_id must be empty: set the group's request_id`);
+        }
+        return parseReserveRequest(it, caller);
+      });
+      const requestId = parseRequestId(req.requestId);
+      const outcome = await reserveGroup(db, items, {
+        groupId: randomUUID(),
+        // Keys are scoped to a user, as reserve's are to the reservation's owner.
+        userId: items[0]?.userId ?? "",
+        requestId,
+      });
+      const { reservations } = groupResult(items, outcome, requestId, true);
+      return { reservations: reservations.map(reservationToProto) };
+    },
+  };
+}
