@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { openDb } from "../src/db/open.js";
 import { Code } from "../src/domain/errors.js";
-import { toRsvpError } from "../src/server/error-mapping.js";
 import { createLogger } from "../src/server/logger.js";
+import { toRsvpError } from "../src/server/transport/error-mapping.js";
 import { backends, postgresBackends } from "./helpers/databases.js";
 
 for (const backend of postgresBackends) {

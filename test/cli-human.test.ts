@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js";
-import { timestampToMicros } from "../src/server/convert.js";
+import { timestampToMicros } from "../src/protocol/convert.js";
 import { CliProcess, type EnvOverrides, killAll, runCli } from "./helpers/cli-process.js";
 import { backends } from "./helpers/databases.js";
 import { hour, ts } from "./helpers/fixtures.js";

@@ -9,7 +9,7 @@ import {
   ReservationUpdateType as Op,
   ReservationService,
 } from "../src/gen/reservation/reservation_pb.js";
-import { createSecrets } from "../src/server/secrets.js";
+import { createSecrets } from "../src/server/service/secrets.js";
 import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { collect, hour, rejectsWith } from "./helpers/fixtures.js";

@@ -14,8 +14,8 @@ import * as grpc from "@grpc/grpc-js";
 import * as v1 from "../src/gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
+import { grpcServiceDefinition } from "../src/protocol/grpc-codec.js";
 import type { App } from "../src/server/app.js";
-import { grpcServiceDefinition } from "../src/server/grpc-transport.js";
 import { startServer } from "./helpers/harness.js";
 
 type Api = {

@@ -8,7 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { ConfigError } from "../src/server/config.js";
-import { loadTlsConfig, type TlsConfig } from "../src/server/tls-config.js";
+import { loadTlsConfig, type TlsConfig } from "../src/server/transport/tls-config.js";
 import { runCli } from "./helpers/cli-process.js";
 import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";

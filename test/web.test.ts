@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js";
-import { webStatic } from "../src/server/web-static.js";
+import { webStatic } from "../src/server/transport/web-static.js";
 import {
   assertBrowserPrerequisites,
   consoleErrors,

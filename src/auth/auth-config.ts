@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
-import { ConfigError } from "../server/config-error.js";
+import { ConfigError } from "../domain/config-error.js";
 
 /** The JWS algorithms a key of each kind verifies; nothing else (and never `none`) is accepted. */
 export type Algorithm = "HS256" | "RS256" | "ES256";

@@ -7,7 +7,7 @@ import {
   ReservationStatus,
   ReservationUpdateType,
 } from "../gen/reservation/reservation_pb.js";
-import { timestampToMicros } from "../server/convert.js";
+import { timestampToMicros } from "../protocol/convert.js";
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { status } from "@grpc/grpc-js";
 import { RpcError, type RsvpClient } from "../client/grpc-client.js";
 import { type ListenResponse, ReservationUpdateType } from "../gen/reservation/reservation_pb.js";
+import { createBackoff } from "../shared/backoff.js";
 
 /** What to follow, and from where (an empty cursor: from now on). */
 export interface ListenRequest {
@@ -49,7 +50,7 @@ export async function* resumableListen(
 ): AsyncGenerator<ListenResponse> {
   let cursor = req.cursor;
   let everOpened = false;
-  let failures = 0;
+  const backoff = createBackoff({ firstMs: FIRST_DELAY_MS, maxMs: MAX_DELAY_MS, jitter: 0.2 });
   while (!opts.signal.aborted) {
     const from = cursor;
     const stream = client.listen({ ...req, cursor: from, bookmarks: true });
@@ -61,7 +62,7 @@ export async function* resumableListen(
         if (cursor === "") cursor = headers["rsvp-cursor"] ?? "";
         opts.onOpen(from, everOpened);
         everOpened = true;
-        failures = 0;
+        backoff.reset();
       },
       () => {},
     );
@@ -81,10 +82,7 @@ export async function* resumableListen(
       stream.cancel();
     }
     if (opts.signal.aborted) return;
-    const delayMs = Math.round(
-      Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** failures) * (0.8 + Math.random() * 0.4),
-    );
-    failures++;
+    const delayMs = backoff.next();
     opts.onRetry(error, delayMs);
     try {
       await sleep(delayMs, undefined, { signal: opts.signal });

@@ -15,7 +15,7 @@ import {
   ReservationService,
 } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
-import { grpcServiceDefinition } from "../server/grpc-transport.js";
+import { grpcServiceDefinition } from "../protocol/grpc-codec.js";
 
 /** A failed call: the gRPC status code, its message and any ReservationConflict detail. */
 export class RpcError extends Error {

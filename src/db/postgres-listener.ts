@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { createBackoff } from "../shared/backoff.js";
 import type { Listening } from "./db.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,13 +42,14 @@ export async function listenReliably(
     }
     subscribing = true;
     try {
-      for (let delay = 25; !closed; delay = Math.min(delay * 2, 2000)) {
+      const backoff = createBackoff({ firstMs: 25, maxMs: 2000 });
+      while (!closed) {
         again = false;
         try {
           await sql.unsafe(listenSql);
           if (!again) break;
         } catch {
-          await sleep(delay);
+          await sleep(backoff.next());
         }
       }
     } finally {

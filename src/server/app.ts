@@ -8,31 +8,32 @@ import type { Db } from "../db/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
-import { shutdownReason } from "./call-abort.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
-import { connectRoutes, observingInterceptor } from "./connect-transport.js";
+import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
+import { DEFAULT_LIMITS } from "./limits.js";
+import type { Logger } from "./logger.js";
+import { countedDb } from "./ops/counted-db.js";
+import { createHealth } from "./ops/health.js";
+import { startHoldSweeper } from "./ops/hold-sweeper.js";
+import { startMaintenance } from "./ops/maintenance-task.js";
+import { createMetrics, metricsRoute } from "./ops/metrics.js";
+import { healthRoutes, startProbe } from "./ops/readiness.js";
+import { createReflection, type ServedService } from "./ops/reflection.js";
+import { createRpcObserver } from "./ops/rpc-observer.js";
+import { createReservationService, type ServiceDeps } from "./service/reservation-service.js";
+import { createResourceService } from "./service/resource-service.js";
+import { openMigrated } from "./startup.js";
+import { shutdownReason } from "./transport/call-abort.js";
+import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
 import {
   capConnections,
   DEFAULT_CONNECTION_LIMITS,
   warnIfCapExceedsFiles,
-} from "./connection-limits.js";
-import { countedDb } from "./counted-db.js";
-import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
-import { addService } from "./grpc-transport.js";
-import { createHealth } from "./health.js";
-import { startHoldSweeper } from "./hold-sweeper.js";
-import { createHttpServer, type HttpRoute } from "./http-server.js";
-import { DEFAULT_LIMITS } from "./limits.js";
-import type { Logger } from "./logger.js";
-import { startMaintenance } from "./maintenance-task.js";
-import { createMetrics, metricsRoute } from "./metrics.js";
-import { healthRoutes, startProbe } from "./readiness.js";
-import { createReflection, type ServedService } from "./reflection.js";
-import { createReservationService, type ServiceDeps } from "./reservation-service.js";
-import { createResourceService } from "./resource-service.js";
-import { createRpcObserver } from "./rpc-observer.js";
-import { openMigrated } from "./startup.js";
-import { webStatic } from "./web-static.js";
+} from "./transport/connection-limits.js";
+import { addService } from "./transport/grpc-transport.js";
+import type { HttpRoute } from "./transport/http-route.js";
+import { createHttpServer } from "./transport/http-server.js";
+import { webStatic } from "./transport/web-static.js";
 
 /** Options beyond the configuration, mostly for tests. */
 export interface AppOptions {

@@ -3,10 +3,10 @@ import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
 import type { DatabaseTarget } from "../db/open.js";
 import { POSTGRES_DEFAULTS } from "../db/postgres-db.js";
 import { parsePostgresUrl } from "../db/postgres-url.js";
-import { ConfigError } from "./config-error.js";
-import { type ConnectionLimits, loadConnectionLimits } from "./connection-limits.js";
+import { ConfigError } from "../domain/config-error.js";
 import { type Limits, loadLimits } from "./limits.js";
-import { loadTlsConfig, type TlsConfig } from "./tls-config.js";
+import { type ConnectionLimits, loadConnectionLimits } from "./transport/connection-limits.js";
+import { loadTlsConfig, type TlsConfig } from "./transport/tls-config.js";
 
 export { ConfigError };
 

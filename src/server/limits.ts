@@ -1,6 +1,6 @@
 import { RESERVE_BATCHER_DEFAULTS } from "../db/reserve-batcher.js";
+import { ConfigError } from "../domain/config-error.js";
 import { resourceExhausted } from "../domain/errors.js";
-import { ConfigError } from "./config-error.js";
 
 /** Per-caller and per-connection bounds: beyond them a caller gets RESOURCE_EXHAUSTED. */
 export interface Limits {

@@ -3,6 +3,7 @@ import type { Db } from "../db/db.js";
 import { isDatabaseUnavailable } from "../db/db-errors.js";
 import { migrate } from "../db/migrate.js";
 import { type DatabaseTarget, openDb } from "../db/open.js";
+import { createBackoff } from "../shared/backoff.js";
 import type { Logger } from "./logger.js";
 
 const FIRST_DELAY_MS = 250;
@@ -24,7 +25,7 @@ export async function openMigrated(
   retrySeconds: number,
 ): Promise<Db> {
   const giveUpAt = Date.now() + retrySeconds * 1000;
-  let delay = FIRST_DELAY_MS;
+  const backoff = createBackoff({ firstMs: FIRST_DELAY_MS, maxMs: MAX_DELAY_MS });
   for (let attempt = 1; ; attempt++) {
     let db: Db | undefined;
     try {
@@ -37,6 +38,7 @@ export async function openMigrated(
       await db?.close().catch(() => {});
       if (!isDatabaseUnavailable(err)) throw err;
       const reason = err instanceof Error ? err.message : String(err);
+      const delay = backoff.next();
       if (Date.now() + delay > giveUpAt) {
         throw new StartupError(
           `database unreachable after ${attempt} attempts in ${retrySeconds}s: ${reason}`,
@@ -44,7 +46,6 @@ export async function openMigrated(
       }
       log.warn({ attempt, retryInMs: delay, reason }, "database unreachable; retrying");
       await sleep(delay);
-      delay = Math.min(delay * 2, MAX_DELAY_MS);
     }
   }
 }

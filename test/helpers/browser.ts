@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { WEB_DIST } from "../../src/server/web-static.js";
+import { WEB_DIST } from "../../src/server/transport/web-static.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [

@@ -1,6 +1,6 @@
 import type { Position } from "../../src/domain/change.js";
 import type { App } from "../../src/server/app.js";
-import { createSecrets } from "../../src/server/secrets.js";
+import { createSecrets } from "../../src/server/service/secrets.js";
 
 /**
  * A cursor for `position` signed with the database's own secret, as the server would issue

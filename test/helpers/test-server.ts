@@ -11,7 +11,7 @@ import { type App, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
-import type { TlsConfig } from "../../src/server/tls-config.js";
+import type { TlsConfig } from "../../src/server/transport/tls-config.js";
 import type { TestBackend, TestDatabase } from "./databases.js";
 
 /** A real server on a free port over a fresh database, and a real gRPC client of it. */

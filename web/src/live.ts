@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ListenResponse } from "../../src/gen/reservation/reservation_pb.js";
+import { createBackoff } from "../../src/shared/backoff.js";
 import type { Rsvp } from "./api.js";
 
 /** What following the change feed reports. */
@@ -27,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => window.setTimeout(resolve
  */
 export async function followChanges(client: Rsvp, handlers: LiveHandlers): Promise<never> {
   let cursor = "";
-  let delay = MIN_DELAY_MS;
+  const backoff = createBackoff({ firstMs: MIN_DELAY_MS, maxMs: MAX_DELAY_MS, jitter: 0.2 });
   for (;;) {
     try {
       if (cursor === "") cursor = await handlers.resync();
@@ -35,7 +36,7 @@ export async function followChanges(client: Rsvp, handlers: LiveHandlers): Promi
         handlers.status("live");
         for await (const event of client.listen({ cursor })) {
           cursor = event.cursor;
-          delay = MIN_DELAY_MS;
+          backoff.reset();
           handlers.change(event);
         }
       }
@@ -43,7 +44,6 @@ export async function followChanges(client: Rsvp, handlers: LiveHandlers): Promi
       if (ConnectError.from(err).code === Code.OutOfRange) cursor = "";
     }
     handlers.status("reconnecting");
-    await sleep(delay);
-    delay = Math.min(delay * 2, MAX_DELAY_MS);
+    await sleep(backoff.next());
   }
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
-import { microsToTimestamp } from "../../server/convert.js";
+import { microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, clientCommand, durationArg, withClient } from "../client-command.js";
 import { formatDuration } from "../duration-input.js";
 import { CliError, Exit } from "../errors.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
-import { microsToTimestamp } from "../../server/convert.js";
+import { microsToTimestamp } from "../../protocol/convert.js";
 import { choiceOption } from "../client-command.js";
 import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-options.js";
 

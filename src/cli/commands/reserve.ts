@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
-import { microsToTimestamp } from "../../server/convert.js";
+import { microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, choiceOption, clientCommand, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
 import { formatLocal, micros } from "../format.js";

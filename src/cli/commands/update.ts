@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
-import { microsToTimestamp } from "../../server/convert.js";
+import { microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, clientCommand, withClient } from "../client-command.js";
 import { CliError, Exit } from "../errors.js";
 import { micros } from "../format.js";

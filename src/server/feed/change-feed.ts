@@ -2,6 +2,7 @@ import { feedHorizon, readChanges } from "../../db/changes.js";
 import type { Db, Listening } from "../../db/db.js";
 import { type Change, comparePositions, type Position } from "../../domain/change.js";
 import { invalidArgument } from "../../domain/errors.js";
+import { createBackoff } from "../../shared/backoff.js";
 import { type ChangeFeed, type ChangeFeedOptions, type FeedItem, gone } from "./feed-types.js";
 import { createStallWarning, pruneHistory } from "./feed-upkeep.js";
 import { RecentChanges } from "./recent-changes.js";
@@ -23,7 +24,8 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
   let pumping = false;
   let again = false;
   let closed = false;
-  let retryMs = 0;
+  // While changes wait behind an rsvp writer: look again soon, then less often.
+  const recheck = createBackoff({ firstMs: 2, maxMs: 100 });
   let retryTimer: NodeJS.Timeout | undefined;
   let lagMs = 0;
   let skipping: Promise<void> | undefined;
@@ -80,9 +82,9 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
           waitingSince = page.waitingSince;
           // Committed changes wait behind an rsvp writer: look again soon (its commit also
           // notifies, but an abort does not).
-          retryMs = waitingSince !== undefined ? Math.min(Math.max(retryMs * 2, 2), 100) : 0;
-          if (waitingSince !== undefined) {
-            retryLater(retryMs);
+          if (waitingSince === undefined) recheck.reset();
+          else {
+            retryLater(recheck.next());
             await stall.check(waitingSince);
           }
           break;

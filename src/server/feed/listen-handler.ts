@@ -10,10 +10,10 @@ import {
   ListenResponseSchema,
   ReservationUpdateType,
 } from "../../gen/reservation/reservation_pb.js";
-import { microsToTimestamp, reservationToProto } from "../convert.js";
-import type { CursorCodec } from "../cursor-codec.js";
+import { microsToTimestamp, reservationToProto } from "../../protocol/convert.js";
 import { createStreamQuota } from "../limits.js";
-import { sendHeaders } from "../send-headers.js";
+import type { CursorCodec } from "../service/cursor-codec.js";
+import { sendHeaders } from "../transport/send-headers.js";
 import type { ChangeFeed } from "./change-feed.js";
 
 const OPS: Record<ChangeOp, ReservationUpdateType> = {

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConfigError } from "./config-error.js";
+import { ConfigError } from "../../domain/config-error.js";
 
 /** A certificate chain and its private key (PEM), served on both ports. */
 export interface TlsConfig {

@@ -1,6 +1,6 @@
-import type { Queryable } from "../db/db.js";
-import { maintain } from "../db/maintenance.js";
-import type { Logger } from "./logger.js";
+import type { Queryable } from "../../db/db.js";
+import { maintain } from "../../db/maintenance.js";
+import type { Logger } from "../logger.js";
 
 /** Options of {@link startMaintenance}. */
 export interface MaintenanceOptions {

@@ -1,21 +1,21 @@
 import { create } from "@bufbuild/protobuf";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { callerOf } from "../auth/caller.js";
-import { assertMayManageResources } from "../auth/policy.js";
-import type { Queryable } from "../db/db.js";
-import * as resources from "../db/resources.js";
-import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
-import type { Micros } from "../domain/reservation.js";
-import { parseResourceSpec, type Resource } from "../domain/resource.js";
-import { parseName, parseOptionalName } from "../domain/validate.js";
+import { callerOf } from "../../auth/caller.js";
+import { assertMayManageResources } from "../../auth/policy.js";
+import type { Queryable } from "../../db/db.js";
+import * as resources from "../../db/resources.js";
+import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
+import type { Micros } from "../../domain/reservation.js";
+import { parseResourceSpec, type Resource } from "../../domain/resource.js";
+import { parseName, parseOptionalName } from "../../domain/validate.js";
 import {
   type Resource as ResourceMessage,
   ResourceSchema,
   type ResourceService,
-} from "../gen/reservation/resource_pb.js";
+} from "../../gen/reservation/resource_pb.js";
+import { durationToMicros, microsToDuration, microsToTimestamp } from "../../protocol/convert.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./browse-handlers.js";
-import { durationToMicros, microsToDuration, microsToTimestamp } from "./convert.js";
 
 const optionalDuration = (field: string, d: Duration | undefined) =>
   d === undefined ? undefined : durationToMicros(field, d);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type net from "node:net";
-import { ConfigError } from "./config-error.js";
-import type { Logger } from "./logger.js";
+import { ConfigError } from "../../domain/config-error.js";
+import type { Logger } from "../logger.js";
 
 /**
  * Bounds on connections, so that clients that connect and then stall cannot hold sockets

@@ -1,5 +1,5 @@
 import { cors } from "@connectrpc/connect";
-import type { HttpRoute } from "./http-server.js";
+import type { HttpRoute } from "./http-route.js";
 import { REQUEST_ID } from "./request-id.js";
 
 type Request = Parameters<HttpRoute>[0];

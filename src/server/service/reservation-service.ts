@@ -1,29 +1,29 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { callerOf } from "../auth/caller.js";
-import { actsOnAnyone, assertMayActOn } from "../auth/policy.js";
-import type { Db } from "../db/db.js";
-import { queryReservations } from "../db/query-reservations.js";
-import * as reservations from "../db/reservations.js";
-import { createReserveBatcher } from "../db/reserve-batcher.js";
-import { conflictError } from "../domain/conflict.js";
+import { callerOf } from "../../auth/caller.js";
+import { actsOnAnyone, assertMayActOn } from "../../auth/policy.js";
+import type { Db } from "../../db/db.js";
+import { queryReservations } from "../../db/query-reservations.js";
+import * as reservations from "../../db/reservations.js";
+import { createReserveBatcher } from "../../db/reserve-batcher.js";
+import { conflictError } from "../../domain/conflict.js";
 import {
   failedPrecondition,
   invalidArgument,
   notFound,
   resourceExhausted,
-} from "../domain/errors.js";
-import type { NewReservation, Reservation } from "../domain/reservation.js";
-import { formatInstant } from "../domain/time.js";
-import { parseId, parseNote, parseWindow } from "../domain/validate.js";
-import type { ReservationService } from "../gen/reservation/reservation_pb.js";
+} from "../../domain/errors.js";
+import type { NewReservation, Reservation } from "../../domain/reservation.js";
+import { formatInstant } from "../../domain/time.js";
+import { parseId, parseNote, parseWindow } from "../../domain/validate.js";
+import type { ReservationService } from "../../gen/reservation/reservation_pb.js";
+import { reservationToProto, timestampToMicros } from "../../protocol/convert.js";
+import type { ChangeFeed } from "../feed/change-feed.js";
+import { CURSOR_HEADER, createListenHandler } from "../feed/listen-handler.js";
+import { DEFAULT_LIMITS, type Limits } from "../limits.js";
+import { sendHeaders } from "../transport/send-headers.js";
 import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
-import { reservationToProto, timestampToMicros } from "./convert.js";
-import type { ChangeFeed } from "./feed/change-feed.js";
-import { CURSOR_HEADER, createListenHandler } from "./feed/listen-handler.js";
 import { createGroupHandlers, parseReserveRequest } from "./group-handlers.js";
-import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { createSecrets } from "./secrets.js";
-import { sendHeaders } from "./send-headers.js";
 
 /** What the handlers need. */
 export interface ServiceDeps {

@@ -7,14 +7,14 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
+import { ReservationConflictSchema } from "../../gen/reservation/reservation_pb.js";
+import { conflictToProto } from "../../protocol/convert.js";
+import type { Logger } from "../logger.js";
+import { type ObservedCall, OK, type RpcObserver } from "../ops/rpc-observer.js";
 import { abortable } from "./call-abort.js";
-import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
-import type { Logger } from "./logger.js";
 import { checkingBodies } from "./request-bodies.js";
 import { REQUEST_ID } from "./request-id.js";
-import { type ObservedCall, OK, type RpcObserver } from "./rpc-observer.js";
 
 function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof ConnectError) return err; // the protocol layer's own (bad request, deadline)

@@ -1,6 +1,10 @@
-import type { Queryable } from "../db/db.js";
-import { pruneRequestKeys, releaseExpiredHolds, resourcesWithExpiredHolds } from "../db/holds.js";
-import type { Logger } from "./logger.js";
+import type { Queryable } from "../../db/db.js";
+import {
+  pruneRequestKeys,
+  releaseExpiredHolds,
+  resourcesWithExpiredHolds,
+} from "../../db/holds.js";
+import type { Logger } from "../logger.js";
 
 /** Options of {@link startHoldSweeper}. */
 export interface HoldSweeperOptions {

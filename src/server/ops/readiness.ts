@@ -1,8 +1,8 @@
-import type { Db } from "../db/db.js";
-import { latestVersion } from "../db/migrate.js";
+import type { Db } from "../../db/db.js";
+import { latestVersion } from "../../db/migrate.js";
+import type { Logger } from "../logger.js";
+import { type HttpRoute, isGet } from "../transport/http-route.js";
 import type { HealthService } from "./health.js";
-import { type HttpRoute, isGet } from "./http-server.js";
-import type { Logger } from "./logger.js";
 
 // A database that does not answer within this long is as good as down, for a probe.
 const CHECK_TIMEOUT_MS = 2000;

@@ -1,7 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
-import { isDatabaseTimeout, isDatabaseUnavailable, sqlState } from "../db/db-errors.js";
-import { Code, RsvpError } from "../domain/errors.js";
-import type { Logger } from "./logger.js";
+import { isDatabaseTimeout, isDatabaseUnavailable, sqlState } from "../../db/db-errors.js";
+import { Code, RsvpError } from "../../domain/errors.js";
+import type { Logger } from "../logger.js";
 
 const CODES = new Set<number>(Object.values(Code));
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Position } from "../domain/change.js";
-import { invalidArgument } from "../domain/errors.js";
+import type { Position } from "../../domain/change.js";
+import { invalidArgument } from "../../domain/errors.js";
 
 /** Turns feed positions into the opaque cursors clients hold, and back. */
 export interface CursorCodec {

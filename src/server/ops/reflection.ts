@@ -15,12 +15,12 @@ import {
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
   ServerReflectionResponseSchema as V1ResponseSchema,
-} from "../gen/grpc/reflection/v1/reflection_pb.js";
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
   ServerReflection as ServerReflectionV1Alpha,
   ServerReflectionRequestSchema as V1AlphaRequestSchema,
   ServerReflectionResponseSchema as V1AlphaResponseSchema,
-} from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+} from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 type Response = MessageInitShape<typeof V1ResponseSchema>;
 

@@ -1,4 +1,4 @@
-import { isLoopback } from "../auth/bind-check.js";
+import { isLoopback } from "../../auth/bind-check.js";
 
 /** The host name of a Host or :authority header, lower-cased, without port or brackets. */
 export function hostName(authority: string): string {

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HttpRoute } from "./http-server.js";
+import type { HttpRoute } from "./http-route.js";
 
 /** Where `vite build web` puts the page: the repository's web/dist, from dist/src/server/. */
-export const WEB_DIST = fileURLToPath(new URL("../../../web/dist/", import.meta.url));
+export const WEB_DIST = fileURLToPath(new URL("../../../../web/dist/", import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

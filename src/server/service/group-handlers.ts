@@ -1,10 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
-import { callerOf, type Principal } from "../auth/caller.js";
-import { assertMayCreate, ownerOfNew } from "../auth/policy.js";
-import type { Queryable } from "../db/db.js";
-import { type GroupItem, type GroupOutcome, type ItemClash, reserveGroup } from "../db/groups.js";
-import { getResource } from "../db/resources.js";
+import { callerOf, type Principal } from "../../auth/caller.js";
+import { assertMayCreate, ownerOfNew } from "../../auth/policy.js";
+import type { Queryable } from "../../db/db.js";
+import {
+  type GroupItem,
+  type GroupOutcome,
+  type ItemClash,
+  reserveGroup,
+} from "../../db/groups.js";
+import { getResource } from "../../db/resources.js";
 import {
   Code,
   type ConflictInfo,
@@ -12,23 +17,28 @@ import {
   invalidArgument,
   notFound,
   RsvpError,
-} from "../domain/errors.js";
-import type { NewReservation, Reservation } from "../domain/reservation.js";
-import { parseTimeZone } from "../domain/resource.js";
-import { expandSeries } from "../domain/series.js";
-import { formatWindow } from "../domain/time.js";
-import { parseName, parseNewReservation, parseRequestId, parseTime } from "../domain/validate.js";
+} from "../../domain/errors.js";
+import type { NewReservation, Reservation } from "../../domain/reservation.js";
+import { parseTimeZone } from "../../domain/resource.js";
+import { expandSeries } from "../../domain/series.js";
+import { formatWindow } from "../../domain/time.js";
+import {
+  parseName,
+  parseNewReservation,
+  parseRequestId,
+  parseTime,
+} from "../../domain/validate.js";
 import type {
   ReserveAllRequest,
   ReserveRequest,
   ReserveSeriesRequest,
-} from "../gen/reservation/reservation_pb.js";
+} from "../../gen/reservation/reservation_pb.js";
 import {
   conflictToProto,
   reservationToProto,
   statusFromProto,
   timestampToMicros,
-} from "./convert.js";
+} from "../../protocol/convert.js";
 
 /** Most items in one reserveAll. */
 export const MAX_GROUP_ITEMS = 100;

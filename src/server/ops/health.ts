@@ -4,7 +4,7 @@ import {
   type Health,
   type HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as Status,
-} from "../gen/grpc/health/v1/health_pb.js";
+} from "../../gen/grpc/health/v1/health_pb.js";
 
 /** The server's health as grpc.health.v1 reports it. */
 export interface HealthService {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { PagePosition } from "../db/query-reservations.js";
-import { invalidArgument } from "../domain/errors.js";
-import type { ReservationFilter } from "../domain/reservation.js";
+import type { PagePosition } from "../../db/query-reservations.js";
+import { invalidArgument } from "../../domain/errors.js";
+import type { ReservationFilter } from "../../domain/reservation.js";
 
 const bad = () => invalidArgument("page_token is invalid, or was issued for other filters");
 

@@ -5,24 +5,16 @@ import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
-import { PEER_ADDRESS } from "../auth/caller.js";
+import { PEER_ADDRESS } from "../../auth/caller.js";
+import type { Logger } from "../logger.js";
 import { type ConnectionLimits, capConnections } from "./connection-limits.js";
 import { after, http1Timeouts, http2Timeouts } from "./connection-timeouts.js";
 import { createCors } from "./cors.js";
 import { createHostCheck } from "./host-check.js";
-import type { Logger } from "./logger.js";
+import type { HttpRoute } from "./http-route.js";
 import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type Req = Parameters<NodeHandlerFn>[0];
-
-/** A plain HTTP route (health, metrics, the web page): returns true when it handled the request. */
-export type HttpRoute = (req: Req, res: Parameters<NodeHandlerFn>[1]) => boolean | Promise<boolean>;
-
-/** Whether `req` is a GET (or HEAD) of exactly `path`, whatever its query string. */
-export function isGet(req: Req, path: string): boolean {
-  return (req.method === "GET" || req.method === "HEAD") && req.url?.split("?", 1)[0] === path;
-}
 
 export interface HttpServerOptions {
   readonly routes: (router: ConnectRouter) => void;

@@ -4,92 +4,25 @@ import {
   type DescMessage,
   type DescMethod,
   type DescService,
-  fromBinary,
   isMessage,
-  type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { PEER_ADDRESS, peerHost } from "../auth/caller.js";
-import { invalidArgument, type RsvpError } from "../domain/errors.js";
-import { StatusSchema } from "../gen/google/rpc/status_pb.js";
-import { ReservationConflictSchema } from "../gen/reservation/reservation_pb.js";
+import { PEER_ADDRESS, peerHost } from "../../auth/caller.js";
+import type { RsvpError } from "../../domain/errors.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { ReservationConflictSchema } from "../../gen/reservation/reservation_pb.js";
+import { conflictToProto } from "../../protocol/convert.js";
+import { grpcServiceDefinition, parsed } from "../../protocol/grpc-codec.js";
+import type { RpcObserver } from "../ops/rpc-observer.js";
 import { abortable } from "./call-abort.js";
-import { conflictToProto } from "./convert.js";
 import { toRsvpError } from "./error-mapping.js";
 import { REQUEST_ID } from "./request-id.js";
-import type { RpcObserver } from "./rpc-observer.js";
 import { SEND_HEADERS } from "./send-headers.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
-
-function serializer<T extends DescMessage>(schema: T) {
-  return (msg: MessageShape<T>) => Buffer.from(toBinary(schema, msg));
-}
-
-/**
- * A stream's serializer that encodes a message object once: a listen event goes to many
- * listeners as the same object, and encoding it again for each was a seventh of the time
- * with 100 listeners open.
- */
-function cachingSerializer<T extends DescMessage>(schema: T) {
-  const encoded = new WeakMap<MessageShape<T>, Buffer>();
-  return (msg: MessageShape<T>) => {
-    let bytes = encoded.get(msg);
-    if (!bytes) {
-      bytes = Buffer.from(toBinary(schema, msg));
-      encoded.set(msg, bytes);
-    }
-    return bytes;
-  };
-}
-
-function deserializer<T extends DescMessage>(schema: T) {
-  return (buf: Buffer) => fromBinary(schema, buf);
-}
-
-/** A request that did not parse. grpc-js would answer INTERNAL; it is the caller's fault. */
-class Unparseable {
-  constructor(readonly typeName: string) {}
-}
-
-function requestDeserializer(schema: DescMessage) {
-  return (buf: Buffer) => {
-    try {
-      return fromBinary(schema, buf);
-    } catch {
-      return new Unparseable(schema.typeName);
-    }
-  };
-}
-
-/** The request as parsed, or INVALID_ARGUMENT. */
-function parsed(req: unknown): unknown {
-  if (req instanceof Unparseable) throw invalidArgument(`request is not a valid ${req.typeName}`);
-  return req;
-}
-
-/** grpc-js's service definition for a protobuf-es service: one protobuf runtime for both. */
-export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const m of service.methods) {
-    def[m.localName] = {
-      path: `/${service.typeName}/${m.name}`,
-      originalName: m.name,
-      requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
-      responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
-      requestSerialize: serializer(m.input) as (v: unknown) => Buffer,
-      requestDeserialize: requestDeserializer(m.input),
-      responseSerialize: (m.methodKind === "unary"
-        ? serializer(m.output)
-        : cachingSerializer(m.output)) as (v: unknown) => Buffer,
-      responseDeserialize: deserializer(m.output),
-    };
-  }
-  return def;
-}
 
 /** The gRPC status for an RsvpError, with rich details (google.rpc.Status) when it has any. */
 export function toGrpcStatus(e: RsvpError): Partial<grpc.StatusObject> {

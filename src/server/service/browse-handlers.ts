@@ -1,31 +1,31 @@
 import type { HandlerContext } from "@connectrpc/connect";
-import { callerOf } from "../auth/caller.js";
-import { scopedUserFilter } from "../auth/policy.js";
-import { availableWindows, poolExists } from "../db/availability.js";
-import type { Queryable } from "../db/db.js";
-import { readPage } from "../db/query-reservations.js";
-import { invalidArgument, notFound } from "../domain/errors.js";
-import type { ReservationFilter } from "../domain/reservation.js";
+import { callerOf } from "../../auth/caller.js";
+import { scopedUserFilter } from "../../auth/policy.js";
+import { availableWindows, poolExists } from "../../db/availability.js";
+import type { Queryable } from "../../db/db.js";
+import { readPage } from "../../db/query-reservations.js";
+import { invalidArgument, notFound } from "../../domain/errors.js";
+import type { ReservationFilter } from "../../domain/reservation.js";
 import {
   parseId,
   parseName,
   parseOptionalName,
   parseOptionalTime,
   parseWindow,
-} from "../domain/validate.js";
+} from "../../domain/validate.js";
 import type {
   AvailableRequest,
   FilterRequest,
   QueryRequest,
-} from "../gen/reservation/reservation_pb.js";
+} from "../../gen/reservation/reservation_pb.js";
 import {
   durationToMicros,
   microsToTimestamp,
   reservationToProto,
   statusFromProto,
   timestampToMicros,
-} from "./convert.js";
-import type { ChangeFeed } from "./feed/change-feed.js";
+} from "../../protocol/convert.js";
+import type { ChangeFeed } from "../feed/change-feed.js";
 import type { Secrets } from "./secrets.js";
 
 /** Default and largest `filter` page. */

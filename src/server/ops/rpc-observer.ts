@@ -1,8 +1,8 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
+import { requestIdFrom } from "../transport/request-id.js";
 import { codeName, type Metrics } from "./metrics.js";
-import { requestIdFrom } from "./request-id.js";
 
 /** The status code of a call that succeeded (gRPC numbering, which Connect shares). */
 export const OK = 0;

@@ -1,8 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { ReservationService } from "../gen/reservation/reservation_pb.js";
-import type { ChangeFeed } from "./feed/change-feed.js";
-import { type HttpRoute, isGet } from "./http-server.js";
+import { ReservationService } from "../../gen/reservation/reservation_pb.js";
+import type { ChangeFeed } from "../feed/change-feed.js";
+import { type HttpRoute, isGet } from "../transport/http-route.js";
 
 /** One finished rpc, as the metrics see it. */
 export interface RpcRecord {
