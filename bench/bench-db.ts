@@ -50,6 +50,21 @@ export class BenchDb {
     await this.sql.unsafe("VACUUM rsvp.reservations");
   }
 
+  /**
+   * Adds `rows` changes to the change log as if written a day ago, below every live
+   * transaction id ('3'), so the feed never delivers them; within retention, so not pruned.
+   */
+  async insertHistory(rows: number): Promise<void> {
+    await this.sql`INSERT INTO rsvp.reservation_changes
+                     (xid, op, id, user_id, status, resource_id, timespan, note, created_at,
+                      updated_at, committed_at)
+                   SELECT '3'::xid8, 'create', gen_random_uuid(), 'old', 'confirmed', 'old',
+                          tstzrange(now(), now() + interval '1 hour'), '', now(), now(),
+                          now() - interval '1 day'
+                     FROM generate_series(1, ${rows}::int)`;
+    await this.sql.unsafe("VACUUM rsvp.reservation_changes");
+  }
+
   async count(): Promise<number> {
     const [row] = await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM rsvp.reservations`;
     return row?.n ?? 0;

@@ -37,15 +37,18 @@ export async function runQuery(task: QueryTask): Promise<QueryResult> {
 }
 
 interface Listener {
+  /** The resource it is filtered to, if any. */
+  readonly resourceId?: string;
   readonly seen: Map<string, number>;
-  readonly counts: { events: number };
+  readonly counts: { events: number; foreign: number };
   readonly done: Promise<void>;
   cancel(): void;
 }
 
 interface ListenSession {
-  readonly client: RsvpClient;
+  readonly clients: RsvpClient[];
   readonly listeners: Listener[];
+  readonly filtered: boolean;
   /** Commit → listener, µs. */
   readonly lag: Histogram;
   failures: string[];
@@ -57,9 +60,14 @@ let session: ListenSession | undefined;
 /** Opens the listeners of a listen scenario; they run until {@link closeListeners}. */
 export async function openListeners(task: ListenOpenTask): Promise<{ opened: number }> {
   if (session) throw new Error("a listen session is already open");
+  // A local subchannel pool each: one HTTP/2 connection per client, not one shared by all.
+  const clients = Array.from({ length: task.channels ?? 1 }, () =>
+    createRsvpClient(task.target, undefined, { "grpc.use_local_subchannel_pool": 1 }),
+  );
   const s: ListenSession = {
-    client: createRsvpClient(task.target),
+    clients,
     listeners: [],
+    filtered: task.resourcePrefix !== undefined,
     lag: histogram(),
     failures: [],
     closing: false,
@@ -67,10 +75,14 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
   session = s;
   const opened: Promise<unknown>[] = [];
   for (let i = 0; i < task.listeners; i++) {
-    const stream = s.client.listen({});
+    const resourceId =
+      task.resourcePrefix === undefined ? undefined : `${task.resourcePrefix}-${i}`;
+    const client = clients[i % clients.length] as RsvpClient;
+    const stream = client.listen(resourceId === undefined ? {} : { resourceId });
     const seen = new Map<string, number>();
-    const counts = { events: 0 };
+    const counts = { events: 0, foreign: 0 };
     const listener: Listener = {
+      ...(resourceId === undefined ? {} : { resourceId }),
       seen,
       counts,
       cancel: () => stream.cancel(),
@@ -81,6 +93,9 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
             counts.events++;
             s.lag.recordValue(Math.max(0, Math.round(rx - micros(ev.committedAt))));
             const id = ev.reservation?.id;
+            if (resourceId !== undefined && ev.reservation?.resourceId !== resourceId) {
+              counts.foreign++;
+            }
             if (ev.op === ReservationUpdateType.CREATE && id) seen.set(id, (seen.get(id) ?? 0) + 1);
           }
         } catch (err) {
@@ -95,17 +110,27 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
   return { opened: s.listeners.length };
 }
 
-/** Waits for every listener to hear every acked create, then closes them and reports. */
+/**
+ * Waits for every listener to hear every acked create (filtered: for the listeners together
+ * to hear each exactly once, each its own resource's), then closes them and reports.
+ */
 export async function closeListeners(task: ListenCloseTask): Promise<ListenResult> {
   const s = session;
   if (!s) throw new Error("no listen session is open");
   const deadline = Date.now() + task.timeoutMs;
-  const behind = () => s.listeners.some((l) => l.seen.size < task.ackedIds.length);
+  const heardBy = (): Map<string, number>[] => {
+    if (!s.filtered) return s.listeners.map((l) => l.seen);
+    const union = new Map<string, number>();
+    for (const l of s.listeners)
+      for (const [id, n] of l.seen) union.set(id, (union.get(id) ?? 0) + n);
+    return [union];
+  };
+  const behind = () => heardBy().some((seen) => seen.size < task.ackedIds.length);
   while (behind() && Date.now() < deadline && s.failures.length === 0) await sleep(50);
   s.closing = true;
   for (const l of s.listeners) l.cancel();
   await Promise.all(s.listeners.map((l) => l.done));
-  s.client.close();
+  for (const c of s.clients) c.close();
   session = undefined;
   if (s.failures.length > 0) throw new Error(`listen failed: ${s.failures[0]}`);
 
@@ -116,8 +141,11 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
   let events = 0;
   for (const l of s.listeners) {
     events += l.counts.events;
-    for (const id of acked) if (!l.seen.has(id)) missing++;
-    for (const [id, count] of l.seen) {
+    foreign += l.counts.foreign;
+  }
+  for (const seen of heardBy()) {
+    for (const id of acked) if (!seen.has(id)) missing++;
+    for (const [id, count] of seen) {
       if (count > 1) duplicates += count - 1;
       if (!acked.has(id)) foreign++;
     }
@@ -128,6 +156,7 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
     missing,
     duplicates,
     foreign,
+    maxMs: s.lag.maxValue / 1000,
     ...percentiles(s.lag),
   };
 }

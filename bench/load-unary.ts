@@ -43,8 +43,12 @@ function callOf(op: UnaryOp, at: (n: number) => H2GrpcChannel) {
         return undefined;
       };
     }
-    case "reserve":
-      return (n: number) => reserve(n, `${op.prefix}-${n}`, 0, 1);
+    case "reserve": {
+      const { spread } = op;
+      return spread
+        ? (n: number) => reserve(n, `${op.prefix}-${n % spread}`, Math.floor(n / spread), 1)
+        : (n: number) => reserve(n, `${op.prefix}-${n}`, 0, 1);
+    }
     case "contend":
       return (n: number) =>
         reserve(n, `${op.prefix}-${pick(op.resources)}`, pick(op.hours), 1 + pick(3));

@@ -15,6 +15,10 @@ export interface BenchOptions {
   /** Calls in flight in the closed-loop scenarios. */
   readonly concurrency: number;
   readonly listeners: number;
+  /** Retained changes of the change feed's history rows. */
+  readonly historyRows: number;
+  /** Listeners of the fan-out row, each on a resource of its own. */
+  readonly fanOutListeners: number;
   /** HTTP/2 connections the load generator spreads its calls over. */
   readonly channels: number;
   /** Write a V8 CPU profile of each service process. */
@@ -72,6 +76,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     sizes,
     concurrency: 64,
     listeners: 100,
+    historyRows: quick ? 100_000 : 1_000_000,
+    fanOutListeners: quick ? 2_000 : 10_000,
     channels: Math.round(positive("channels", values.channels, 2)),
     cpuProf: values["cpu-prof"] === true,
   };

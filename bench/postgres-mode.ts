@@ -1,6 +1,7 @@
 import { findBinary, pgbench, queryScript } from "./baselines.js";
 import { BenchDb, sqlVerifier } from "./bench-db.js";
 import { clusterCpu, machineCpu, withCpu } from "./cpu.js";
+import { feedPhase } from "./feed-phase.js";
 import { growthPhase } from "./growth.js";
 import { Loader } from "./loader.js";
 import { startPgServer } from "./postgres-server.js";
@@ -60,6 +61,17 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   await ctx.verify.finish("main phase");
   await bare.stop();
   await service.stop();
+
+  env.log("feed phase: the change feed at real size");
+  const feedUrl = await server.createDatabase("rsvp_bench_feed");
+  const foreignUrl = await server.createDatabase("rsvp_bench_foreign");
+  const feedService = await startService(procs, serviceOpts(feedUrl));
+  const fdb = new BenchDb(feedUrl);
+  env.onCleanup(() => fdb.close());
+  const fctx: Ctx = { ...ctx, service: feedService, verify: sqlVerifier(fdb, rec) };
+  await feedPhase(fctx, listenLoader, fdb, foreignUrl, server.postmasterPid);
+  await fctx.verify.finish("feed phase");
+  await feedService.stop();
 
   env.log(`growth phase: ${opts.sizes.join(", ")} rows, then the query stream`);
   const growthUrl = await server.createDatabase("rsvp_bench_growth");

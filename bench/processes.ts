@@ -151,6 +151,8 @@ export async function startService(procs: Processes, opts: ServiceOptions): Prom
       LOG_LEVEL: "warn",
       // The correctness check reads every row back through one query.
       RSVP_MAX_QUERY_ROWS: "100000000",
+      // The fan-out row opens 10,000 listens from one address.
+      RSVP_MAX_LISTENS_PER_CALLER: "100000",
     },
   );
   const [, address] = await waitForLine(child, /^rsvp serving gRPC on (\S+),/, 120_000);

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { FAN_OUT_RATE, FEED_LISTENERS, FEED_RATE, LISTENS_PER_CHANNEL } from "./feed-phase.js";
 import type { BenchOptions } from "./options.js";
 import type { Check, Recorder } from "./recorder.js";
 
@@ -26,7 +27,7 @@ export interface Row {
   readonly met?: boolean;
 }
 
-type By = "rate" | "cpu" | "p50";
+type By = "rate" | "cpu" | "p50" | "p99";
 
 interface Spec {
   readonly key: string;
@@ -82,6 +83,8 @@ function specs(opts: BenchOptions): Spec[] {
     scenario: `${what} with ${count(small ?? 0)} rows`,
   });
   const streamed = count(Math.max(...opts.sizes) / 10);
+  const feed = `listen: ${FEED_LISTENERS} listeners, reserve at ${FEED_RATE}/s`;
+  const history = count(opts.historyRows);
   return [
     { key: "empty-bare", scenario: "empty rpc: h2load → bare node:http2" },
     {
@@ -145,6 +148,50 @@ function specs(opts: BenchOptions): Spec[] {
       key: "listen@max",
       scenario: `listen: ${opts.listeners} listeners, reserve flat out`,
       unit: "event",
+    },
+    { key: "feed-empty", scenario: `${feed}, empty change log`, unit: "event" },
+    {
+      key: "feed-foreign",
+      scenario: `${feed}, a foreign write open all round here and in another database`,
+      unit: "event",
+      limitKey: "feed-empty",
+      by: "p99",
+      target: "p99 ≤ 1.5×",
+      met: atMost(1.5),
+    },
+    {
+      key: "feed-history",
+      scenario: `${feed}, ${history} retained changes`,
+      unit: "event",
+      limitKey: "feed-empty",
+      by: "p50",
+      target: "p50 ≤ 1.2×",
+      met: atMost(1.2),
+    },
+    {
+      key: "idle-empty",
+      scenario: `idle service, ${FEED_LISTENERS} listeners open: database CPU µs per s`,
+      unit: "second",
+    },
+    {
+      key: "idle-history",
+      scenario: `the same with ${history} retained changes`,
+      unit: "second",
+      limitKey: "idle-empty",
+      by: "cpu",
+      // Idle figures are a few ms per second: noise of 0.1% of a core is not growth.
+      target: "≤ 1.2× or +< 1000 µs/s",
+      met: (r) =>
+        r.ratio === undefined || !Number.isFinite(r.ratio)
+          ? undefined
+          : r.ratio <= 1.2 || r.cpuUsPerOp - r.cpuUsPerOp / r.ratio < 1000,
+    },
+    {
+      key: "feed-fanout",
+      scenario: `listen: ${count(opts.fanOutListeners)} listeners on a resource each, reserve at ${FAN_OUT_RATE}/s`,
+      unit: "event",
+      target: "p99 < 100 ms",
+      met: (r) => r.p99 < 100,
     },
     {
       key: "query-stream",
@@ -246,11 +293,17 @@ export function formatDetails(rec: Recorder): string {
       `contend: per run (median) ${fmt(b.acked, 0)} acked, ${fmt(b.clashes, 0)} clashes answered ALREADY_EXISTS`,
     );
   }
-  for (const key of ["listen@50%", "listen@max"]) {
+  for (const key of ["listen@50%", "listen@max", "feed-empty", "feed-foreign", "feed-history"]) {
     if (!rec.has(key)) continue;
     const e = rec.median(key);
     lines.push(
-      `${key}: p50/p99 are commit → listener; ${fmt(e.reserveRate, 0)} reserves/s (reserve p99 ${fmt(e.reserveP99, 1)} ms), ${fmt(e.events, 0)} events delivered per run`,
+      `${key}: p50/p99 are commit → listener (slowest ${fmt(e.maxMs, 0)} ms); ${fmt(e.reserveRate, 0)} reserves/s (reserve p99 ${fmt(e.reserveP99, 1)} ms), ${fmt(e.events, 0)} events delivered per run`,
+    );
+  }
+  if (rec.has("feed-fanout")) {
+    const f = rec.median("feed-fanout");
+    lines.push(
+      `feed-fanout: ${fmt(f.listeners, 0)} listeners over ${Math.ceil((f.listeners ?? 0) / LISTENS_PER_CHANNEL)} connections, ${fmt(f.reserveRate, 0)} reserves/s; server RSS ${fmt(f.rssPerListenerKiB, 1)} KiB per idle listener (RSS after opening them less before, divided)`,
     );
   }
   if (rec.has("query-stream")) {

@@ -5,8 +5,11 @@
 export type UnaryOp =
   /** grpc.health.v1.Health/Check with an empty body, without protobuf: the transport alone. */
   | { readonly op: "empty" }
-  /** reserve on a resource of its own per call: never a conflict. */
-  | { readonly op: "reserve"; readonly prefix: string }
+  /**
+   * reserve on a resource of its own per call: never a conflict. With `spread`, call n takes
+   * hour n ÷ spread of resource n mod spread instead (listeners filtered to those resources).
+   */
+  | { readonly op: "reserve"; readonly prefix: string; readonly spread?: number }
   /** reserve a random 1–3 h window among `hours` on one of `resources`: mostly conflicts. */
   | {
       readonly op: "contend";
@@ -46,11 +49,17 @@ export interface QueryTask {
   readonly resourceId: string;
 }
 
-/** Opens `listeners` listen streams on the whole feed; answers once all are open. */
+/**
+ * Opens `listeners` listen streams on the whole feed, or with `resourcePrefix` listener i on
+ * resource `${resourcePrefix}-${i}` alone; answers once all are open. They share `channels`
+ * HTTP/2 connections (default 1).
+ */
 export interface ListenOpenTask {
   readonly kind: "listen-open";
   readonly target: string;
   readonly listeners: number;
+  readonly resourcePrefix?: string;
+  readonly channels?: number;
 }
 
 /** Waits until every listener has seen every acked id (or the timeout), then closes them. */
@@ -94,12 +103,14 @@ export interface QueryResult {
 export interface ListenResult extends Latency {
   readonly listeners: number;
   readonly events: number;
-  /** Acked ids some listener never saw, summed over listeners. */
+  /** Acked ids some listener never saw, summed over listeners (filtered: ids nobody saw). */
   readonly missing: number;
   /** Create events a listener saw more than once. */
   readonly duplicates: number;
-  /** Create events for ids nobody acked. */
+  /** Create events for ids nobody acked, or (filtered) of another listener's resource. */
   readonly foreign: number;
+  /** The slowest event's commit → listener, ms. */
+  readonly maxMs: number;
 }
 
 export interface VerifyResult {
