@@ -279,4 +279,31 @@ describe("change feed with authentication", () => {
       stream.cancel();
     }
   });
+
+  it("and over Connect: the first message (a bookmark) carries the headers, live from there", async () => {
+    const token = await tokenFor("alice", "user");
+    const connect = createClient(ReservationService, connectTransport(t.app.httpAddress));
+    const headers = { authorization: `Bearer ${token}` };
+    for (let round = 0; round < 5; round++) {
+      const resourceId = `auth-connect-live-${round}`;
+      const abort = new AbortController();
+      let cursor: string | null = null;
+      const events = connect
+        .listen(
+          { resourceId, bookmarks: true },
+          { headers, signal: abort.signal, onHeader: (h) => (cursor = h.get("rsvp-cursor")) },
+        )
+        [Symbol.asyncIterator]();
+      assert.equal((await events.next()).value?.op, Op.BOOKMARK);
+      assert.ok(cursor, "the headers carry the starting cursor");
+      await t.client.reserve(
+        { reservation: { userId: "alice", resourceId, start: hour(1), end: hour(2) } },
+        withToken(token),
+      );
+      let next = await events.next();
+      while (next.value?.op === Op.BOOKMARK) next = await events.next();
+      assert.equal(next.value?.op, Op.CREATE);
+      abort.abort();
+    }
+  });
 });
