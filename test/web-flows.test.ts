@@ -80,14 +80,28 @@ async function hourWidth(page: Page): Promise<number> {
   return (box.width * HOUR) / (to - from);
 }
 
-/** The left edge, middle or right edge of a bar, scrolled into view. */
+/**
+ * The left edge, middle or right edge of a bar, scrolled into view. The page redraws a bar
+ * when the change feed reports it (after a move, say), so the element found may be replaced
+ * while it is scrolled to: then the locator is resolved again, a few times at most.
+ */
 async function barPoint(bar: Locator, where: "start" | "middle" | "end") {
-  await bar.scrollIntoViewIfNeeded();
-  const box = await bar.boundingBox();
-  assert.ok(box);
-  const x =
-    where === "start" ? box.x + 3 : where === "end" ? box.x + box.width - 3 : box.x + box.width / 2;
-  return { x, y: box.y + box.height / 2 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await bar.scrollIntoViewIfNeeded();
+      const box = await bar.boundingBox();
+      assert.ok(box);
+      const x =
+        where === "start"
+          ? box.x + 3
+          : where === "end"
+            ? box.x + box.width - 3
+            : box.x + box.width / 2;
+      return { x, y: box.y + box.height / 2 };
+    } catch (err) {
+      if (attempt === 5 || !/not attached/.test(String(err))) throw err;
+    }
+  }
 }
 
 /** Taps (phone) or clicks (laptop) a locator. */
