@@ -26,8 +26,7 @@ for (const backend of backends) {
           "003_booking.sql",
           "004_reserve_without_probes.sql",
           "005_feed_horizon.sql",
-          "006_update_expired_holds.sql",
-          "007_resources.sql",
+          "006_resources.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(

@@ -138,7 +138,7 @@ BEGIN
 END;
 $$;
 
--- rsvp.reserve as in 006, plus one outcome: 'rule' (out_message names the broken rule). Rules
+-- rsvp.reserve as in 004, plus one outcome: 'rule' (out_message names the broken rule). Rules
 -- are checked under the resources' locks, which PutResource takes too, so the trigger never
 -- refuses a row here and one request's broken rule never fails the others of its batch.
 DROP FUNCTION rsvp.reserve(jsonb);
@@ -160,8 +160,9 @@ BEGIN
      WHERE q.request_id IS NOT NULL) AS keys;
 
   IF jsonb_path_exists(p_requests, '$[*].request_id ? (@ != null)') THEN
-    -- One primary-key lookup per request, as in 006 (LIMIT 1 keeps the planner from turning
-    -- it into a join hashed over the whole key table).
+    -- One primary-key lookup per request: LIMIT 1 keeps the planner from turning it into a
+    -- join hashed over the whole key table, which it did with ~20,000 keys whether statistics
+    -- were fresh or stale (the embedded database never refreshes them by itself).
     RETURN QUERY
       SELECT q.id, CASE WHEN k.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END, r.x,
              NULL::text
@@ -247,8 +248,10 @@ BEGIN
 END;
 $$;
 
--- rsvp.update as in 006 (expired holds: its own is released, not moved; those in the way are
--- released), plus one outcome: 'rule' (out_message names the broken rule) when the new window
+-- rsvp.update as in 003, treating expired holds as reserve and confirm do: its own expired
+-- hold is released instead of moved (the caller gets 'cancelled'), and expired holds in the
+-- way of a move are released under the resource's lock. Plus one outcome: 'rule'
+-- (out_message names the broken rule) when the new window
 -- breaks one; a move clashes when its widened window meets another's.
 DROP FUNCTION rsvp.update(uuid, text, timestamptz, timestamptz);
 CREATE FUNCTION rsvp.update(p_id uuid, p_note text, p_start timestamptz, p_end timestamptz)
