@@ -32,9 +32,19 @@ async function connect(address: string): Promise<net.Socket & { received: Buffer
   return Object.assign(socket, { received });
 }
 
-/** Resolves when the server closed `socket` (its close event: no sleeping). */
+/**
+ * Resolves when the server closed `socket` (its close event: no sleeping). A reset counts as
+ * closed: a client still writing when the server cuts it gets ECONNRESET before "close", and
+ * `once(socket, "close")` would reject on that error.
+ */
 async function closedByServer(socket: net.Socket): Promise<void> {
-  if (!socket.closed) await once(socket, "close");
+  if (socket.closed) return;
+  await closeOf(socket);
+}
+
+/** Resolves on `emitter`'s "close", whatever error came before it (unlike `events.once`). */
+function closeOf(emitter: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => emitter.once("close", () => resolve()));
 }
 
 /** An HTTP/1.1 GET of /healthz on `socket`, kept alive; resolves with the response head. */
@@ -115,7 +125,7 @@ describe("connections are bounded: stalled clients lose their socket", () => {
     LIMIT,
     async () => {
       const session = await h2Session(app.httpAddress);
-      const closed = once(session, "close");
+      const closed = closeOf(session);
       const req = session.request({
         ":method": "POST",
         ":path": "/reservation.ReservationService/get",
@@ -124,7 +134,7 @@ describe("connections are bounded: stalled clients lose their socket", () => {
       req.on("error", () => {});
       req.write("{");
       const trickle = setInterval(() => req.write(" "), 50);
-      await once(req, "close");
+      await closeOf(req);
       clearInterval(trickle);
       assert.equal(req.rstCode, http2.constants.NGHTTP2_CANCEL);
       // No stream open any more: the session is idle, and the server ends it.
