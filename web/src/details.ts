@@ -5,6 +5,7 @@ import { type Booking, statusName, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
 import { formatWindow } from "./format.js";
 import type { Window } from "./free-slots.js";
+import { describeGroup, GroupMembers } from "./group-members.js";
 import type { Store } from "./store.js";
 import type { Clash } from "./timeline-drag.js";
 import { fillWindow, readWindow } from "./window-fields.js";
@@ -17,8 +18,8 @@ export interface DetailsActions {
     end: number,
     note: string | undefined,
   ): Promise<Clash | undefined>;
-  /** A reservation was cancelled from the panel (offer an undo). */
-  cancelled(before: Booking): void;
+  /** Reservations were cancelled from the panel (offer an undo), in start order. */
+  cancelled(before: readonly Booking[]): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -44,6 +45,7 @@ export class Details {
   private offer: HTMLButtonElement | undefined;
   /** The control acted on last: it keeps focus across the redraw its action causes. */
   private focusAfter: string | undefined;
+  private readonly groups: GroupMembers;
 
   constructor(
     private readonly root: HTMLElement,
@@ -51,6 +53,7 @@ export class Details {
     private readonly client: Rsvp,
     private readonly actions: DetailsActions,
   ) {
+    this.groups = new GroupMembers(client, () => this.render());
     store.subscribe(() => this.render());
     this.render();
   }
@@ -61,6 +64,8 @@ export class Details {
     this.error = "";
     this.offer = undefined;
     this.drawn = "";
+    const groupId = id === undefined ? "" : (this.store.get(id)?.groupId ?? "");
+    if (groupId) this.groups.forget(groupId); // its count may have changed since last shown
     this.render();
   }
 
@@ -84,7 +89,24 @@ export class Details {
     try {
       const res = await this.client.cancel({ id: b.id });
       if (res.reservation) this.store.apply(toBooking(res.reservation));
-      this.actions.cancelled(b);
+      this.actions.cancelled([b]);
+    } catch (err) {
+      this.fail(describeError(err));
+    }
+  }
+
+  /**
+   * "This and following": the service cancels this one and every later live one of its group in
+   * one transaction; the page shows them cancelled at once (the live feed confirms each).
+   */
+  private async cancelFollowing(b: Booking) {
+    try {
+      const members = await this.groups.load(b.groupId);
+      const following = members.filter((m) => m.start >= b.start);
+      await this.client.cancel({ id: b.id, following: true });
+      for (const m of following) this.store.apply({ ...m, status: ReservationStatus.CANCELLED });
+      this.groups.forget(b.groupId);
+      this.actions.cancelled(following);
     } catch (err) {
       this.fail(describeError(err));
     }
@@ -117,7 +139,8 @@ export class Details {
 
   private render() {
     const b = this.id === undefined ? undefined : this.store.get(this.id);
-    const state = JSON.stringify([b, this.error]);
+    const members = b?.groupId ? this.groups.get(b.groupId) : undefined;
+    const state = JSON.stringify([b, this.error, members?.length]);
     if (state === this.drawn) return;
     this.drawn = state;
     const focusKey = this.root.contains(document.activeElement)
@@ -141,6 +164,7 @@ export class Details {
       ["User", b.userId],
       ["Status", statusName(b.status)],
     ];
+    if (b.groupId) rows.push(["Series", members ? describeGroup(members) : "Part of a group"]);
     for (const [term, value] of rows) facts.append(el("dt", term), el("dd", value));
     const live = b.status !== ReservationStatus.CANCELLED;
     const actions = el("div");
@@ -151,6 +175,13 @@ export class Details {
     const cancel = this.button("Cancel reservation", live, () => this.cancel(b));
     cancel.classList.add("danger");
     actions.append(confirm, cancel);
+    if (b.groupId) {
+      const following = this.button("Cancel this and following", live, () =>
+        this.cancelFollowing(b),
+      );
+      following.classList.add("danger");
+      actions.append(following);
+    }
     const error = el("div", this.error);
     error.className = "message error";
     if (this.offer) error.append(" ", this.offer);

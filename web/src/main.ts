@@ -1,11 +1,12 @@
 import "./style.css";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
-import { createRsvp } from "./api.js";
+import { createCatalog, createRsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { BookForm } from "./book-form.js";
 import { type Booking, toBooking } from "./booking.js";
 import { busyBlocks } from "./busy.js";
+import { CatalogRows } from "./catalog-rows.js";
 import { Changes } from "./changes.js";
 import { describeError } from "./describe-error.js";
 import { Details } from "./details.js";
@@ -52,14 +53,22 @@ const booked: RowSource = {
   rows: () => store.resources().map((resource) => ({ resource, group: "" })),
   subscribe: (changed) => store.subscribe((_, rowsChanged) => rowsChanged && changed()),
 };
-// The resource catalog, once the service has one, becomes a third source with pools as groups.
-const rows = new RowModel([booked, pinned]);
+/** Every registered resource, grouped by pool, with its buffers. */
+const catalog = new CatalogRows(createCatalog());
+const rows = new RowModel([catalog, booked, pinned]);
 const toast = new Toast(byId("toast"));
-const timeline = new Timeline(byId("timeline"), store, rows, {
-  open: (id) => select(id, true),
-  book: (resource, start, end) => startBooking(resource, { start, end }),
-  reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
-});
+const timeline = new Timeline(
+  byId("timeline"),
+  store,
+  rows,
+  {
+    open: (id) => select(id, true),
+    book: (resource, start, end) => startBooking(resource, { start, end }),
+    reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
+  },
+  (resource) => catalog.buffers(resource),
+);
+catalog.subscribe(() => timeline.redrawAll()); // buffers may change while rows stay
 const changes = new Changes(client, store, timeline, toast, (id) => select(id, false));
 const panels = new Panels(byId("sheet"), () => focusTimeline());
 const details = new Details(byId("details"), store, client, {
@@ -83,6 +92,7 @@ const find = setupFindForm(
   byId("find-results"),
   client,
   rows,
+  catalog,
   () => settings.hours,
   (resource, w) => startBooking(resource, w),
 );
@@ -100,9 +110,13 @@ let rescroll = true;
 const phone = matchMedia("(max-width: 700px)");
 phone.addEventListener("change", () => setView(view));
 
-/** Pixels per hour: as chosen, or (auto) 96 (80 on a phone), wide enough for "10:00 bob". */
+/**
+ * Pixels per hour: as chosen, or (auto) 96 (80 on a phone) for a day, wide enough for
+ * "10:00 bob", and the width of the screen for a week (a chosen zoom widens it, to read bars).
+ */
 function hourWidth(): number {
   if (settings.hourWidth >= 0) return settings.hourWidth;
+  if (view.zoom === "week") return 0;
   return phone.matches ? 80 : 96;
 }
 
@@ -153,6 +167,7 @@ async function refreshBusy() {
  */
 async function load(): Promise<string> {
   const load = ++loads;
+  void catalog.load(); // registered or changed since: rows, pools and buffers stay current
   const mark = store.begin(view);
   const range = { start: timestampFromMs(view.from), end: timestampFromMs(view.to) };
   // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
@@ -208,13 +223,19 @@ store.subscribe(() => {
   const count = rows.rows().length;
   summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
 });
+const option = (value: string, label = "") =>
+  Object.assign(document.createElement("option"), { value, label });
 rows.subscribe(() => {
-  byId("resources").replaceChildren(
-    ...rows
-      .rows()
-      .map((r) => Object.assign(document.createElement("option"), { value: r.resource })),
-  );
+  byId("resources").replaceChildren(...rows.rows().map((r) => option(r.resource)));
 });
+// "Find a free slot" takes a pool too.
+const listTargets = () =>
+  byId("find-targets").replaceChildren(
+    ...catalog.pools().map((p) => option(p, "pool")),
+    ...rows.rows().map((r) => option(r.resource)),
+  );
+rows.subscribe(listTargets);
+catalog.subscribe(listTargets);
 
 byId("prev").addEventListener("click", () => show(shiftView(view, -1, settings.hours)));
 byId("next").addEventListener("click", () => show(shiftView(view, 1, settings.hours)));
