@@ -218,11 +218,13 @@ function show(next: View) {
   void load();
 }
 
-store.subscribe(() => {
+function summarise() {
   const n = store.count(showCancelled.checked);
   const count = rows.rows().length;
   summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
-});
+}
+store.subscribe(summarise);
+rows.subscribe(summarise); // the catalog's rows may come after the bookings
 const option = (value: string, label = "") =>
   Object.assign(document.createElement("option"), { value, label });
 rows.subscribe(() => {
