@@ -1,6 +1,6 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { bufferBlocks, markGroup } from "./bar-decor.js";
-import { barName, barWindow } from "./bar-text.js";
+import { barName, barParts, barWindow } from "./bar-text.js";
 import { type Booking, statusName } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
@@ -47,8 +47,9 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
 }
 
 /**
- * A bar reads `10:00–11:00 bob` over its note; narrower ones drop the end time, then the user,
- * then all text (CSS), rather than show a few cut letters: the details panel says the rest.
+ * A bar reads `10:00–11:00 bob` over its note; narrower ones drop the days of a long window, the
+ * end time, then the user and note, then all text (CSS), rather than show a few cut letters:
+ * the details panel says the rest.
  */
 function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
   const bar = el("button", `bar ${statusName(b.status)}`);
@@ -57,9 +58,9 @@ function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
   c.place(bar, b.start, b.end);
   const head = el("span", "bar-head");
   const time = el("span", "bar-time");
-  const window = barWindow(b);
-  const dash = window.indexOf("–");
-  time.append(window.slice(0, dash), el("span", "bar-end", window.slice(dash)));
+  const { day, start, end } = barParts(b);
+  if (day) time.append(el("span", "bar-day", day));
+  time.append(start, el("span", "bar-end", end));
   head.append(time, el("span", "bar-user", ` ${b.userId}`));
   bar.append(head);
   if (b.note) bar.append(el("span", "bar-note", b.note));
