@@ -142,6 +142,25 @@ describe("web page: the resource catalog's rows, pools and free slots", () => {
       await press(form.locator("button[type=submit]"), phone);
       await barNamed(page, "lot-b-2, 07:00–08:00, mia, pending").waitFor(WAIT);
       assert.deepEqual(await stored("lot-b-2", day), ["07:00–08:00 mia PENDING"]);
+
+      // No name: every row, one `available` per pool and per resource in none.
+      let asked = 0;
+      page.on("request", (r) => {
+        if (r.url().endsWith("/reservation.ReservationService/available")) asked++;
+      });
+      await press(page.locator("[data-panel=find]"), phone);
+      await page.fill("#find-form [name=resource]", "");
+      await press(page.locator("#find-form button[type=submit]"), phone);
+      await page.locator("#find-results button", { hasText: "van-7 · 12:00–13:00" }).waitFor(WAIT);
+      assert.deepEqual(await offers.allTextContents(), [
+        "lot-b-1 · 07:00–08:00",
+        "lot-b-2 · 08:00–09:00",
+        "lot-b-1 · 17:00–18:00",
+        "room-4 · 07:00–08:00",
+        "van-7 · 07:00–08:00",
+        "van-7 · 12:00–13:00",
+      ]);
+      assert.equal(asked, 3);
       assertConsoleClean(page);
       await page.context().close();
     });

@@ -8,6 +8,32 @@ import type { RowModel } from "./rows.js";
 import { atHour, fromDateValue, type Hours } from "./view.js";
 import { input } from "./window-fields.js";
 
+/** What to ask `available` about: a resource, or a pool. */
+interface Target {
+  readonly resource: string;
+  readonly pool: string;
+}
+
+/**
+ * What to ask about: the named resource or pool; without a name every row, asking once per
+ * pool rather than once per member.
+ */
+function targetsOf(named: string, rows: RowModel, catalog: CatalogRows): Target[] {
+  if (named) {
+    return [catalog.isPool(named) ? { resource: "", pool: named } : { resource: named, pool: "" }];
+  }
+  const pools = new Set<string>();
+  const out: Target[] = [];
+  for (const r of rows.rows()) {
+    if (!r.group) out.push({ resource: r.resource, pool: "" });
+    else if (!pools.has(r.group)) {
+      pools.add(r.group);
+      out.push({ resource: "", pool: r.group });
+    }
+  }
+  return out;
+}
+
 /** Shown per resource, so a long free stretch does not crowd out the others. */
 const PER_RESOURCE = 4;
 
@@ -36,18 +62,18 @@ export function setupFindForm(
     const range = { start: atHour(midnight, h.start), end: atHour(midnight, h.end) };
     const ms = Number(duration.value) * 60_000;
     const named = resource.value.trim();
-    const pool = named && catalog.isPool(named) ? named : "";
-    const names = named ? [named] : rows.rows().map((r) => r.resource);
-    if (names.length === 0) {
+    const targets = targetsOf(named, rows, catalog);
+    const pool = named ? (targets[0]?.pool ?? "") : "";
+    if (targets.length === 0) {
       results.textContent = "Name a resource, or add one under Resources.";
       return;
     }
     results.textContent = "Looking…";
     try {
       // A pool's windows come by start then resource: the earliest free one first.
-      const found: FreeWindow[][] = pool
-        ? [await freeWindows(client, "", range, ms, pool)]
-        : await Promise.all(names.map((name) => freeWindows(client, name, range, ms)));
+      const found: FreeWindow[][] = await Promise.all(
+        targets.map((t) => freeWindows(client, t.resource, range, ms, t.pool)),
+      );
       const list = document.createElement("ul");
       const shown = new Map<string, number>();
       for (const w of found.flat()) {

@@ -149,8 +149,13 @@ function startBooking(resource: string, w: Window) {
 async function refreshBusy() {
   if (tokenRole() !== "user") return;
   const range = { start: view.from, end: view.to };
-  const own = (resource: string) =>
-    [...store.bookings(resource)].filter((b) => b.status !== ReservationStatus.CANCELLED);
+  // The caller's own bookings with the buffers around them: `available` counts both as taken.
+  const own = (resource: string) => {
+    const { before, after } = catalog.buffers(resource);
+    return [...store.bookings(resource)]
+      .filter((b) => b.status !== ReservationStatus.CANCELLED)
+      .map((b) => ({ start: b.start - before, end: b.end + after }));
+  };
   const resources = rows.rows().map((r) => r.resource);
   try {
     const busy = await busyBlocks(client, resources, range, own);
