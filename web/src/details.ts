@@ -3,12 +3,13 @@ import type { Rsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { type Booking, statusName, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
+import { editForm, keyed as el } from "./details-edit.js";
 import { formatWindow } from "./format.js";
 import type { Window } from "./free-slots.js";
 import { describeGroup, GroupMembers } from "./group-members.js";
 import type { Store } from "./store.js";
 import type { Clash } from "./timeline-drag.js";
-import { fillWindow, readWindow } from "./window-fields.js";
+import { readWindow } from "./window-fields.js";
 
 /** What the details panel asks of the page. */
 export interface DetailsActions {
@@ -20,17 +21,6 @@ export interface DetailsActions {
   ): Promise<Clash | undefined>;
   /** Reservations were cancelled from the panel (offer an undo), in start order. */
   cancelled(before: readonly Booking[]): void;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text = "",
-  key = "",
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  if (key) node.dataset.key = key;
-  return node;
 }
 
 /**
@@ -186,54 +176,23 @@ export class Details {
     error.className = "message error";
     if (this.offer) error.append(" ", this.offer);
     if (this.error) error.setAttribute("role", "alert");
-    this.root.replaceChildren(heading, facts, actions, this.editForm(b, live), error);
+    this.root.replaceChildren(
+      heading,
+      facts,
+      actions,
+      editForm(b, live, {
+        submit: (form) => void this.save(b, form),
+        saving: () => {
+          this.focusAfter = "save";
+        },
+      }),
+      error,
+    );
     if (focusKey === undefined) return;
     // A control its own action disabled (Confirm, once confirmed) hands focus to the heading.
     const again = this.root.querySelector<HTMLButtonElement>(`[data-key="${focusKey}"]`);
     if (again && !again.disabled) again.focus();
     else heading.focus();
-  }
-
-  private editForm(b: Booking, live: boolean): HTMLFormElement {
-    const form = el("form");
-    form.className = "edit";
-    form.setAttribute("aria-label", "Change");
-    const field = (label: string, name: string, value: string) => {
-      const wrap = el("label", label);
-      const input = el("input", "", name);
-      input.name = name;
-      input.value = value;
-      input.autocomplete = "off";
-      input.disabled = !live;
-      wrap.append(" ", input);
-      return { wrap, input };
-    };
-    const day = field("Day", "day", "");
-    day.input.type = "date";
-    const from = field("From", "from", "");
-    const to = field("To", "to", "");
-    for (const f of [from, to]) {
-      f.input.inputMode = "numeric";
-      f.input.maxLength = 5;
-    }
-    fillWindow({ day: day.input, from: from.input, to: to.input }, b);
-    const note = field("Note", "note", b.note);
-    note.input.maxLength = 500;
-    const pair = el("div");
-    pair.className = "pair";
-    pair.append(from.wrap, to.wrap);
-    const save = el("button", "Save changes", "save");
-    save.type = "submit";
-    save.disabled = !live;
-    save.addEventListener("click", () => {
-      this.focusAfter = "save";
-    });
-    form.append(day.wrap, pair, note.wrap, save);
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      void this.save(b, form);
-    });
-    return form;
   }
 
   private button(text: string, enabled: boolean, onClick: () => Promise<void>): HTMLButtonElement {

@@ -18,6 +18,7 @@ import { setupResourcesPanel } from "./resources-panel.js";
 import { PinnedRows, RowModel, type RowSource } from "./rows.js";
 import { loadSettings, saveSettings } from "./settings.js";
 import { Store } from "./store.js";
+import { setupSuggestions } from "./suggestions.js";
 import { Timeline } from "./timeline.js";
 import { Toast } from "./toast.js";
 import { setupTokenForm, tokenRole } from "./token.js";
@@ -230,19 +231,7 @@ function summarise() {
 }
 store.subscribe(summarise);
 rows.subscribe(summarise); // the catalog's rows may come after the bookings
-const option = (value: string, label = "") =>
-  Object.assign(document.createElement("option"), { value, label });
-rows.subscribe(() => {
-  byId("resources").replaceChildren(...rows.rows().map((r) => option(r.resource)));
-});
-// "Find a free slot" takes a pool too.
-const listTargets = () =>
-  byId("find-targets").replaceChildren(
-    ...catalog.pools().map((p) => option(p, "pool")),
-    ...rows.rows().map((r) => option(r.resource)),
-  );
-rows.subscribe(listTargets);
-catalog.subscribe(listTargets);
+setupSuggestions(byId("resources"), byId("find-targets"), rows, catalog);
 
 byId("prev").addEventListener("click", () => show(shiftView(view, -1, settings.hours)));
 byId("next").addEventListener("click", () => show(shiftView(view, 1, settings.hours)));

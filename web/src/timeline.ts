@@ -5,11 +5,12 @@ import { el } from "./dom.js";
 import { PoolHeads } from "./pool-heads.js";
 import type { RowModel } from "./rows.js";
 import type { Store } from "./store.js";
+import { TimelineAxis } from "./timeline-axis.js";
 import { type TimelineActions, TimelineDrag } from "./timeline-drag.js";
 import { TimelineKeys } from "./timeline-keys.js";
 import { layoutRows, type Slot } from "./timeline-layout.js";
 import { type Busy, buildRow } from "./timeline-row.js";
-import { ticks, type View } from "./view.js";
+import type { View } from "./view.js";
 
 /** Rows built beyond the visible ones, so a short scroll shows no blank rows. */
 const OVERSCAN = 4;
@@ -33,11 +34,9 @@ export class Timeline {
   private readonly dirty = new Set<string>();
   private allDirty = true;
   private frame = 0;
-  private readonly axis = el("div", "axis-lane");
+  private readonly axis = new TimelineAxis((node, start, end) => this.place(node, start, end));
   readonly body = el("div", "body");
   private readonly heads = new PoolHeads(this.body);
-  private readonly grid = el("div", "grid");
-  private readonly now = el("div", "now");
   private readonly empty = el("p", "empty", "No resources yet: add one under Resources, or book.");
   readonly keys: TimelineKeys;
 
@@ -49,8 +48,8 @@ export class Timeline {
     private readonly buffers: (resource: string) => Buffers,
   ) {
     const header = el("div", "axis");
-    header.append(el("div", "label", "Resource"), this.axis);
-    this.body.append(this.grid, this.empty);
+    header.append(el("div", "label", "Resource"), this.axis.lane);
+    this.body.append(this.axis.grid, this.empty);
     root.append(header, this.body);
     root.tabIndex = 0;
     root.addEventListener("scroll", () => this.schedule(), { passive: true });
@@ -61,7 +60,7 @@ export class Timeline {
     });
     this.drag = new TimelineDrag(this, actions);
     this.keys = new TimelineKeys(this, actions);
-    window.setInterval(() => this.placeNow(), 30_000);
+    window.setInterval(() => this.axis.placeNow(this.view), 30_000);
     store.subscribe((resources) => {
       for (const r of resources) this.dirty.add(r);
       this.schedule();
@@ -88,7 +87,7 @@ export class Timeline {
     const lane = hourWidth > 0 ? hours * hourWidth : 0;
     this.root.style.setProperty("--lane-min", `${lane}px`);
     if (changed) this.busy = new Map();
-    this.drawAxis();
+    this.axis.draw(view);
     this.allDirty = true;
     this.schedule();
   }
@@ -242,7 +241,7 @@ export class Timeline {
       if (again) again.focus({ preventScroll: true });
       else this.root.focus({ preventScroll: true });
     }
-    this.placeNow();
+    this.axis.placeNow(this.view);
   }
 
   /** Exactly one Tab stop: the active bar when built, else the timeline itself. */
@@ -269,29 +268,5 @@ export class Timeline {
       withDay: this.view.zoom === "week",
       selected: this.selected,
     });
-  }
-
-  private drawAxis() {
-    this.axis.replaceChildren();
-    const lines: HTMLElement[] = [];
-    for (const tick of ticks(this.view)) {
-      const line = el("div", tick.label ? "tick major" : "tick");
-      this.place(line, tick.at, tick.at);
-      lines.push(line);
-      if (!tick.label) continue;
-      const text = el("span", "tick-label", tick.label);
-      this.place(text, tick.at, tick.at);
-      text.style.width = "";
-      this.axis.append(text);
-    }
-    this.grid.replaceChildren(...lines, this.now);
-  }
-
-  /** The red line at the current time, when it is in view. */
-  private placeNow() {
-    const t = Date.now();
-    const inView = t >= this.view.from && t < this.view.to;
-    this.now.hidden = !inView;
-    if (inView) this.place(this.now, t, t);
   }
 }
