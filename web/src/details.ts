@@ -154,7 +154,7 @@ export class Details {
       ["User", b.userId],
       ["Status", statusName(b.status)],
     ];
-    if (b.groupId) rows.push(["Series", members ? describeGroup(members) : "Part of a group"]);
+    if (b.groupId) rows.push(members ? describeGroup(members) : ["Group", "Part of a group"]);
     for (const [term, value] of rows) facts.append(el("dt", term), el("dd", value));
     const live = b.status !== ReservationStatus.CANCELLED;
     const actions = el("div");

@@ -47,9 +47,9 @@ export class GroupMembers {
  * What the details panel says of a group: "Part of a series of 4" when its members share one
  * resource (a recurring series), else "Part of a group of 3 on 3 resources" (booked together).
  */
-export function describeGroup(members: readonly Booking[]): string {
+export function describeGroup(members: readonly Booking[]): [term: string, text: string] {
   const resources = new Set(members.map((m) => m.resourceId)).size;
   return resources <= 1
-    ? `Part of a series of ${members.length}`
-    : `Part of a group of ${members.length} on ${resources} resources`;
+    ? ["Series", `Part of a series of ${members.length}`]
+    : ["Group", `Part of a group of ${members.length} on ${resources} resources`];
 }
