@@ -210,6 +210,16 @@ describe("web page: buffers, series and the week view", () => {
       await page.locator("#details h2", { hasText: "room-4 · 10:00–11:00" }).waitFor(WAIT);
       await page.locator("#details dd", { hasText: "alice" }).waitFor(WAIT);
       if (phone) await assertPhoneLayout(page);
+
+      // A chosen zoom widens the week too: at 120 px an hour that hour reads "10:00 alice".
+      if (phone) {
+        await press(page.locator("#sheet-close"), phone);
+        await page.locator("#sheet.open").waitFor({ state: "detached", ...WAIT });
+      }
+      await page.selectOption("#zoom", "120");
+      await short.locator(".bar-user").waitFor({ state: "visible", ...WAIT });
+      assert.equal(await short.locator(".bar-time").textContent(), "10:00–11:00");
+      assert.equal(await short.locator(".bar-end").isVisible(), false, "the end time drops first");
       assertConsoleClean(page);
       await page.context().close();
     });
