@@ -69,7 +69,11 @@ const timeline = new Timeline(
   },
   (resource) => catalog.buffers(resource),
 );
-catalog.subscribe(() => timeline.redrawAll()); // buffers may change while rows stay
+// Buffers may change while rows stay; new rows may be busy (the catalog can land after a load).
+catalog.subscribe(() => {
+  timeline.redrawAll();
+  void refreshBusy();
+});
 const changes = new Changes(client, store, timeline, toast, (id) => select(id, false));
 const panels = new Panels(byId("sheet"), () => focusTimeline());
 const details = new Details(byId("details"), store, client, {
@@ -157,9 +161,8 @@ async function refreshBusy() {
       .filter((b) => b.status !== ReservationStatus.CANCELLED)
       .map((b) => ({ start: b.start - before, end: b.end + after }));
   };
-  const resources = rows.rows().map((r) => r.resource);
   try {
-    const busy = await busyBlocks(client, resources, range, own);
+    const busy = await busyBlocks(client, rows.rows(), range, own);
     if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
   } catch {
     // busy blocks are a hint; the bookings themselves are loaded and shown
