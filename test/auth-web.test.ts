@@ -35,6 +35,19 @@ describe("the web page with authentication on", () => {
       });
       ids[user] = reservation?.id ?? "";
     }
+    // A pool of two spots; bob holds one of them for an hour.
+    const asAdmin = { metadata: { authorization: `Bearer ${await tokenFor("root", "admin")}` } };
+    for (const id of ["web-spot-1", "web-spot-2"]) {
+      await t.resources.putResource({ resource: { id, pool: "web-lot" } }, asAdmin);
+    }
+    await admin.reserve({
+      reservation: {
+        userId: "bob",
+        resourceId: "web-spot-2",
+        start: ts("2030-01-01T11:00:00Z"),
+        end: ts("2030-01-01T12:00:00Z"),
+      },
+    });
     browser = await launchChromium();
     page = await openPage(browser, `http://${t.app.httpAddress}/#day/2030-01-01`);
   });
@@ -85,7 +98,7 @@ describe("the web page with authentication on", () => {
     await page.locator('.row[data-resource="web-room"] .bar').nth(1).waitFor(WAIT);
     assert.deepEqual(
       await page
-        .locator(".busy")
+        .locator('.row[data-resource="web-room"] .busy')
         .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))),
       ["web-room, 12:00–13:00, busy"],
     );
@@ -98,5 +111,27 @@ describe("the web page with authentication on", () => {
     await message.waitFor(WAIT);
     assert.match((await message.textContent()) ?? "", /web-room is already booked/);
     assert.doesNotMatch((await message.textContent()) ?? "", /bob/);
+  });
+
+  it("with a user's token the catalog's pool has its rows, its busy windows from one call", async () => {
+    // What each `available` asked about (binary protobuf: the names are there as bytes).
+    const asked: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/reservation.ReservationService/available")) {
+        asked.push(r.postDataBuffer()?.toString("latin1") ?? "");
+      }
+    });
+    await page.reload();
+    await page.locator(".pool-head", { hasText: "web-lot · 2 resources" }).waitFor(WAIT);
+    const busy = page.locator('.row[data-resource="web-spot-2"] .busy');
+    await busy.waitFor(WAIT);
+    assert.equal(await busy.getAttribute("aria-label"), "web-spot-2, 11:00–12:00, busy");
+    assert.equal(await page.locator('.row[data-resource="web-spot-1"] .busy').count(), 0);
+    // The pool is asked about as one, never member by member.
+    assert.ok(asked.some((body) => body.includes("web-lot")));
+    assert.deepEqual(
+      asked.filter((body) => body.includes("web-spot")),
+      [],
+    );
   });
 });

@@ -13,6 +13,7 @@ import {
 import { backends } from "./helpers/databases.js";
 import { ts } from "./helpers/fixtures.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
+import { assertPhoneLayout } from "./helpers/web-page.js";
 
 // Each booking flow of the page, on a laptop and a phone screen, driven by the pointer (mouse,
 // or touch on the phone) and by the keyboard alone. The page runs in UTC (see openPage).
@@ -164,19 +165,6 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
     );
     await barNamed(page, "room-1, 10:00–11:00, zoe, confirmed").waitFor(WAIT);
     return page;
-  }
-
-  /** Screen-size promises: nothing wider than the screen, every control at least 44 px. */
-  async function assertPhoneLayout(page: Page) {
-    await page.evaluate("Promise.all(document.getAnimations().map((a) => a.finished))"); // the sheet sliding in
-    const width = await page.evaluate("document.documentElement.scrollWidth");
-    assert.ok(Number(width) <= SCREENS.phone.width, `the page is ${width} px wide`);
-    // Checkboxes are inside 44 px labels; a hidden control (closed sheet) is not a target.
-    const small = await page.evaluate(`[...document.querySelectorAll("button, input, select, .bar")]
-      .filter((e) => e.checkVisibility() && e.type !== "checkbox")
-      .filter((e) => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
-      .map((e) => e.tagName + " " + (e.getAttribute("aria-label") ?? e.name ?? e.textContent.trim()) + " " + Math.round(e.getBoundingClientRect().width) + "x" + Math.round(e.getBoundingClientRect().height))`);
-    assert.deepEqual(small, [], "tap targets under 44 px");
   }
 
   /** Errors the page logged, besides Chromium's own line for each answered clash (HTTP 409). */

@@ -4,6 +4,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Browser, Page } from "playwright-core";
 import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js";
 import { webStatic } from "../src/server/transport/web-static.js";
@@ -364,17 +365,49 @@ describe("README screenshots", () => {
     ["workshop", "erin", 11, 13.5, S.PENDING, "3D printing"],
   ];
 
+  const catalog: Array<[string, string]> = [
+    ["focus-room-1", "meeting-rooms"],
+    ["focus-room-2", "meeting-rooms"],
+    ["meeting-room-3", "meeting-rooms"],
+    ["lab-bench-3", "labs"],
+    ["lab-bench-4", "labs"],
+    ["lab-bench-5", "labs"],
+  ];
+
   before(async () => {
     assertBrowserPrerequisites();
     const [embedded] = backends;
     assert.ok(embedded);
     t = await startTestServer(embedded);
     browser = await launchChromium();
+    // A catalog: two pools (one with an empty bench), and cleaning time around the boardroom.
+    for (const [id, pool] of catalog) await t.resources.putResource({ resource: { id, pool } });
+    await t.resources.putResource({
+      resource: {
+        id: "boardroom",
+        pool: "meeting-rooms",
+        bufferBefore: durationFromMs(10 * 60_000),
+        bufferAfter: durationFromMs(15 * 60_000),
+      },
+    });
     for (const [resourceId, userId, from, to, status, note] of plan) {
       await t.client.reserve({
         reservation: { resourceId, userId, start: h(from), end: h(to), status, note },
       });
     }
+    await t.client.reserveSeries({
+      first: {
+        reservation: {
+          resourceId: "projector-2",
+          userId: "kim",
+          start: h(15),
+          end: h(16),
+          status: S.CONFIRMED,
+          note: "daily sync",
+        },
+      },
+      rrule: "FREQ=DAILY;COUNT=5",
+    });
   });
   after(async () => {
     await browser?.close();
@@ -403,9 +436,10 @@ describe("README screenshots", () => {
         SCREENS[screen],
       );
       await page
-        .locator("#summary", { hasText: `${plan.length} reservations` })
+        .locator("#summary", { hasText: `${plan.length + 1} reservations · 12 resources` })
         .waitFor({ state: "attached", ...WAIT });
       await row(page, "workshop").locator(".bar").first().waitFor(WAIT);
+      await page.locator(".pool-head", { hasText: "meeting-rooms · 4 resources" }).waitFor(WAIT);
       if (screen === "laptop") {
         await row(page, "boardroom").locator(".bar").nth(2).click();
         await page.locator("#details h2", { hasText: "boardroom · 13:00–15:00" }).waitFor(WAIT);
@@ -419,7 +453,7 @@ describe("README screenshots", () => {
         1.5 * (screen === "phone" ? 80 : 96),
       );
       await shoot(page, name);
-      assert.equal(await page.locator(".row").count(), 11, "a row per resource");
+      assert.equal(await page.locator(".row").count(), 12, "a row per resource, lab-bench-5 too");
       assert.deepEqual(consoleErrors(page), []);
     });
   }

@@ -50,12 +50,13 @@ export function consoleErrors(page: Page): readonly string[] {
 /**
  * A page in UTC with a British locale, so times and dates read the same everywhere; a phone
  * screen gets touch. Every console error and uncaught exception is recorded for
- * {@link consoleErrors}.
+ * {@link consoleErrors}. `prepare` runs before the page loads (to route its requests, say).
  */
 export async function openPage(
   browser: Browser,
   url: string,
   viewport: { width: number; height: number } = { width: 1360, height: 760 },
+  prepare?: (page: Page) => Promise<unknown>,
 ): Promise<Page> {
   const context = await browser.newContext({
     timezoneId: "UTC",
@@ -70,6 +71,7 @@ export async function openPage(
     if (m.type() === "error") logged.push(`console.error: ${m.text()}`);
   });
   page.on("pageerror", (e) => logged.push(`uncaught: ${e.message}`));
+  await prepare?.(page);
   await page.goto(url);
   await page.locator("#timeline .axis").waitFor(WAIT);
   return page;

@@ -1,10 +1,14 @@
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ReservationService } from "../../src/gen/reservation/reservation_pb.js";
+import { ResourceService } from "../../src/gen/reservation/resource_pb.js";
 import { loadToken } from "./token.js";
 
 /** The generated rsvp client the page uses for every call. */
 export type Rsvp = Client<typeof ReservationService>;
+
+/** The generated client of the resource catalog (pools, buffers). */
+export type Catalog = Client<typeof ResourceService>;
 
 /** Sends the saved token, if any, as `authorization: Bearer …` with every call. */
 const bearer: Interceptor = (next) => (req) => {
@@ -13,13 +17,25 @@ const bearer: Interceptor = (next) => (req) => {
   return next(req);
 };
 
-/** A client of the service that served the page: same origin, so no CORS. */
-export function createRsvp(): Rsvp {
+let shared: Transport | undefined;
+
+/** One transport for both services: same origin, so no CORS. */
+function transport(): Transport {
   // Binary protobuf keeps a week of thousands of reservations small on the wire.
-  const transport = createConnectTransport({
+  shared ??= createConnectTransport({
     baseUrl: location.origin,
     useBinaryFormat: true,
     interceptors: [bearer],
   });
-  return createClient(ReservationService, transport);
+  return shared;
+}
+
+/** A client of the service that served the page. */
+export function createRsvp(): Rsvp {
+  return createClient(ReservationService, transport());
+}
+
+/** A client of the same service's resource catalog. */
+export function createCatalog(): Catalog {
+  return createClient(ResourceService, transport());
 }

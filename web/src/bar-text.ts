@@ -20,3 +20,21 @@ export function barName(b: Booking, withDay: boolean): string {
     withDay && sameDay(b.start, b.end) ? `${formatDay(b.start)} ${barWindow(b)}` : barWindow(b);
   return `${b.resourceId}, ${when}, ${b.userId}, ${statusName(b.status)}`;
 }
+
+/**
+ * A bar's window in the pieces it can drop as it narrows: `10:00` `–11:00`, or for a window
+ * over several days `Mon 3 Jun ` `08:00` ` – Thu 6 Jun 08:00`.
+ */
+export function barParts(b: Pick<Booking, "start" | "end">): {
+  day: string;
+  start: string;
+  end: string;
+} {
+  if (sameDay(b.start, b.end))
+    return { day: "", start: formatTime(b.start), end: `–${formatTime(b.end)}` };
+  return {
+    day: `${formatDay(b.start)} `,
+    start: formatTime(b.start),
+    end: ` – ${formatDay(b.end)} ${formatTime(b.end)}`,
+  };
+}

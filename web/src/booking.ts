@@ -10,6 +10,8 @@ export interface Booking {
   readonly start: number;
   readonly end: number;
   readonly note: string;
+  /** Shared by the reservations made together (a group or a series); "" for none. */
+  readonly groupId: string;
 }
 
 /** Converts a wire reservation; the page shows whole minutes, so milliseconds are plenty. */
@@ -22,6 +24,7 @@ export function toBooking(r: Reservation): Booking {
     start: r.start ? timestampMs(r.start) : 0,
     end: r.end ? timestampMs(r.end) : 0,
     note: r.note,
+    groupId: r.groupId,
   };
 }
 

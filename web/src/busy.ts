@@ -1,5 +1,6 @@
 import type { Rsvp } from "./api.js";
-import { freeWindows, type Window } from "./free-slots.js";
+import { type FreeWindow, freeWindows, type Window } from "./free-slots.js";
+import type { Row } from "./rows.js";
 import type { Busy } from "./timeline-row.js";
 
 /** `range` minus `holes` (each sorted or not), as sorted disjoint windows. */
@@ -17,27 +18,38 @@ export function subtract(range: Window, holes: readonly Window[]): Window[] {
 }
 
 /**
- * The windows of each resource taken by reservations the caller cannot see: what `available`
- * says is not free, minus the caller's own bookings. `available` answers bare windows (never
- * whose or why) to any caller, so this shows that a slot is taken without saying by whom.
+ * The windows of each row's resource taken by reservations the caller cannot see: what
+ * `available` says is not free, minus the caller's own bookings. `available` answers bare windows
+ * (never whose or why) to any caller, so this shows that a slot is taken without saying by whom.
+ * The rows of a pool are asked about in one call, each window naming its resource.
  */
 export async function busyBlocks(
   client: Rsvp,
-  resources: readonly string[],
+  rows: readonly Row[],
   range: Window,
   own: (resource: string) => Window[],
 ): Promise<Map<string, readonly Busy[]>> {
+  const free = new Map<string, Window[]>();
+  const pools = new Set<string>();
+  const asks: Array<Promise<FreeWindow[]>> = [];
+  for (const r of rows) {
+    free.set(r.resource, []);
+    if (!r.group) asks.push(freeWindows(client, r.resource, range));
+    else if (!pools.has(r.group)) {
+      pools.add(r.group);
+      asks.push(freeWindows(client, "", range, 0, r.group));
+    }
+  }
+  for (const w of (await Promise.all(asks)).flat()) free.get(w.resource)?.push(w);
   const out = new Map<string, readonly Busy[]>();
-  await Promise.all(
-    resources.map(async (resource) => {
-      const taken = subtract(range, await freeWindows(client, resource, range));
-      const hidden = taken.flatMap((w) => subtract(w, own(resource)));
-      if (hidden.length)
-        out.set(
-          resource,
-          hidden.map((w) => [w.start, w.end] as const),
-        );
-    }),
-  );
+  for (const [resource, windows] of free) {
+    const taken = subtract(range, windows);
+    const hidden = taken.flatMap((w) => subtract(w, own(resource)));
+    if (hidden.length)
+      out.set(
+        resource,
+        hidden.map((w) => [w.start, w.end] as const),
+      );
+  }
   return out;
 }

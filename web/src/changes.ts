@@ -51,33 +51,53 @@ export class Changes {
   }
 
   /**
-   * After a cancel, an Undo (focused, so Enter undoes) that books the same window again: a new
-   * reservation, since a cancelled one stays cancelled for history.
+   * After a cancel, an Undo (focused, so Enter undoes) that books the same windows again: new
+   * reservations, since a cancelled one stays cancelled for history. Several (a series from one
+   * occurrence on) are booked again all or nothing, as one new group.
    */
-  offerUndo(before: Booking): void {
+  offerUndo(before: readonly Booking[]): void {
+    const [first] = before;
+    if (!first) return;
     const undo = async () => {
       try {
-        const res = await this.client.reserve({
+        const items = before.map((b) => ({
           reservation: {
-            resourceId: before.resourceId,
-            userId: before.userId,
-            status: before.status,
-            start: timestampFromMs(before.start),
-            end: timestampFromMs(before.end),
-            note: before.note,
+            resourceId: b.resourceId,
+            userId: b.userId,
+            status: b.status,
+            start: timestampFromMs(b.start),
+            end: timestampFromMs(b.end),
+            note: b.note,
           },
-        });
-        if (!res.reservation) return;
-        const again = toBooking(res.reservation);
-        this.store.apply(again);
-        this.reselect(again.id);
-        this.timeline.keys.focus(again.id);
-        this.toast.show(`Restored ${again.resourceId} ${barWindow(again)}.`);
+        }));
+        const [only] = items;
+        const made =
+          only && items.length === 1
+            ? [(await this.client.reserve(only)).reservation]
+            : (await this.client.reserveAll({ items })).reservations;
+        const again = made.flatMap((r) => (r ? [toBooking(r)] : []));
+        for (const b of again) this.store.apply(b);
+        const [back] = again;
+        if (!back) return;
+        this.reselect(back.id);
+        this.timeline.keys.focus(back.id);
+        this.toast.show(`Restored ${describe(again)}.`);
       } catch (err) {
         this.toast.show(`Could not undo: ${describeError(err)}`);
       }
     };
-    const text = `Cancelled ${before.resourceId} ${barWindow(before)}.`;
-    this.toast.show(text, { label: "Undo", run: () => void undo() }, true);
+    this.toast.show(
+      `Cancelled ${describe(before)}.`,
+      { label: "Undo", run: () => void undo() },
+      true,
+    );
   }
+}
+
+/** `room-2 10:00–11:00`, or `room-2 10:00–11:00 and 3 later` for several. */
+function describe(bookings: readonly Booking[]): string {
+  const [first] = bookings;
+  if (!first) return "nothing";
+  const one = `${first.resourceId} ${barWindow(first)}`;
+  return bookings.length === 1 ? one : `${one} and ${bookings.length - 1} later`;
 }

@@ -3,11 +3,13 @@ import type { Rsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { type Booking, statusName, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
+import { editForm, keyed as el } from "./details-edit.js";
 import { formatWindow } from "./format.js";
 import type { Window } from "./free-slots.js";
+import { describeGroup, GroupMembers } from "./group-members.js";
 import type { Store } from "./store.js";
 import type { Clash } from "./timeline-drag.js";
-import { fillWindow, readWindow } from "./window-fields.js";
+import { readWindow } from "./window-fields.js";
 
 /** What the details panel asks of the page. */
 export interface DetailsActions {
@@ -17,19 +19,8 @@ export interface DetailsActions {
     end: number,
     note: string | undefined,
   ): Promise<Clash | undefined>;
-  /** A reservation was cancelled from the panel (offer an undo). */
-  cancelled(before: Booking): void;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text = "",
-  key = "",
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  if (key) node.dataset.key = key;
-  return node;
+  /** Reservations were cancelled from the panel (offer an undo), in start order. */
+  cancelled(before: readonly Booking[]): void;
 }
 
 /**
@@ -44,6 +35,7 @@ export class Details {
   private offer: HTMLButtonElement | undefined;
   /** The control acted on last: it keeps focus across the redraw its action causes. */
   private focusAfter: string | undefined;
+  private readonly groups: GroupMembers;
 
   constructor(
     private readonly root: HTMLElement,
@@ -51,6 +43,7 @@ export class Details {
     private readonly client: Rsvp,
     private readonly actions: DetailsActions,
   ) {
+    this.groups = new GroupMembers(client, () => this.render());
     store.subscribe(() => this.render());
     this.render();
   }
@@ -61,6 +54,8 @@ export class Details {
     this.error = "";
     this.offer = undefined;
     this.drawn = "";
+    const groupId = id === undefined ? "" : (this.store.get(id)?.groupId ?? "");
+    if (groupId) this.groups.forget(groupId); // its count may have changed since last shown
     this.render();
   }
 
@@ -84,7 +79,24 @@ export class Details {
     try {
       const res = await this.client.cancel({ id: b.id });
       if (res.reservation) this.store.apply(toBooking(res.reservation));
-      this.actions.cancelled(b);
+      this.actions.cancelled([b]);
+    } catch (err) {
+      this.fail(describeError(err));
+    }
+  }
+
+  /**
+   * "This and following": the service cancels this one and every later live one of its group in
+   * one transaction; the page shows them cancelled at once (the live feed confirms each).
+   */
+  private async cancelFollowing(b: Booking) {
+    try {
+      const members = await this.groups.load(b.groupId);
+      const following = members.filter((m) => m.start >= b.start);
+      await this.client.cancel({ id: b.id, following: true });
+      for (const m of following) this.store.apply({ ...m, status: ReservationStatus.CANCELLED });
+      this.groups.forget(b.groupId);
+      this.actions.cancelled(following);
     } catch (err) {
       this.fail(describeError(err));
     }
@@ -117,7 +129,8 @@ export class Details {
 
   private render() {
     const b = this.id === undefined ? undefined : this.store.get(this.id);
-    const state = JSON.stringify([b, this.error]);
+    const members = b?.groupId ? this.groups.get(b.groupId) : undefined;
+    const state = JSON.stringify([b, this.error, members?.length]);
     if (state === this.drawn) return;
     this.drawn = state;
     const focusKey = this.root.contains(document.activeElement)
@@ -141,6 +154,7 @@ export class Details {
       ["User", b.userId],
       ["Status", statusName(b.status)],
     ];
+    if (b.groupId) rows.push(members ? describeGroup(members) : ["Group", "Part of a group"]);
     for (const [term, value] of rows) facts.append(el("dt", term), el("dd", value));
     const live = b.status !== ReservationStatus.CANCELLED;
     const actions = el("div");
@@ -151,58 +165,34 @@ export class Details {
     const cancel = this.button("Cancel reservation", live, () => this.cancel(b));
     cancel.classList.add("danger");
     actions.append(confirm, cancel);
+    if (b.groupId) {
+      const following = this.button("Cancel this and following", live, () =>
+        this.cancelFollowing(b),
+      );
+      following.classList.add("danger");
+      actions.append(following);
+    }
     const error = el("div", this.error);
     error.className = "message error";
     if (this.offer) error.append(" ", this.offer);
     if (this.error) error.setAttribute("role", "alert");
-    this.root.replaceChildren(heading, facts, actions, this.editForm(b, live), error);
+    this.root.replaceChildren(
+      heading,
+      facts,
+      actions,
+      editForm(b, live, {
+        submit: (form) => void this.save(b, form),
+        saving: () => {
+          this.focusAfter = "save";
+        },
+      }),
+      error,
+    );
     if (focusKey === undefined) return;
     // A control its own action disabled (Confirm, once confirmed) hands focus to the heading.
     const again = this.root.querySelector<HTMLButtonElement>(`[data-key="${focusKey}"]`);
     if (again && !again.disabled) again.focus();
     else heading.focus();
-  }
-
-  private editForm(b: Booking, live: boolean): HTMLFormElement {
-    const form = el("form");
-    form.className = "edit";
-    form.setAttribute("aria-label", "Change");
-    const field = (label: string, name: string, value: string) => {
-      const wrap = el("label", label);
-      const input = el("input", "", name);
-      input.name = name;
-      input.value = value;
-      input.autocomplete = "off";
-      input.disabled = !live;
-      wrap.append(" ", input);
-      return { wrap, input };
-    };
-    const day = field("Day", "day", "");
-    day.input.type = "date";
-    const from = field("From", "from", "");
-    const to = field("To", "to", "");
-    for (const f of [from, to]) {
-      f.input.inputMode = "numeric";
-      f.input.maxLength = 5;
-    }
-    fillWindow({ day: day.input, from: from.input, to: to.input }, b);
-    const note = field("Note", "note", b.note);
-    note.input.maxLength = 500;
-    const pair = el("div");
-    pair.className = "pair";
-    pair.append(from.wrap, to.wrap);
-    const save = el("button", "Save changes", "save");
-    save.type = "submit";
-    save.disabled = !live;
-    save.addEventListener("click", () => {
-      this.focusAfter = "save";
-    });
-    form.append(day.wrap, pair, note.wrap, save);
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      void this.save(b, form);
-    });
-    return form;
   }
 
   private button(text: string, enabled: boolean, onClick: () => Promise<void>): HTMLButtonElement {

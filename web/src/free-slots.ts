@@ -9,20 +9,30 @@ export interface Window {
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 
-/** The free windows of a resource within `range` at least `minMs` long, from `available`. */
+/** A free window and the resource it is free on. */
+export interface FreeWindow extends Window {
+  readonly resource: string;
+}
+
+/**
+ * The free windows within `range` at least `minMs` long, from `available`: of one resource, or
+ * of every resource of a pool (each naming its resource, by start then resource).
+ */
 export async function freeWindows(
   client: Rsvp,
   resource: string,
   range: Window,
   minMs = 0,
-): Promise<Window[]> {
+  pool = "",
+): Promise<FreeWindow[]> {
   const res = await client.available({
-    resourceId: resource,
+    ...(pool ? { pool } : { resourceId: resource }),
     start: timestampFromMs(range.start),
     end: timestampFromMs(range.end),
     minDuration: durationFromMs(minMs),
   });
   return res.windows.map((w) => ({
+    resource: w.resourceId || resource,
     start: w.start ? timestampMs(w.start) : range.start,
     end: w.end ? timestampMs(w.end) : range.end,
   }));

@@ -1,11 +1,12 @@
 import "./style.css";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
-import { createRsvp } from "./api.js";
+import { createCatalog, createRsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { BookForm } from "./book-form.js";
 import { type Booking, toBooking } from "./booking.js";
 import { busyBlocks } from "./busy.js";
+import { CatalogRows } from "./catalog-rows.js";
 import { Changes } from "./changes.js";
 import { describeError } from "./describe-error.js";
 import { Details } from "./details.js";
@@ -17,6 +18,7 @@ import { setupResourcesPanel } from "./resources-panel.js";
 import { PinnedRows, RowModel, type RowSource } from "./rows.js";
 import { loadSettings, saveSettings } from "./settings.js";
 import { Store } from "./store.js";
+import { setupSuggestions } from "./suggestions.js";
 import { Timeline } from "./timeline.js";
 import { Toast } from "./toast.js";
 import { setupTokenForm, tokenRole } from "./token.js";
@@ -52,13 +54,25 @@ const booked: RowSource = {
   rows: () => store.resources().map((resource) => ({ resource, group: "" })),
   subscribe: (changed) => store.subscribe((_, rowsChanged) => rowsChanged && changed()),
 };
-// The resource catalog, once the service has one, becomes a third source with pools as groups.
-const rows = new RowModel([booked, pinned]);
+/** Every registered resource, grouped by pool, with its buffers. */
+const catalog = new CatalogRows(createCatalog());
+const rows = new RowModel([catalog, booked, pinned]);
 const toast = new Toast(byId("toast"));
-const timeline = new Timeline(byId("timeline"), store, rows, {
-  open: (id) => select(id, true),
-  book: (resource, start, end) => startBooking(resource, { start, end }),
-  reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
+const timeline = new Timeline(
+  byId("timeline"),
+  store,
+  rows,
+  {
+    open: (id) => select(id, true),
+    book: (resource, start, end) => startBooking(resource, { start, end }),
+    reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
+  },
+  (resource) => catalog.buffers(resource),
+);
+// Buffers may change while rows stay; new rows may be busy (the catalog can land after a load).
+catalog.subscribe(() => {
+  timeline.redrawAll();
+  void refreshBusy();
 });
 const changes = new Changes(client, store, timeline, toast, (id) => select(id, false));
 const panels = new Panels(byId("sheet"), () => focusTimeline());
@@ -83,6 +97,7 @@ const find = setupFindForm(
   byId("find-results"),
   client,
   rows,
+  catalog,
   () => settings.hours,
   (resource, w) => startBooking(resource, w),
 );
@@ -100,9 +115,13 @@ let rescroll = true;
 const phone = matchMedia("(max-width: 700px)");
 phone.addEventListener("change", () => setView(view));
 
-/** Pixels per hour: as chosen, or (auto) 96 (80 on a phone), wide enough for "10:00 bob". */
+/**
+ * Pixels per hour: as chosen, or (auto) 96 (80 on a phone) for a day, wide enough for
+ * "10:00 bob", and the width of the screen for a week (a chosen zoom widens it, to read bars).
+ */
 function hourWidth(): number {
   if (settings.hourWidth >= 0) return settings.hourWidth;
+  if (view.zoom === "week") return 0;
   return phone.matches ? 80 : 96;
 }
 
@@ -135,11 +154,15 @@ function startBooking(resource: string, w: Window) {
 async function refreshBusy() {
   if (tokenRole() !== "user") return;
   const range = { start: view.from, end: view.to };
-  const own = (resource: string) =>
-    [...store.bookings(resource)].filter((b) => b.status !== ReservationStatus.CANCELLED);
-  const resources = rows.rows().map((r) => r.resource);
+  // The caller's own bookings with the buffers around them: `available` counts both as taken.
+  const own = (resource: string) => {
+    const { before, after } = catalog.buffers(resource);
+    return [...store.bookings(resource)]
+      .filter((b) => b.status !== ReservationStatus.CANCELLED)
+      .map((b) => ({ start: b.start - before, end: b.end + after }));
+  };
   try {
-    const busy = await busyBlocks(client, resources, range, own);
+    const busy = await busyBlocks(client, rows.rows(), range, own);
     if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
   } catch {
     // busy blocks are a hint; the bookings themselves are loaded and shown
@@ -153,6 +176,7 @@ async function refreshBusy() {
  */
 async function load(): Promise<string> {
   const load = ++loads;
+  void catalog.load(); // registered or changed since: rows, pools and buffers stay current
   const mark = store.begin(view);
   const range = { start: timestampFromMs(view.from), end: timestampFromMs(view.to) };
   // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
@@ -203,18 +227,14 @@ function show(next: View) {
   void load();
 }
 
-store.subscribe(() => {
+function summarise() {
   const n = store.count(showCancelled.checked);
   const count = rows.rows().length;
   summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
-});
-rows.subscribe(() => {
-  byId("resources").replaceChildren(
-    ...rows
-      .rows()
-      .map((r) => Object.assign(document.createElement("option"), { value: r.resource })),
-  );
-});
+}
+store.subscribe(summarise);
+rows.subscribe(summarise); // the catalog's rows may come after the bookings
+setupSuggestions(byId("resources"), byId("find-targets"), rows, catalog);
 
 byId("prev").addEventListener("click", () => show(shiftView(view, -1, settings.hours)));
 byId("next").addEventListener("click", () => show(shiftView(view, 1, settings.hours)));

@@ -6,8 +6,8 @@ export interface Row {
 
 /**
  * Somewhere rows come from: the resources with loaded bookings, the ones this browser added,
- * and (once the service has one) the resource catalog, which will give each row its pool as
- * the group. A source calls `changed` whenever its rows differ.
+ * and the resource catalog, which gives each row its pool as the group. A source calls
+ * `changed` whenever its rows differ.
  */
 export interface RowSource {
   rows(): Iterable<Row>;
@@ -21,7 +21,8 @@ const looseKey = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]/gu,
 
 /**
  * Every row the timeline shows: the union of its sources, by group then natural name (room-2
- * before room-10). A resource named by several sources is one row; a grouped entry wins.
+ * before room-10), the ungrouped last. A resource named by several sources is one row; a
+ * grouped entry wins.
  */
 export class RowModel {
   private list: Row[] = [];
@@ -61,7 +62,10 @@ export class RowModel {
       }
     }
     const next = [...byName.values()].sort(
-      (a, b) => collator.compare(a.group, b.group) || collator.compare(a.resource, b.resource),
+      (a, b) =>
+        Number(!a.group) - Number(!b.group) ||
+        collator.compare(a.group, b.group) ||
+        collator.compare(a.resource, b.resource),
     );
     const same =
       next.length === this.list.length &&

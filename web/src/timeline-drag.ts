@@ -1,8 +1,8 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { barWindow } from "./bar-text.js";
 import type { Booking } from "./booking.js";
+import { el } from "./dom.js";
 import type { Timeline } from "./timeline.js";
-import { el } from "./timeline-row.js";
 
 /** Drags snap to a quarter hour. */
 const SNAP_MS = 15 * 60_000;
@@ -120,7 +120,7 @@ export class TimelineDrag {
     this.suppressClick = false;
     if (e.button !== 0) return;
     const target = e.target as Element;
-    if (target.closest(".clash, .busy")) return;
+    if (target.closest(".clash, .busy, .buffer, .pool-head")) return;
     const lane = target.closest<HTMLElement>(".lane");
     const resource = lane?.closest<HTMLElement>(".row")?.dataset.resource;
     if (!lane || resource === undefined) return;

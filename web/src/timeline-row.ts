@@ -1,21 +1,19 @@
-import { barName, barWindow } from "./bar-text.js";
+import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
+import { bufferBlocks, markGroup } from "./bar-decor.js";
+import { barName, barParts, barWindow } from "./bar-text.js";
 import { type Booking, statusName } from "./booking.js";
+import type { Buffers } from "./catalog-rows.js";
+import { el } from "./dom.js";
 
 /** A time range `[start, end)` in epoch milliseconds that someone else holds. */
 export type Busy = readonly [number, number];
-
-/** An element with a class and text. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = "") {
-  const node = document.createElement(tag);
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
 
 /** What a row shows. */
 export interface RowContent {
   readonly busy: readonly Busy[];
   readonly bookings: readonly Booking[];
+  /** The resource's buffers, drawn beside each live bar. */
+  readonly buffers: Buffers;
   /** Sets a node's left and width for a window. */
   readonly place: (node: HTMLElement, start: number, end: number) => void;
   /** Bars say their day (a week view). */
@@ -23,7 +21,7 @@ export interface RowContent {
   readonly selected: string | undefined;
 }
 
-/** One resource's row: its label, then busy blocks and a bar (a button) per booking. */
+/** One resource's row: its label, then busy blocks, buffers and a bar (a button) per booking. */
 export function buildRow(resource: string, c: RowContent): HTMLElement {
   const row = el("div", "row");
   row.dataset.resource = resource;
@@ -39,12 +37,20 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
     block.setAttribute("role", "img");
     lane.append(block);
   }
+  for (const b of c.bookings) {
+    if (b.status !== ReservationStatus.CANCELLED)
+      lane.append(...bufferBlocks(b, c.buffers, c.place));
+  }
   for (const b of c.bookings) lane.append(buildBar(b, c));
   row.append(label, lane);
   return row;
 }
 
-/** A bar reads `10:00–11:00 bob` over its note; narrow bars drop the end time (CSS). */
+/**
+ * A bar reads `10:00–11:00 bob` over its note; narrower ones drop the days of a long window, the
+ * end time, then the user and note, then all text (CSS), rather than show a few cut letters:
+ * the details panel says the rest.
+ */
 function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
   const bar = el("button", `bar ${statusName(b.status)}`);
   bar.type = "button";
@@ -52,13 +58,15 @@ function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
   c.place(bar, b.start, b.end);
   const head = el("span", "bar-head");
   const time = el("span", "bar-time");
-  const window = barWindow(b);
-  const dash = window.indexOf("–");
-  time.append(window.slice(0, dash), el("span", "bar-end", window.slice(dash)));
-  head.append(time, ` ${b.userId}`);
+  const { day, start, end } = barParts(b);
+  if (day) time.append(el("span", "bar-day", day));
+  time.append(start, el("span", "bar-end", end));
+  head.append(time, el("span", "bar-user", ` ${b.userId}`));
   bar.append(head);
   if (b.note) bar.append(el("span", "bar-note", b.note));
-  bar.setAttribute("aria-label", barName(b, c.withDay));
+  const name = barName(b, c.withDay);
+  bar.setAttribute("aria-label", b.groupId ? `${name}, part of a group` : name);
+  if (b.groupId) markGroup(bar, head, b.groupId);
   if (b.note) bar.setAttribute("aria-description", b.note);
   if (b.id === c.selected) {
     bar.classList.add("selected");

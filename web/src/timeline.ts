@@ -1,11 +1,16 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Booking } from "./booking.js";
+import type { Buffers } from "./catalog-rows.js";
+import { el } from "./dom.js";
+import { PoolHeads } from "./pool-heads.js";
 import type { RowModel } from "./rows.js";
 import type { Store } from "./store.js";
+import { TimelineAxis } from "./timeline-axis.js";
 import { type TimelineActions, TimelineDrag } from "./timeline-drag.js";
 import { TimelineKeys } from "./timeline-keys.js";
-import { type Busy, buildRow, el } from "./timeline-row.js";
-import { ticks, type View } from "./view.js";
+import { layoutRows, type Slot } from "./timeline-layout.js";
+import { type Busy, buildRow } from "./timeline-row.js";
+import type { View } from "./view.js";
 
 /** Rows built beyond the visible ones, so a short scroll shows no blank rows. */
 const OVERSCAN = 4;
@@ -25,13 +30,13 @@ export class Timeline {
   active: string | undefined;
   private busy = new Map<string, readonly Busy[]>();
   private readonly rowEls = new Map<string, HTMLElement>();
+  private slots: Slot[] = [];
   private readonly dirty = new Set<string>();
   private allDirty = true;
   private frame = 0;
-  private readonly axis = el("div", "axis-lane");
+  private readonly axis = new TimelineAxis((node, start, end) => this.place(node, start, end));
   readonly body = el("div", "body");
-  private readonly grid = el("div", "grid");
-  private readonly now = el("div", "now");
+  private readonly heads = new PoolHeads(this.body);
   private readonly empty = el("p", "empty", "No resources yet: add one under Resources, or book.");
   readonly keys: TimelineKeys;
 
@@ -40,10 +45,11 @@ export class Timeline {
     readonly store: Store,
     readonly rows: RowModel,
     actions: TimelineActions,
+    private readonly buffers: (resource: string) => Buffers,
   ) {
     const header = el("div", "axis");
-    header.append(el("div", "label", "Resource"), this.axis);
-    this.body.append(this.grid, this.empty);
+    header.append(el("div", "label", "Resource"), this.axis.lane);
+    this.body.append(this.axis.grid, this.empty);
     root.append(header, this.body);
     root.tabIndex = 0;
     root.addEventListener("scroll", () => this.schedule(), { passive: true });
@@ -54,15 +60,18 @@ export class Timeline {
     });
     this.drag = new TimelineDrag(this, actions);
     this.keys = new TimelineKeys(this, actions);
-    window.setInterval(() => this.placeNow(), 30_000);
+    window.setInterval(() => this.axis.placeNow(this.view), 30_000);
     store.subscribe((resources) => {
       for (const r of resources) this.dirty.add(r);
       this.schedule();
     });
-    rows.subscribe(() => {
-      this.allDirty = true;
-      this.schedule();
-    });
+    rows.subscribe(() => this.redrawAll());
+  }
+
+  /** Rebuilds every row (the catalog's buffers changed, or the rows did). */
+  redrawAll(): void {
+    this.allDirty = true;
+    this.schedule();
   }
 
   private readonly drag: TimelineDrag;
@@ -75,10 +84,10 @@ export class Timeline {
     this.root.dataset.from = String(view.from);
     this.root.dataset.to = String(view.to);
     const hours = (view.to - view.from) / 3_600_000;
-    const lane = view.zoom === "day" && hourWidth > 0 ? hours * hourWidth : 0;
+    const lane = hourWidth > 0 ? hours * hourWidth : 0;
     this.root.style.setProperty("--lane-min", `${lane}px`);
     if (changed) this.busy = new Map();
-    this.drawAxis();
+    this.axis.draw(view);
     this.allDirty = true;
     this.schedule();
   }
@@ -152,7 +161,9 @@ export class Timeline {
 
   /** Scrolls a resource's row into view and builds it now. */
   reveal(resource: string): void {
-    const index = this.rows.rows().findIndex((r) => r.resource === resource);
+    const index = layoutRows(this.rows.rows()).findIndex(
+      (s) => s.kind === "row" && s.resource === resource,
+    );
     if (index < 0) return;
     const h = this.rowHeight();
     const top = index * h;
@@ -186,25 +197,30 @@ export class Timeline {
   }
 
   private render() {
-    const rows = this.rows.rows();
+    if (this.allDirty) this.slots = layoutRows(this.rows.rows());
+    const slots = this.slots;
     const h = this.rowHeight();
-    this.body.style.height = `${rows.length * h}px`;
+    this.body.style.height = `${slots.length * h}px`;
     const first = Math.max(0, Math.floor(this.root.scrollTop / h) - OVERSCAN);
     const last = Math.min(
-      rows.length,
+      slots.length,
       Math.ceil((this.root.scrollTop + this.root.clientHeight) / h) + OVERSCAN,
     );
-    const visible = new Set(rows.slice(first, last).map((r) => r.resource));
+    const visible = new Set(
+      slots.slice(first, last).map((s) => (s.kind === "row" ? s.resource : undefined)),
+    );
     for (const [resource, row] of this.rowEls) {
       if (visible.has(resource)) continue;
       row.remove();
       this.rowEls.delete(resource);
     }
+    this.heads.place(slots, first, last, h, this.allDirty);
     const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>(".bar");
     const refocus = focused && this.body.contains(focused) ? focused.dataset.id : undefined;
     for (let i = first; i < last; i++) {
-      const resource = rows[i]?.resource;
-      if (resource === undefined) continue;
+      const slot = slots[i];
+      if (slot?.kind !== "row") continue;
+      const resource = slot.resource;
       let row = this.rowEls.get(resource);
       if (!row || this.allDirty || this.dirty.has(resource)) {
         const fresh = this.buildRow(resource);
@@ -217,7 +233,7 @@ export class Timeline {
     }
     this.dirty.clear();
     this.allDirty = false;
-    this.empty.hidden = rows.length > 0;
+    this.empty.hidden = slots.length > 0;
     this.syncTabStop();
     // Rebuilding a row must not drop the keyboard user's place.
     if (refocus && !this.body.contains(document.activeElement)) {
@@ -225,7 +241,7 @@ export class Timeline {
       if (again) again.focus({ preventScroll: true });
       else this.root.focus({ preventScroll: true });
     }
-    this.placeNow();
+    this.axis.placeNow(this.view);
   }
 
   /** Exactly one Tab stop: the active bar when built, else the timeline itself. */
@@ -247,33 +263,10 @@ export class Timeline {
     return buildRow(resource, {
       busy: this.busy.get(resource) ?? [],
       bookings: this.shown(resource),
+      buffers: this.buffers(resource),
       place: (node, start, end) => this.place(node, start, end),
       withDay: this.view.zoom === "week",
       selected: this.selected,
     });
-  }
-
-  private drawAxis() {
-    this.axis.replaceChildren();
-    const lines: HTMLElement[] = [];
-    for (const tick of ticks(this.view)) {
-      const line = el("div", tick.label ? "tick major" : "tick");
-      this.place(line, tick.at, tick.at);
-      lines.push(line);
-      if (!tick.label) continue;
-      const text = el("span", "tick-label", tick.label);
-      this.place(text, tick.at, tick.at);
-      text.style.width = "";
-      this.axis.append(text);
-    }
-    this.grid.replaceChildren(...lines, this.now);
-  }
-
-  /** The red line at the current time, when it is in view. */
-  private placeNow() {
-    const t = Date.now();
-    const inView = t >= this.view.from && t < this.view.to;
-    this.now.hidden = !inView;
-    if (inView) this.place(this.now, t, t);
   }
 }

@@ -1,0 +1,50 @@
+import { barWindow } from "./bar-text.js";
+import type { Booking } from "./booking.js";
+import type { Buffers } from "./catalog-rows.js";
+import { el } from "./dom.js";
+
+/**
+ * The resource's buffers either side of a live bar: hatched blocks that are not bars (no focus,
+ * no click, no drag), each described for a screen reader. They show why the slot next to a
+ * booking cannot be taken.
+ */
+export function bufferBlocks(
+  b: Booking,
+  buffers: Buffers,
+  place: (node: HTMLElement, start: number, end: number) => void,
+): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const block = (side: "before" | "after", start: number, end: number) => {
+    const node = el("div", `buffer ${side}`);
+    place(node, start, end);
+    node.setAttribute("role", "img");
+    node.setAttribute(
+      "aria-label",
+      `${b.resourceId}, ${barWindow({ start, end })}, buffer kept free ${side} ${barWindow(b)}`,
+    );
+    out.push(node);
+  };
+  if (buffers.before > 0) block("before", b.start - buffers.before, b.start);
+  if (buffers.after > 0) block("after", b.end, b.end + buffers.after);
+  return out;
+}
+
+/**
+ * A colour of its own for each group (series), from its id: bars of one series share an outline,
+ * and neighbouring series most likely differ.
+ */
+export function groupColour(groupId: string): string {
+  let h = 0;
+  for (let i = 0; i < groupId.length; i++) h = (h * 31 + groupId.charCodeAt(i)) >>> 0;
+  return `hsl(${h % 360} 75% 38%)`;
+}
+
+/** Marks a bar as one of a group: a ↻ before its time and the group's outline colour. */
+export function markGroup(bar: HTMLElement, head: HTMLElement, groupId: string): void {
+  bar.classList.add("grouped");
+  bar.dataset.group = groupId;
+  bar.style.setProperty("--group", groupColour(groupId));
+  const glyph = el("span", "group-mark", "↻");
+  glyph.setAttribute("aria-hidden", "true");
+  head.prepend(glyph);
+}
