@@ -5,7 +5,7 @@ import type { RsvpClient } from "../src/client/grpc-client.js";
 import type { App } from "../src/server/app.js";
 import { postgresBackends } from "./helpers/databases.js";
 import { type OwnCluster, startOwnCluster } from "./helpers/own-cluster.js";
-import { assertNothingLost, serveOn, startWorkload } from "./helpers/workload.js";
+import { assertNothingLost, type Served, serveOn, startWorkload } from "./helpers/workload.js";
 
 const WRITERS = 8;
 const PER_WRITER = 60;
@@ -26,6 +26,7 @@ async function killBackends(url: string): Promise<number> {
 for (const _ of postgresBackends) {
   describe("chaos: Postgres restarts and every backend is killed while writers and a listener run", () => {
     let cluster: OwnCluster | undefined;
+    let served: Served;
     let app: App;
     let client: RsvpClient;
     let rsvpUrl: string;
@@ -40,7 +41,8 @@ for (const _ of postgresBackends) {
       const u = new URL(cluster.url);
       u.pathname = "/rsvp";
       rsvpUrl = u.toString();
-      ({ app, client } = await serveOn(rsvpUrl));
+      served = await serveOn(rsvpUrl);
+      ({ app, client } = served);
     });
     after(async () => {
       client?.close();
@@ -49,7 +51,7 @@ for (const _ of postgresBackends) {
     });
 
     it("nothing acknowledged is lost, every acknowledged create is heard once, errors are UNAVAILABLE", async () => {
-      const work = await startWorkload(client, {
+      const work = await startWorkload(served, {
         userId: "chaos",
         writers: WRITERS,
         perWriter: PER_WRITER,

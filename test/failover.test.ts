@@ -5,7 +5,7 @@ import type { RsvpClient } from "../src/client/grpc-client.js";
 import type { App } from "../src/server/app.js";
 import { postgresBackends } from "./helpers/databases.js";
 import { type OwnCluster, type Standby, startOwnCluster } from "./helpers/own-cluster.js";
-import { assertNothingLost, serveOn, startWorkload } from "./helpers/workload.js";
+import { assertNothingLost, type Served, serveOn, startWorkload } from "./helpers/workload.js";
 
 const WRITERS = 6;
 const PER_WRITER = 50;
@@ -31,6 +31,7 @@ for (const _ of postgresBackends) {
   describe("failover: a synchronous standby promoted while writers and a listener run", () => {
     let primary: OwnCluster | undefined;
     let standby: Standby | undefined;
+    let served: Served;
     let app: App;
     let client: RsvpClient;
     before(async () => {
@@ -57,7 +58,8 @@ for (const _ of postgresBackends) {
       }
       // Both hosts; only a read-write one is used, so after promotion the new primary is.
       const url = `postgres://postgres@127.0.0.1:${primary.port},127.0.0.1:${standby.port}/rsvp?target_session_attrs=read-write`;
-      ({ app, client } = await serveOn(url));
+      served = await serveOn(url);
+      ({ app, client } = served);
     });
     after(async () => {
       client?.close();
@@ -67,7 +69,7 @@ for (const _ of postgresBackends) {
     });
 
     it("every acknowledged reservation is on the new primary; the listener resumes without loss or repeat", async () => {
-      const work = await startWorkload(client, {
+      const work = await startWorkload(served, {
         userId: "fo",
         writers: WRITERS,
         perWriter: PER_WRITER,

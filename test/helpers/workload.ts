@@ -5,8 +5,8 @@ import { resumableListen } from "../../src/cli/resumable-listen.js";
 import { createRsvpClient, RpcError, type RsvpClient } from "../../src/client/grpc-client.js";
 import { ReservationUpdateType as Op } from "../../src/gen/reservation/reservation_pb.js";
 import { type App, startApp } from "../../src/server/app.js";
-import { createLogger } from "../../src/server/logger.js";
 import { hour } from "./fixtures.js";
+import { captureLog, type LogLine } from "./harness.js";
 
 /** Writers and a resuming listener, running while a test does harm to the database. */
 export interface Workload {
@@ -16,6 +16,10 @@ export interface Workload {
   readonly heard: string[];
   /** Every error code a writer or the listener met (OK: a stream that just ended). */
   readonly errors: number[];
+  /** What the client was told with each error other than UNAVAILABLE. */
+  readonly unexpected: readonly string[];
+  /** The server's error-level log: the cause behind an INTERNAL, which the caller never sees. */
+  readonly serverErrors: readonly LogLine[];
   /** Resolves when every writer has had all its reservations acknowledged. */
   readonly written: Promise<void>;
   /** Waits until every acknowledged create was heard (or `timeoutMs`), then stops listening. */
@@ -28,12 +32,13 @@ export interface Workload {
  * the first attempt's reservation), and one listener that resumes from its cursor.
  */
 export async function startWorkload(
-  client: RsvpClient,
+  { client, serverErrors }: Served,
   opts: { userId: string; writers: number; perWriter: number },
 ): Promise<Workload> {
   const acknowledged = new Set<string>();
   const heard: string[] = [];
   const errors: number[] = [];
+  const unexpected: string[] = [];
   const listening = new AbortController();
   let opened!: () => void;
   const firstOpen = new Promise<void>((resolve) => {
@@ -46,7 +51,10 @@ export async function startWorkload(
       {
         signal: listening.signal,
         onOpen: () => opened(),
-        onRetry: (err) => errors.push(err?.code ?? status.OK),
+        onRetry: (err) => {
+          errors.push(err?.code ?? status.OK);
+          if (err && err.code !== status.UNAVAILABLE) unexpected.push(`listen: ${err.message}`);
+        },
       },
     );
     for await (const e of events) {
@@ -75,7 +83,10 @@ export async function startWorkload(
         } catch (err) {
           if (!(err instanceof RpcError)) throw err;
           errors.push(err.code);
-          if (err.code !== status.UNAVAILABLE) throw err;
+          if (err.code !== status.UNAVAILABLE) {
+            unexpected.push(`reserve: ${err.message}`);
+            throw new Error(`${err.message}; server errors: ${JSON.stringify(serverErrors)}`);
+          }
           await new Promise((r) => setTimeout(r, 50));
         }
       }
@@ -88,6 +99,8 @@ export async function startWorkload(
     acknowledged,
     heard,
     errors,
+    serverErrors,
+    unexpected,
     written,
     async drain(timeoutMs = 60_000) {
       const giveUp = Date.now() + timeoutMs;
@@ -128,12 +141,20 @@ export async function assertNothingLost(
   assert.deepEqual(
     [...new Set(work.errors)].filter((code) => code !== status.UNAVAILABLE && code !== status.OK),
     [],
-    "errors only UNAVAILABLE (or a stream that ended)",
+    `errors only UNAVAILABLE (or a stream that ended): ${JSON.stringify(work.unexpected)}; server errors: ${JSON.stringify(work.serverErrors)}`,
   );
 }
 
+/** An rsvp server, a client of it, and the server's error-level log lines. */
+export interface Served {
+  readonly app: App;
+  readonly client: RsvpClient;
+  readonly serverErrors: readonly LogLine[];
+}
+
 /** An rsvp server on the Postgres at `url`, and a client of it. */
-export async function serveOn(url: string): Promise<{ app: App; client: RsvpClient }> {
+export async function serveOn(url: string): Promise<Served> {
+  const captured = captureLog("error");
   const app = await startApp({
     config: {
       host: "127.0.0.1",
@@ -142,8 +163,8 @@ export async function serveOn(url: string): Promise<{ app: App; client: RsvpClie
       database: { kind: "postgres", url },
       retentionSeconds: 3600,
     },
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    log: captured.log,
     feed: { pollIntervalMs: 200 },
   });
-  return { app, client: createRsvpClient(app.grpcAddress) };
+  return { app, client: createRsvpClient(app.grpcAddress), serverErrors: captured.lines };
 }

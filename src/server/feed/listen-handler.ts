@@ -11,6 +11,7 @@ import {
   ReservationUpdateType,
 } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp, reservationToProto } from "../../protocol/convert.js";
+import { sendsToMany } from "../../protocol/grpc-codec.js";
 import { createStreamQuota } from "../limits.js";
 import type { CursorCodec } from "../service/cursor-codec.js";
 import { sendHeaders } from "../transport/send-headers.js";
@@ -47,12 +48,14 @@ export function createListenHandler(deps: ListenDeps) {
   const toResponse = (change: Change, codec: CursorCodec) => {
     let message = messages.get(change);
     if (!message) {
-      message = create(ListenResponseSchema, {
-        op: OPS[change.op],
-        reservation: reservationToProto(change.reservation),
-        cursor: codec.encode(change.position),
-        committedAt: microsToTimestamp(change.committedAt),
-      });
+      message = sendsToMany(
+        create(ListenResponseSchema, {
+          op: OPS[change.op],
+          reservation: reservationToProto(change.reservation),
+          cursor: codec.encode(change.position),
+          committedAt: microsToTimestamp(change.committedAt),
+        }),
+      );
       messages.set(change, message);
     }
     return message;

@@ -118,6 +118,39 @@ function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncItera
   };
 }
 
+/** The part of grpc-js's server call (1.10+, not in its typings) that sends one message. */
+interface SendsMessages {
+  sendMessage(message: unknown, callback: () => void): void;
+}
+
+/**
+ * Lets a grpc-js server stream send every message queued behind the one in flight at once.
+ * grpc-js's stream is a Writable with only `_write`: it hands HTTP/2 one message, then waits
+ * for that write's callback (the next socket write) before the next, so a stream sent about
+ * one message per event-loop turn, and with 100 listeners the feed fell ever further behind.
+ * Node's Writable hands everything buffered to `_writev` when a stream has one: each message
+ * is then written at once, in order, and HTTP/2 packs them into one socket write.
+ * Without the internal call (a grpc-js that changed shape) the stream keeps grpc-js's path.
+ */
+function sendQueuedTogether(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+): void {
+  const inner = (call as unknown as { call?: Partial<SendsMessages> }).call;
+  if (typeof inner?.sendMessage !== "function") return;
+  const send = inner as SendsMessages;
+  const writable = call as unknown as {
+    _writev?: (chunks: { chunk: unknown }[], callback: () => void) => void;
+  };
+  writable._writev = (chunks, callback) => {
+    const last = chunks.length - 1;
+    chunks.forEach(({ chunk }, i) => {
+      send.sendMessage(chunk, i === last ? callback : noop);
+    });
+  };
+}
+
+const noop = () => {};
+
 /** What the native gRPC transport needs besides the implementation. */
 export interface GrpcOptions {
   readonly observe: RpcObserver;
@@ -206,6 +239,7 @@ export function addService(
           | grpc.ServerDuplexStream<unknown, unknown>,
       ) => {
         const { obs, ctx, done, failure, flushHeaders } = begin(call);
+        sendQueuedTogether(call);
         try {
           const input =
             m.methodKind === "server_streaming"
