@@ -1,5 +1,5 @@
-import { migrate } from "../src/db/migrate.js";
-import { openDb } from "../src/db/open.js";
+import { migrate } from "../src/db/engine/migrate.js";
+import { openDb } from "../src/db/engine/open.js";
 import { BARE_TABLE_DDL, findBinary, limitStatements } from "./baselines.js";
 import { growthPhase } from "./growth.js";
 import { Loader } from "./loader.js";

@@ -1,4 +1,4 @@
-import { connect } from "node:http2";
+import { connect, constants } from "node:http2";
 import {
   create,
   type DescMethodServerStreaming,
@@ -37,6 +37,15 @@ function unframe(body: Buffer): Buffer[] {
     at += 5 + len;
   }
   return out;
+}
+
+/** An open server-streaming call, its messages handed over as they arrive. */
+export interface H2Stream {
+  /** Resolves once the response headers arrived: the server has taken the call. */
+  readonly opened: Promise<void>;
+  /** Resolves when the stream ends with OK or was cancelled here; rejects on another status. */
+  readonly done: Promise<void>;
+  cancel(): void;
 }
 
 /**
@@ -78,6 +87,60 @@ export class H2GrpcChannel {
       });
       req.end(frame(body));
     });
+  }
+
+  /**
+   * A server-streaming call by path: `onMessage` gets each message's bytes as soon as its
+   * frame is complete, so a listener's latency is the network's, not the end of the stream's.
+   */
+  stream(path: string, body: Uint8Array, onMessage: (message: Buffer) => void): H2Stream {
+    const req = this.session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    let cancelled = false;
+    let pending: Buffer = Buffer.alloc(0);
+    req.on("data", (chunk: Buffer) => {
+      let buf: Buffer = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (buf.length >= 5) {
+        const len = buf.readUInt32BE(1);
+        if (buf.length < 5 + len) break;
+        onMessage(buf.subarray(5, 5 + len));
+        buf = buf.subarray(5 + len);
+      }
+      pending = buf;
+    });
+    const opened = new Promise<void>((resolve, reject) => {
+      req.once("response", () => resolve());
+      req.once("error", reject);
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      let status: string | undefined;
+      let message = "";
+      const read = (headers: Record<string, unknown>) => {
+        if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
+        if (headers["grpc-message"] !== undefined) message = String(headers["grpc-message"]);
+      };
+      req.on("response", read);
+      req.on("trailers", read);
+      req.on("error", (err) => (cancelled ? resolve() : reject(err)));
+      req.on("close", () => {
+        if (cancelled || status === "0") resolve();
+        else reject(new H2GrpcError(Number(status ?? 2), decodeURIComponent(message)));
+      });
+    });
+    opened.catch(() => {});
+    req.end(frame(body));
+    return {
+      opened,
+      done,
+      cancel: () => {
+        cancelled = true;
+        req.close(constants.NGHTTP2_CANCEL);
+      },
+    };
   }
 
   /** A typed unary call of a protobuf-es service method. */

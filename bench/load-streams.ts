@@ -1,8 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Histogram } from "hdr-histogram-js";
-import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
-import { ReservationUpdateType } from "../src/gen/reservation/reservation_pb.js";
+import { createRsvpClient } from "../src/client/grpc-client.js";
+import {
+  ListenRequestSchema,
+  ListenResponseSchema,
+  ReservationService,
+  ReservationUpdateType,
+} from "../src/gen/reservation/reservation_pb.js";
+import { H2GrpcChannel } from "./h2-client.js";
 import { histogram, percentiles } from "./recorder.js";
 import type {
   ListenCloseTask,
@@ -46,7 +53,7 @@ interface Listener {
 }
 
 interface ListenSession {
-  readonly clients: RsvpClient[];
+  readonly channels: H2GrpcChannel[];
   readonly listeners: Listener[];
   readonly filtered: boolean;
   /** Commit → listener, µs. */
@@ -57,15 +64,19 @@ interface ListenSession {
 
 let session: ListenSession | undefined;
 
+const LISTEN_PATH = `/${ReservationService.typeName}/${ReservationService.method.listen.name}`;
+
+const listenRequest = (resourceId: string | undefined) =>
+  toBinary(ListenRequestSchema, create(ListenRequestSchema, resourceId ? { resourceId } : {}));
+
 /** Opens the listeners of a listen scenario; they run until {@link closeListeners}. */
 export async function openListeners(task: ListenOpenTask): Promise<{ opened: number }> {
   if (session) throw new Error("a listen session is already open");
-  // A local subchannel pool each: one HTTP/2 connection per client, not one shared by all.
-  const clients = Array.from({ length: task.channels ?? 1 }, () =>
-    createRsvpClient(task.target, undefined, { "grpc.use_local_subchannel_pool": 1 }),
-  );
+  // The bare HTTP/2 client, one connection per channel: at 100 listeners × thousands of
+  // events a second, grpc-js's client cost per message would take the cores the service needs.
+  const channels = Array.from({ length: task.channels ?? 1 }, () => new H2GrpcChannel(task.target));
   const s: ListenSession = {
-    clients,
+    channels,
     listeners: [],
     filtered: task.resourcePrefix !== undefined,
     lag: histogram(),
@@ -77,31 +88,26 @@ export async function openListeners(task: ListenOpenTask): Promise<{ opened: num
   for (let i = 0; i < task.listeners; i++) {
     const resourceId =
       task.resourcePrefix === undefined ? undefined : `${task.resourcePrefix}-${i}`;
-    const client = clients[i % clients.length] as RsvpClient;
-    const stream = client.listen(resourceId === undefined ? {} : { resourceId });
+    const channel = channels[i % channels.length] as H2GrpcChannel;
     const seen = new Map<string, number>();
     const counts = { events: 0, foreign: 0 };
+    const stream = channel.stream(LISTEN_PATH, listenRequest(resourceId), (bytes) => {
+      const rx = nowMicros();
+      const ev = fromBinary(ListenResponseSchema, bytes);
+      counts.events++;
+      s.lag.recordValue(Math.max(0, Math.round(rx - micros(ev.committedAt))));
+      const id = ev.reservation?.id;
+      if (resourceId !== undefined && ev.reservation?.resourceId !== resourceId) counts.foreign++;
+      if (ev.op === ReservationUpdateType.CREATE && id) seen.set(id, (seen.get(id) ?? 0) + 1);
+    });
     const listener: Listener = {
       ...(resourceId === undefined ? {} : { resourceId }),
       seen,
       counts,
       cancel: () => stream.cancel(),
-      done: (async () => {
-        try {
-          for await (const ev of stream) {
-            const rx = nowMicros();
-            counts.events++;
-            s.lag.recordValue(Math.max(0, Math.round(rx - micros(ev.committedAt))));
-            const id = ev.reservation?.id;
-            if (resourceId !== undefined && ev.reservation?.resourceId !== resourceId) {
-              counts.foreign++;
-            }
-            if (ev.op === ReservationUpdateType.CREATE && id) seen.set(id, (seen.get(id) ?? 0) + 1);
-          }
-        } catch (err) {
-          if (!s.closing) s.failures.push(String(err));
-        }
-      })(),
+      done: stream.done.catch((err: unknown) => {
+        if (!s.closing) s.failures.push(String(err));
+      }),
     };
     s.listeners.push(listener);
     opened.push(stream.opened);
@@ -130,7 +136,7 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
   s.closing = true;
   for (const l of s.listeners) l.cancel();
   await Promise.all(s.listeners.map((l) => l.done));
-  for (const c of s.clients) c.close();
+  for (const c of s.channels) c.close();
   session = undefined;
   if (s.failures.length > 0) throw new Error(`listen failed: ${s.failures[0]}`);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { openDb } from "../src/db/open.js";
+import { openDb } from "../src/db/engine/open.js";
 import { Code } from "../src/domain/errors.js";
 import { createLogger } from "../src/server/logger.js";
 import { toRsvpError } from "../src/server/transport/error-mapping.js";

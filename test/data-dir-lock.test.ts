@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createRsvpClient } from "../src/client/grpc-client.js";
-import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../src/db/data-dir-lock.js";
+import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../src/db/engine/data-dir-lock.js";
 import { freePort, killAll, runCli, startServe } from "./helpers/cli-process.js";
 import { hour } from "./helpers/fixtures.js";
 
-const LOCK_MODULE = fileURLToPath(new URL("../src/db/data-dir-lock.js", import.meta.url));
+const LOCK_MODULE = fileURLToPath(new URL("../src/db/engine/data-dir-lock.js", import.meta.url));
 
 /** A pid that certainly ran and no longer runs: a child that has exited. */
 async function deadPid(): Promise<number> {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Db } from "../src/db/db.js";
-import { migrate } from "../src/db/migrate.js";
-import { openDb } from "../src/db/open.js";
-import { reserveMany } from "../src/db/reservations.js";
+import type { Db } from "../src/db/engine/db.js";
+import { migrate } from "../src/db/engine/migrate.js";
+import { openDb } from "../src/db/engine/open.js";
+import { reserveMany } from "../src/db/store/reservations.js";
 import type { NewReservation } from "../src/domain/reservation.js";
 import { backends, type TestDatabase } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";

@@ -149,7 +149,7 @@ for (const backend of backends) {
     });
 
     it("query streams every matching row once, in order, across many pages", async () => {
-      const { queryReservations } = await import("../src/db/query-reservations.js");
+      const { queryReservations } = await import("../src/db/store/query-reservations.js");
       // Windows of random length on two resources; a page size of 3 forces many pages.
       await fc.assert(
         fc.asyncProperty(

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createAuthenticator } from "../auth/authenticator.js";
 import { insecureBindRefusal, isLoopback } from "../auth/bind-check.js";
 import { withAuth } from "../auth/with-auth.js";
-import type { Db } from "../db/db.js";
+import type { Db } from "../db/engine/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";

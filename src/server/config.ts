@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import { type AuthConfig, loadAuthConfig } from "../auth/auth-config.js";
-import type { DatabaseTarget } from "../db/open.js";
-import { POSTGRES_DEFAULTS } from "../db/postgres-db.js";
-import { parsePostgresUrl } from "../db/postgres-url.js";
+import type { DatabaseTarget } from "../db/engine/open.js";
+import { POSTGRES_DEFAULTS } from "../db/engine/postgres-db.js";
+import { parsePostgresUrl } from "../db/engine/postgres-url.js";
 import { ConfigError } from "../domain/config-error.js";
 import { type Limits, loadLimits } from "./limits.js";
 import { type ConnectionLimits, loadConnectionLimits } from "./transport/connection-limits.js";

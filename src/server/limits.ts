@@ -1,4 +1,4 @@
-import { RESERVE_BATCHER_DEFAULTS } from "../db/reserve-batcher.js";
+import { RESERVE_BATCHER_DEFAULTS } from "../db/store/reserve-batcher.js";
 import { ConfigError } from "../domain/config-error.js";
 import { resourceExhausted } from "../domain/errors.js";
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Db } from "../db/db.js";
-import { isDatabaseUnavailable } from "../db/db-errors.js";
-import { migrate } from "../db/migrate.js";
-import { type DatabaseTarget, openDb } from "../db/open.js";
+import type { Db } from "../db/engine/db.js";
+import { isDatabaseUnavailable } from "../db/engine/db-errors.js";
+import { migrate } from "../db/engine/migrate.js";
+import { type DatabaseTarget, openDb } from "../db/engine/open.js";
 import { createBackoff } from "../shared/backoff.js";
 import type { Logger } from "./logger.js";
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import type { DatabaseTarget } from "../../src/db/open.js";
+import type { DatabaseTarget } from "../../src/db/engine/open.js";
 
 /** A database for one test file, dropped afterwards. */
 export interface TestDatabase {

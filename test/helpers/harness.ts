@@ -1,7 +1,7 @@
 import net from "node:net";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DatabaseTarget } from "../../src/db/open.js";
+import type { DatabaseTarget } from "../../src/db/engine/open.js";
 import { type App, type AppOptions, startApp } from "../../src/server/app.js";
 import type { Config } from "../../src/server/config.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";

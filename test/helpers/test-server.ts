@@ -6,7 +6,7 @@ import {
   type ResourceClient,
   type RsvpClient,
 } from "../../src/client/grpc-client.js";
-import type { DatabaseTarget } from "../../src/db/open.js";
+import type { DatabaseTarget } from "../../src/db/engine/open.js";
 import { type App, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { migrate } from "../../db/migrate.js";
-import { openDb } from "../../db/open.js";
+import { migrate } from "../../db/engine/migrate.js";
+import { openDb } from "../../db/engine/open.js";
 import { loadConfig } from "../../server/config.js";
 
 /** `rsvp migrate`: applies the database migrations and exits. */

@@ -1,5 +1,5 @@
-import { feedHorizon, readChanges } from "../../db/changes.js";
-import type { Db, Listening } from "../../db/db.js";
+import type { Db, Listening } from "../../db/engine/db.js";
+import { feedHorizon, readChanges } from "../../db/store/changes.js";
 import { type Change, comparePositions, type Position } from "../../domain/change.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { createBackoff } from "../../shared/backoff.js";

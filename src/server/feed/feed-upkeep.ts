@@ -1,5 +1,5 @@
-import { oldestWriter, pruneChangesBatch } from "../../db/changes.js";
-import type { Queryable } from "../../db/db.js";
+import type { Queryable } from "../../db/engine/db.js";
+import { oldestWriter, pruneChangesBatch } from "../../db/store/changes.js";
 import type { Logger } from "../logger.js";
 import type { ChangeFeedOptions } from "./feed-types.js";
 

@@ -1,5 +1,5 @@
 import type { Gauge } from "prom-client";
-import type { Db, QueryOptions, Row } from "../../db/db.js";
+import type { Db, QueryOptions, Row } from "../../db/engine/db.js";
 
 /**
  * The database with every query and transaction counted while it runs: the pool's usage, seen

@@ -1,9 +1,9 @@
-import type { Queryable } from "../../db/db.js";
+import type { Queryable } from "../../db/engine/db.js";
 import {
   pruneRequestKeys,
   releaseExpiredHolds,
   resourcesWithExpiredHolds,
-} from "../../db/holds.js";
+} from "../../db/store/holds.js";
 import type { Logger } from "../logger.js";
 
 /** Options of {@link startHoldSweeper}. */

@@ -1,5 +1,5 @@
-import type { Queryable } from "../../db/db.js";
-import { maintain } from "../../db/maintenance.js";
+import type { Queryable } from "../../db/engine/db.js";
+import { maintain } from "../../db/engine/maintenance.js";
 import type { Logger } from "../logger.js";
 
 /** Options of {@link startMaintenance}. */

@@ -1,5 +1,5 @@
-import type { Db } from "../../db/db.js";
-import { latestVersion } from "../../db/migrate.js";
+import type { Db } from "../../db/engine/db.js";
+import { latestVersion } from "../../db/engine/migrate.js";
 import type { Logger } from "../logger.js";
 import { type HttpRoute, isGet } from "../transport/http-route.js";
 import type { HealthService } from "./health.js";

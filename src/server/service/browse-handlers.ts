@@ -1,9 +1,9 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf } from "../../auth/caller.js";
 import { scopedUserFilter } from "../../auth/policy.js";
-import { availableWindows, poolExists } from "../../db/availability.js";
-import type { Queryable } from "../../db/db.js";
-import { readPage } from "../../db/query-reservations.js";
+import type { Queryable } from "../../db/engine/db.js";
+import { availableWindows, poolExists } from "../../db/store/availability.js";
+import { readPage } from "../../db/store/query-reservations.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
 import {

@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf, type Principal } from "../../auth/caller.js";
 import { assertMayCreate, ownerOfNew } from "../../auth/policy.js";
-import type { Queryable } from "../../db/db.js";
+import type { Queryable } from "../../db/engine/db.js";
 import {
   type GroupItem,
   type GroupOutcome,
   type ItemClash,
   reserveGroup,
-} from "../../db/groups.js";
-import { getResource } from "../../db/resources.js";
+} from "../../db/store/groups.js";
+import { getResource } from "../../db/store/resources.js";
 import {
   Code,
   type ConflictInfo,

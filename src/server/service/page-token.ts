@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { PagePosition } from "../../db/query-reservations.js";
+import type { PagePosition } from "../../db/store/query-reservations.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
 

@@ -1,10 +1,10 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { callerOf } from "../../auth/caller.js";
 import { actsOnAnyone, assertMayActOn } from "../../auth/policy.js";
-import type { Db } from "../../db/db.js";
-import { queryReservations } from "../../db/query-reservations.js";
-import * as reservations from "../../db/reservations.js";
-import { createReserveBatcher } from "../../db/reserve-batcher.js";
+import type { Db } from "../../db/engine/db.js";
+import { queryReservations } from "../../db/store/query-reservations.js";
+import * as reservations from "../../db/store/reservations.js";
+import { createReserveBatcher } from "../../db/store/reserve-batcher.js";
 import { conflictError } from "../../domain/conflict.js";
 import {
   failedPrecondition,

@@ -1,5 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
-import { isDatabaseTimeout, isDatabaseUnavailable, sqlState } from "../../db/db-errors.js";
+import { isDatabaseTimeout, isDatabaseUnavailable, sqlState } from "../../db/engine/db-errors.js";
 import { Code, RsvpError } from "../../domain/errors.js";
 import type { Logger } from "../logger.js";
 

@@ -1,5 +1,5 @@
-import type { Resource, ResourceSpec } from "../domain/resource.js";
-import type { Queryable } from "./db.js";
+import type { Resource, ResourceSpec } from "../../domain/resource.js";
+import type { Queryable } from "../engine/db.js";
 
 type Int = bigint | number | string;
 type Nullable<T> = T | null;

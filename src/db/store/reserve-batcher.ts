@@ -1,7 +1,7 @@
-import { resourceExhausted } from "../domain/errors.js";
-import type { NewReservation } from "../domain/reservation.js";
-import type { Queryable } from "./db.js";
-import { isDatabaseTimeout, isDatabaseUnavailable } from "./db-errors.js";
+import { resourceExhausted } from "../../domain/errors.js";
+import type { NewReservation } from "../../domain/reservation.js";
+import type { Queryable } from "../engine/db.js";
+import { isDatabaseTimeout, isDatabaseUnavailable } from "../engine/db-errors.js";
 import { type ReserveOutcome, reserveMany } from "./reservations.js";
 
 /** Group-commit tuning and bounds. */

@@ -1,5 +1,5 @@
-import type { Change, ChangeFilter, ChangeOp, Position } from "../domain/change.js";
-import type { Queryable } from "./db.js";
+import type { Change, ChangeFilter, ChangeOp, Position } from "../../domain/change.js";
+import type { Queryable } from "../engine/db.js";
 import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
 
 /** One page of safe changes after a position. */

@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import { createBackoff } from "../shared/backoff.js";
+import { createBackoff } from "../../shared/backoff.js";
 import type { Listening } from "./db.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,8 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { NewReservation, Reservation, TimeWindow } from "../domain/reservation.js";
-import { microsToIso } from "../domain/time.js";
-import type { Queryable } from "./db.js";
-import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
+import type { NewReservation, Reservation, TimeWindow } from "../../domain/reservation.js";
+import { microsToIso } from "../../domain/time.js";
+import type { Queryable } from "../engine/db.js";
+import {
+  type ReservationRow,
+  requestColumns,
+  reservationColumns,
+  toReservation,
+} from "./reservation-row.js";
 
 /** The answer to one reserve request. */
 export type ReserveOutcome =
@@ -50,14 +55,8 @@ export async function reserveMany(
   const ids = requests.map(() => randomUUID());
   const payload = requests.map((r, i) => ({
     id: ids[i],
-    user_id: r.userId,
     resource_id: r.resourceId,
-    status: r.status,
-    start_at: microsToIso(r.start),
-    end_at: microsToIso(r.end),
-    note: r.note,
-    expires_at: r.expiresAt === undefined ? null : microsToIso(r.expiresAt),
-    hold_seconds: r.holdSeconds ?? null,
+    ...requestColumns(r),
     request_id: r.requestId ?? null,
     request_hash: r.requestId === undefined ? null : requestHash(r),
   }));

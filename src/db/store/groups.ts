@@ -1,8 +1,12 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { NewReservation, Reservation } from "../domain/reservation.js";
-import { microsToIso } from "../domain/time.js";
-import type { Queryable } from "./db.js";
-import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
+import type { NewReservation, Reservation } from "../../domain/reservation.js";
+import type { Queryable } from "../engine/db.js";
+import {
+  type ReservationRow,
+  requestColumns,
+  reservationColumns,
+  toReservation,
+} from "./reservation-row.js";
 
 /** One item of a group: a reservation of a resource, or (resourceId "") of any one of a pool. */
 export interface GroupItem extends Omit<NewReservation, "requestId"> {
@@ -76,15 +80,9 @@ export async function reserveGroup(
 ): Promise<GroupOutcome> {
   const payload = items.map((r) => ({
     id: randomUUID(),
-    user_id: r.userId,
     resource_id: r.pool === undefined ? r.resourceId : null,
     pool: r.pool ?? null,
-    status: r.status,
-    start_at: microsToIso(r.start),
-    end_at: microsToIso(r.end),
-    note: r.note,
-    expires_at: r.expiresAt === undefined ? null : microsToIso(r.expiresAt),
-    hold_seconds: r.holdSeconds ?? null,
+    ...requestColumns(r),
   }));
   const rows = await db.query<Row>(SQL, [
     JSON.stringify(payload),

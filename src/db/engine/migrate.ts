@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import type { Db } from "./db.js";
 
-const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
+const MIGRATIONS_DIR = new URL("../migrations/", import.meta.url);
 // Serialises migrators across processes: several servers may start at once on one database.
 const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7397, 0)";
 

@@ -1,4 +1,4 @@
-import type { Queryable } from "./db.js";
+import type { Queryable } from "../engine/db.js";
 
 /** Resources that have holds past their expiry, at most `limit`. */
 export async function resourcesWithExpiredHolds(db: Queryable, limit: number): Promise<string[]> {

@@ -1,4 +1,5 @@
-import type { Reservation, Status } from "../domain/reservation.js";
+import type { NewReservation, Reservation, Status } from "../../domain/reservation.js";
+import { microsToIso } from "../../domain/time.js";
 
 /** The select list that every reservation read uses, for a table or composite aliased `t`. */
 export function reservationColumns(t: string): string {
@@ -47,5 +48,21 @@ export function toReservation(row: ReservationRow): Reservation {
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
     groupId: row.group_id ?? undefined,
+  };
+}
+
+/**
+ * The columns every write request sends as JSON (rsvp.reserve, rsvp.reserve_group): who, with
+ * what status, which window and note, and a hold's expiry.
+ */
+export function requestColumns(r: Omit<NewReservation, "resourceId" | "requestId">) {
+  return {
+    user_id: r.userId,
+    status: r.status,
+    start_at: microsToIso(r.start),
+    end_at: microsToIso(r.end),
+    note: r.note,
+    expires_at: r.expiresAt === undefined ? null : microsToIso(r.expiresAt),
+    hold_seconds: r.holdSeconds ?? null,
   };
 }

@@ -1,6 +1,6 @@
-import type { Micros, TimeWindow } from "../domain/reservation.js";
-import { microsToIso } from "../domain/time.js";
-import type { Queryable } from "./db.js";
+import type { Micros, TimeWindow } from "../../domain/reservation.js";
+import { microsToIso } from "../../domain/time.js";
+import type { Queryable } from "../engine/db.js";
 
 // The range minus what occupies it, computed in Postgres from the GiST index: a multirange
 // difference, so only the gaps travel. An expired hold no longer occupies. On a registered

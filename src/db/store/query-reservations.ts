@@ -1,6 +1,6 @@
-import type { Micros, Reservation, ReservationFilter } from "../domain/reservation.js";
-import { microsToIso } from "../domain/time.js";
-import type { Queryable } from "./db.js";
+import type { Micros, Reservation, ReservationFilter } from "../../domain/reservation.js";
+import { microsToIso } from "../../domain/time.js";
+import type { Queryable } from "../engine/db.js";
 import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
 
 /** Rows fetched per round trip when streaming. */
