@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import postgres from "postgres";
 import { BenchDb } from "../bench/bench-db.js";
-import { migrate } from "../src/db/migrate.js";
-import { openDb } from "../src/db/open.js";
+import { migrate } from "../src/db/engine/migrate.js";
+import { openDb } from "../src/db/engine/open.js";
 import { postgresBackends, type TestDatabase } from "./helpers/databases.js";
 
 for (const backend of postgresBackends) {
