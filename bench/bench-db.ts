@@ -77,15 +77,21 @@ export class BenchDb {
     return rows.map((r) => r.id);
   }
 
-  /** Pairs of live rows of one resource whose windows overlap; must be 0. */
+  /**
+   * Live rows that overlap the row before them on their resource (by start); must be 0. Two
+   * rows of a resource overlap only if some row overlaps its predecessor, so 0 means none do.
+   * It compares what the rows occupy (windows widened by buffers), which contains the windows:
+   * one sort, where a pairwise join probed every row against its whole resource (57 s at 50k).
+   */
   async overlaps(resourcePrefix?: string): Promise<number> {
     const like = resourcePrefix === undefined ? "%" : `${resourcePrefix}%`;
     const [row] = await this.sql<{ n: number }[]>`
-      SELECT count(*)::int AS n
-        FROM rsvp.reservations AS a
-        JOIN rsvp.reservations AS b
-          ON a.resource_id = b.resource_id AND a.id < b.id AND a.timespan && b.timespan
-       WHERE a.status <> 'cancelled' AND b.status <> 'cancelled' AND a.resource_id LIKE ${like}`;
+      SELECT count(*)::int AS n FROM (
+        SELECT lower(occupied) AS lo,
+               lag(upper(occupied)) OVER (PARTITION BY resource_id ORDER BY lower(occupied)) AS prev
+          FROM rsvp.reservations
+         WHERE status <> 'cancelled' AND resource_id LIKE ${like}) AS s
+       WHERE s.prev > s.lo`;
     return row?.n ?? 0;
   }
 
@@ -118,7 +124,7 @@ export function sqlVerifier(db: BenchDb, rec: Recorder): Verifier {
       rec.check(
         `${name}: no overlapping live rows`,
         overlaps === 0,
-        `${overlaps} overlapping pairs`,
+        `${overlaps} rows overlap their predecessor`,
       );
     },
     async finish(name) {
@@ -127,7 +133,7 @@ export function sqlVerifier(db: BenchDb, rec: Recorder): Verifier {
       rec.check(
         `${name}: no overlapping live rows in the whole table`,
         overlaps === 0,
-        `${overlaps} overlapping pairs among ${rows} rows`,
+        `${overlaps} of ${rows} rows overlap their predecessor`,
       );
     },
   };

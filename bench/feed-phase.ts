@@ -59,7 +59,7 @@ async function idleRound(
   const target = ctx.service.address;
   await listenLoader.run({ kind: "listen-open", target, listeners: FEED_LISTENERS }, 60_000);
   await sleep(500); // the last round's deliveries settle
-  const seconds = ctx.opts.quick ? 2 : 5;
+  const seconds = ctx.opts.quick ? 1 : 5;
   const [, cores] = await withCpu([idleClusterCpu("cpu.db", postmasterPid)], () =>
     sleep(seconds * 1000),
   );

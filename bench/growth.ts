@@ -34,7 +34,7 @@ export async function growthPhase(ctx: Ctx, data: DataSet): Promise<void> {
     const ids = await data.sampleIds(2000);
     const at = count(size);
     for (let round = 1; round <= opts.repeats; round++) {
-      await reserveRound(ctx, `reserve@${at}`, `f${size}r${round}`);
+      await reserveRound(ctx, `reserve@${at}`, { op: "reserve", prefix: `f${size}r${round}` });
       const [get, getCpu] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, { op: "get", ids }));
       rec.add(`get@${at}`, sampleOf(get, getCpu, { existing }));
       const [query, queryCpu] = await runLoad<UnaryResult>(

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ReservationService, ReservationStatus } from "../src/gen/reservation/reservation_pb.js";
+import { ResourceService } from "../src/gen/reservation/resource_pb.js";
 import { H2GrpcChannel } from "./h2-client.js";
 import { histogram, percentiles } from "./recorder.js";
 import {
@@ -20,20 +21,21 @@ const pick = (n: number) => Math.floor(Math.random() * n);
 const m = ReservationService.method;
 
 /**
- * Call `n` of a run, on one of the channels; resolves to the id of the reservation it made.
+ * Call `n` of a run, on one of the channels; resolves to the ids of the reservations it made.
  * The load generator speaks gRPC over bare node:http2 (see h2-client.ts): it costs far less
  * CPU per call than a full client, which leaves the shared cores to the service.
  */
 function callOf(op: UnaryOp, at: (n: number) => H2GrpcChannel) {
-  const reserve = async (n: number, resourceId: string, from: number, hours: number) => {
-    const reservation = {
-      userId: "bench",
-      resourceId,
-      status: ReservationStatus.PENDING,
-      start: hourTs(from),
-      end: hourTs(from + hours),
-    };
-    return (await at(n).unary(ReservationService, m.reserve, { reservation })).reservation?.id;
+  const reservation = (resourceId: string, from: number, hours: number) => ({
+    userId: "bench",
+    resourceId,
+    status: ReservationStatus.PENDING,
+    start: hourTs(from),
+    end: hourTs(from + hours),
+  });
+  const reserve = async (n: number, resourceId: string, from: number, hours: number, pool = "") => {
+    const request = { reservation: reservation(resourceId, from, hours), pool };
+    return (await at(n).unary(ReservationService, m.reserve, request)).reservation?.id;
   };
   switch (op.op) {
     case "empty": {
@@ -49,6 +51,24 @@ function callOf(op: UnaryOp, at: (n: number) => H2GrpcChannel) {
         ? (n: number) => reserve(n, `${op.prefix}-${n % spread}`, Math.floor(n / spread), 1)
         : (n: number) => reserve(n, `${op.prefix}-${n}`, 0, 1);
     }
+    case "pool":
+      return (n: number) =>
+        reserve(n, "", Math.floor(n / op.pools), 1, `${op.prefix}-${n % op.pools}`);
+    case "register":
+      return async (n: number) => {
+        const pool = `${op.prefix}-${Math.floor(n / op.size)}`;
+        const resource = { id: `${pool}-${n % op.size}`, pool };
+        await at(n).unary(ResourceService, ResourceService.method.putResource, { resource });
+        return undefined;
+      };
+    case "group":
+      return async (n: number) => {
+        const items = Array.from({ length: op.items }, (_, i) => ({
+          reservation: reservation(`${op.prefix}-${n}-${i}`, 0, 1),
+        }));
+        const r = await at(n).unary(ReservationService, m.reserveAll, { items });
+        return r.reservations.map((x) => x.id);
+      };
     case "contend":
       return (n: number) =>
         reserve(n, `${op.prefix}-${pick(op.resources)}`, pick(op.hours), 1 + pick(3));
@@ -106,9 +126,9 @@ export async function runUnary(task: UnaryTask): Promise<UnaryResult> {
   const one = async (startedAt: number) => {
     let answered = true;
     try {
-      const id = await call(n++);
+      const made = await call(n++);
       ok++;
-      if (id !== undefined && task.collectIds) ids.push(id);
+      if (made !== undefined && task.collectIds) ids.push(...[made].flat());
     } catch (err) {
       const code = codeOf(err);
       errors[code] = (errors[code] ?? 0) + 1;

@@ -5,8 +5,16 @@ import type { Loader } from "./loader.js";
 import type { BenchOptions } from "./options.js";
 import { type Processes, type RunningServer, rssMiB } from "./processes.js";
 import type { Recorder, Sample } from "./recorder.js";
-import { LOADS, pct } from "./table.js";
-import type { ListenResult, Task, UnaryOp, UnaryResult, UnaryTask } from "./tasks.js";
+import { pct } from "./table.js";
+import {
+  GROUP_ITEMS,
+  type ListenResult,
+  POOL_SIZE,
+  type Task,
+  type UnaryOp,
+  type UnaryResult,
+  type UnaryTask,
+} from "./tasks.js";
 
 /** What a mode tells the report about its setting. */
 export interface ModeInfo {
@@ -152,34 +160,59 @@ export async function dbRound(ctx: Ctx, bin: string, url: string): Promise<void>
   }
 }
 
+/** A write load whose calls never clash: plain, pool or group reserve. */
+export type WriteOp = Extract<UnaryOp, { op: "reserve" | "pool" | "group" }>;
+
 /**
- * Reserve without conflicts, every call on a resource of its own: flat out (`rate` absent)
- * or open loop. Checks the outcome and returns it (with the acked ids).
+ * A write load flat out, or open loop at `rate`; `perCall` reservations per call (a group's
+ * items), so that rate and CPU are per reservation. Checks the outcome and returns it (with
+ * the acked ids).
  */
 export async function reserveRound(
   ctx: Ctx,
   key: string,
-  prefix: string,
-  rate?: number,
+  call: WriteOp,
+  { rate, perCall = 1 }: { rate?: number; perCall?: number } = {},
 ): Promise<UnaryResult> {
   const extra = rate === undefined ? {} : { rate };
   const [r, cores] = await runLoad<UnaryResult>(
     ctx,
-    unaryTask(ctx, { op: "reserve", prefix }, { collectIds: true, ...extra }),
+    unaryTask(ctx, call, { collectIds: true, ...extra }),
   );
-  checkNoFailures(ctx, `${key} ${prefix}`, r);
-  ctx.rec.add(key, sampleOf(r, cores));
-  await ctx.verify.afterRun(`${key} ${prefix}`, r.ids ?? [], `${prefix}-`);
+  const name = `${key} ${call.prefix}`;
+  checkNoFailures(ctx, name, r);
+  ctx.rec.add(key, sampleOf({ ...r, rate: r.rate * perCall }, cores));
+  await ctx.verify.afterRun(name, r.ids ?? [], `${call.prefix}-`);
   return r;
 }
 
-/** Reserve flat out, then open loop at each of LOADS of that maximum. Returns the maximum. */
+/** Reserve flat out, then open loop at each of the loads of that maximum. Returns the maximum. */
 export async function reserveRounds(ctx: Ctx, prefix: string): Promise<UnaryResult> {
-  const max = await reserveRound(ctx, "reserve", prefix);
-  for (const load of LOADS) {
-    await reserveRound(ctx, `reserve@${pct(load)}`, `${prefix}o${pct(load)}`, max.rate * load);
+  const max = await reserveRound(ctx, "reserve", { op: "reserve", prefix });
+  for (const load of ctx.opts.loads) {
+    const call = { op: "reserve", prefix: `${prefix}o${pct(load)}` } as const;
+    await reserveRound(ctx, `reserve@${pct(load)}`, call, { rate: max.rate * load });
   }
   return max;
+}
+
+/**
+ * Pool and group reserve flat out: one pool per call in flight, POOL_SIZE resources each,
+ * registered through ResourceService first (not measured); reserveAll of GROUP_ITEMS.
+ */
+export async function bookingKindRounds(ctx: Ctx, round: number): Promise<void> {
+  const prefix = `p${round}`;
+  const pools = ctx.opts.concurrency;
+  const register = { op: "register", prefix, size: POOL_SIZE } as const;
+  const task = unaryTask(ctx, register, { count: pools * POOL_SIZE });
+  checkNoFailures(
+    ctx,
+    `register ${prefix}`,
+    await ctx.loader.run<UnaryResult>(task, runTimeout(ctx.opts)),
+  );
+  await reserveRound(ctx, "pool", { op: "pool", prefix, pools });
+  const group = { op: "group", prefix: `g${round}`, items: GROUP_ITEMS } as const;
+  await reserveRound(ctx, "group", group, { perCall: GROUP_ITEMS });
 }
 
 /** Many callers on 4 resources: most calls clash; every answer must be exact. */
@@ -194,13 +227,13 @@ export async function contentionRound(ctx: Ctx, prefix: string): Promise<void> {
   await ctx.verify.afterRun(`contend ${prefix}`, r.ids ?? [], `${prefix}-`);
 }
 
-/** get: the closed-loop maximum, then open loop at each of LOADS of it. */
+/** get: the closed-loop maximum, then open loop at each of the loads of it. */
 export async function getRounds(ctx: Ctx, ids: readonly string[]): Promise<void> {
   const call: UnaryOp = { op: "get", ids: ids.slice(0, 5000) };
   const [max, maxCores] = await runLoad<UnaryResult>(ctx, unaryTask(ctx, call));
   checkNoFailures(ctx, "get", max);
   ctx.rec.add("get", sampleOf(max, maxCores));
-  for (const load of LOADS) {
+  for (const load of ctx.opts.loads) {
     const key = `get@${pct(load)}`;
     const [r, cores] = await runLoad<UnaryResult>(
       ctx,
@@ -311,12 +344,13 @@ export interface MainRound {
   limits(): Promise<void>;
 }
 
-/** One round of the main phase: transport, DB limits, reserve, contention, get, listen. */
+/** One round of the main phase: transport, DB limits, reserve, pool and group, contention, get, listen. */
 export async function mainRound(ctx: Ctx, round: number, m: MainRound): Promise<void> {
   ctx.log(`  round ${round}`);
   if (m.h2load) await transportRound(ctx, m.bare, m.h2load);
   await m.limits();
   const max = await reserveRounds(ctx, `a${round}`);
+  await bookingKindRounds(ctx, round);
   await contentionRound(ctx, `b${round}`);
   await getRounds(ctx, max.ids ?? []);
   await listenRound(ctx, m.listenLoader, "listen@50%", `e${round}h`, max.rate / 2);

@@ -17,6 +17,15 @@ export type UnaryOp =
       readonly resources: number;
       readonly hours: number;
     }
+  /**
+   * reserve by pool: call n takes hour n ÷ `pools` of pool `${prefix}-${n mod pools}`, whose
+   * first member is free then (disjoint windows: a pool reserve's fixed cost, no search).
+   */
+  | { readonly op: "pool"; readonly prefix: string; readonly pools: number }
+  /** Registers pool `${prefix}-${n ÷ size}`'s member `${prefix}-${n ÷ size}-${n mod size}`. */
+  | { readonly op: "register"; readonly prefix: string; readonly size: number }
+  /** reserveAll of `items` resources of its own per call, one window: never a conflict. */
+  | { readonly op: "group"; readonly prefix: string; readonly items: number }
   /** reserve the seed layout's row `from + n` (see {@link seedRow}): builds a data set. */
   | { readonly op: "seed"; readonly from: number }
   /** get one of `ids`, at random. */
@@ -126,6 +135,11 @@ export const SEED_RESOURCES = 10;
 export function seedRow(i: number): { resourceId: string; hour: number } {
   return { resourceId: `s-${i % SEED_RESOURCES}`, hour: Math.floor(i / SEED_RESOURCES) };
 }
+
+/** Resources per pool of the pool rows. */
+export const POOL_SIZE = 8;
+/** Items per reserveAll of the group rows, each on a resource of its own. */
+export const GROUP_ITEMS = 3;
 
 /** The first hour of every window the bench writes: 2030-01-01T00:00:00Z, in seconds. */
 export const EPOCH_SECONDS = 1_893_456_000;
