@@ -159,12 +159,12 @@ function specs(opts: BenchOptions): Spec[] {
     ),
     {
       key: "listen@max",
-      scenario: `listen: ${opts.listeners} listeners, reserve flat out (the fan-out maximum)`,
+      scenario: `listen: ${opts.listeners} listeners, reserve flat out: the events/s it delivers is its maximum`,
       unit: "event",
     },
     {
       key: "listen@50%",
-      scenario: `listen: ${opts.listeners} listeners, reserve at 50% of the fan-out maximum`,
+      scenario: `listen: ${opts.listeners} listeners, reserve at 50% of the events it can deliver`,
       unit: "event",
       target: "p99 < 50 ms",
       met: (r) => r.p99 < 50,
