@@ -1,4 +1,4 @@
-import { connect, constants } from "node:http2";
+import { type ClientHttp2Stream, connect, constants } from "node:http2";
 import {
   create,
   type DescMethodServerStreaming,
@@ -26,6 +26,23 @@ function frame(message: Uint8Array): Buffer {
   out.writeUInt32BE(message.length, 1);
   out.set(message, 5);
   return out;
+}
+
+/**
+ * Reads a call's gRPC status from its headers or trailers; the returned function gives the
+ * failure once the call is over (undefined for OK; a call that ended without one is UNKNOWN).
+ */
+function statusOf(req: ClientHttp2Stream): () => H2GrpcError | undefined {
+  let status: string | undefined;
+  let message = "";
+  const read = (headers: Record<string, unknown>) => {
+    if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
+    if (headers["grpc-message"] !== undefined) message = String(headers["grpc-message"]);
+  };
+  req.on("response", read);
+  req.on("trailers", read);
+  return () =>
+    status === "0" ? undefined : new H2GrpcError(Number(status ?? 2), decodeURIComponent(message));
 }
 
 /** The messages of a complete, uncompressed gRPC response body. */
@@ -71,19 +88,13 @@ export class H2GrpcChannel {
         te: "trailers",
       });
       const chunks: Buffer[] = [];
-      let status: string | undefined;
-      let message = "";
-      const read = (headers: Record<string, unknown>) => {
-        if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
-        if (headers["grpc-message"] !== undefined) message = String(headers["grpc-message"]);
-      };
-      req.on("response", read);
-      req.on("trailers", read);
+      const status = statusOf(req);
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("error", reject);
       req.on("end", () => {
-        if (status === "0") resolve(unframe(Buffer.concat(chunks)));
-        else reject(new H2GrpcError(Number(status ?? 2), decodeURIComponent(message)));
+        const error = status();
+        if (error) reject(error);
+        else resolve(unframe(Buffer.concat(chunks)));
       });
       req.end(frame(body));
     });
@@ -117,18 +128,12 @@ export class H2GrpcChannel {
       req.once("error", reject);
     });
     const done = new Promise<void>((resolve, reject) => {
-      let status: string | undefined;
-      let message = "";
-      const read = (headers: Record<string, unknown>) => {
-        if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
-        if (headers["grpc-message"] !== undefined) message = String(headers["grpc-message"]);
-      };
-      req.on("response", read);
-      req.on("trailers", read);
+      const status = statusOf(req);
       req.on("error", (err) => (cancelled ? resolve() : reject(err)));
       req.on("close", () => {
-        if (cancelled || status === "0") resolve();
-        else reject(new H2GrpcError(Number(status ?? 2), decodeURIComponent(message)));
+        const error = status();
+        if (cancelled || !error) resolve();
+        else reject(error);
       });
     });
     opened.catch(() => {});
