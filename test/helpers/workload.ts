@@ -85,7 +85,9 @@ export async function startWorkload(
           errors.push(err.code);
           if (err.code !== status.UNAVAILABLE) {
             unexpected.push(`reserve: ${err.message}`);
-            throw new Error(`${err.message}; server errors: ${JSON.stringify(serverErrors)}`);
+            // Also in full on stderr: the test runner cuts a failure's message at a few kB.
+            console.error(`rsvp server's logged causes: ${causes(serverErrors)}`);
+            throw new Error(`${err.message}; server errors: ${causes(serverErrors)}`);
           }
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -141,9 +143,15 @@ export async function assertNothingLost(
   assert.deepEqual(
     [...new Set(work.errors)].filter((code) => code !== status.UNAVAILABLE && code !== status.OK),
     [],
-    `errors only UNAVAILABLE (or a stream that ended): ${JSON.stringify(work.unexpected)}; server errors: ${JSON.stringify(work.serverErrors)}`,
+    `errors only UNAVAILABLE (or a stream that ended): ${JSON.stringify(work.unexpected)}; server errors: ${causes(work.serverErrors)}`,
   );
 }
+
+/**
+ * The server's logged causes, without the one-line summary of each failed rpc (those only say
+ * UNAVAILABLE, and crowd the cause out of a message the test runner cuts at a few kB).
+ */
+const causes = (lines: readonly LogLine[]) => JSON.stringify(lines.filter((l) => l.msg !== "rpc"));
 
 /** An rsvp server, a client of it, and the server's error-level log lines. */
 export interface Served {
