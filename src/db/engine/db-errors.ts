@@ -36,3 +36,13 @@ export function isDatabaseTimeout(err: unknown): boolean {
   const message = err instanceof Error ? err.message : "";
   return code === "57014" && /statement timeout/.test(message);
 }
+
+/**
+ * Whether `err` is a cancel "due to user request". rsvp asks for one only for a statement
+ * whose callers all gave up; when one arrives otherwise, it was meant for a statement that had
+ * already finished on the same connection (or came from outside, e.g. pg_cancel_backend).
+ */
+export function isStrayCancel(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  return sqlState(err) === "57014" && /user request/.test(message);
+}
