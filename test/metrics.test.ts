@@ -121,6 +121,28 @@ for (const backend of backends) {
       stream.cancel();
     });
 
+    it("every way of reserving is counted: groups and series as reserve is", async () => {
+      const counts = async () => {
+        const text = await (await fetch(`${httpBase(app)}/metrics`)).text();
+        return {
+          created: sample(text, "rsvp_reservations_created_total") ?? Number.NaN,
+          conflicted: sample(text, "rsvp_reservations_conflicted_total") ?? Number.NaN,
+        };
+      };
+      const before = await counts();
+      const item = (resourceId: string, h: number) => ({
+        reservation: { userId: "u", resourceId, start: hour(h), end: hour(h + 1) },
+      });
+      const group = [item("metrics-a", 50), item("metrics-b", 50), item("metrics-c", 50)];
+      await client.reserveAll({ items: group });
+      await rejectsWith(client.reserveAll({ items: group }), status.ALREADY_EXISTS);
+      await client.reserveSeries({ first: item("metrics-d", 50), rrule: "FREQ=DAILY;COUNT=2" });
+      assert.deepEqual(await counts(), {
+        created: before.created + 5,
+        conflicted: before.conflicted + 1,
+      });
+    });
+
     it("logs one JSON line per rpc with its request id, which the caller gets back", async () => {
       const native = createClient(
         ReservationService,

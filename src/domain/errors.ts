@@ -58,5 +58,7 @@ export const failedPrecondition = (message: string) =>
   new RsvpError(Code.FailedPrecondition, message);
 export const permissionDenied = (message: string) => new RsvpError(Code.PermissionDenied, message);
 export const unauthenticated = (message: string) => new RsvpError(Code.Unauthenticated, message);
+/** The caller's deadline passed before the work could be done; nothing was written. */
+export const deadlineExceeded = () => new RsvpError(Code.DeadlineExceeded, "deadline exceeded");
 export const resourceExhausted = (message: string) =>
   new RsvpError(Code.ResourceExhausted, message);

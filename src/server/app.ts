@@ -1,5 +1,7 @@
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { createAuthenticator } from "../auth/authenticator.js";
 import { insecureBindRefusal, isLoopback } from "../auth/bind-check.js";
@@ -12,14 +14,16 @@ import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import type { Logger } from "./logger.js";
+import { withBookingCounts } from "./ops/booking-counts.js";
 import { countedDb } from "./ops/counted-db.js";
 import { createHealth } from "./ops/health.js";
 import { startHoldSweeper } from "./ops/hold-sweeper.js";
 import { startMaintenance } from "./ops/maintenance-task.js";
-import { createMetrics, metricsRoute } from "./ops/metrics.js";
+import { createMetrics, type Metrics, metricsRoute } from "./ops/metrics.js";
 import { healthRoutes, startProbe } from "./ops/readiness.js";
 import { createReflection, type ServedService } from "./ops/reflection.js";
 import { createRpcObserver } from "./ops/rpc-observer.js";
+import { withDeadlines } from "./service/deadline.js";
 import { createReservationService, type ServiceDeps } from "./service/reservation-service.js";
 import { createResourceService } from "./service/resource-service.js";
 import { openMigrated } from "./startup.js";
@@ -77,23 +81,19 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
 };
 
-/** The services' handlers, behind authentication when a key is configured. */
-function servedServices(config: Config, deps: ServiceDeps): ServedService[] {
-  const reservations = createReservationService(deps);
-  const resources = createResourceService(deps.db);
-  if (!config.auth) {
-    return [
-      { service: ReservationService, impl: reservations },
-      { service: ResourceService, impl: resources },
-    ];
-  }
-  const authenticator = createAuthenticator(config.auth);
+/**
+ * The services' handlers, behind authentication when a key is configured, with their answers
+ * kept to their deadlines.
+ */
+function servedServices(config: Config, deps: ServiceDeps, metrics: Metrics): ServedService[] {
+  const authenticator = config.auth ? createAuthenticator(config.auth) : undefined;
+  const serve = <S extends DescService>(service: S, impl: ServiceImpl<S>): ServedService => ({
+    service,
+    impl: withDeadlines(service, authenticator ? withAuth(service, impl, authenticator) : impl),
+  });
   return [
-    {
-      service: ReservationService,
-      impl: withAuth(ReservationService, reservations, authenticator),
-    },
-    { service: ResourceService, impl: withAuth(ResourceService, resources, authenticator) },
+    serve(ReservationService, withBookingCounts(createReservationService(deps), metrics)),
+    serve(ResourceService, createResourceService(deps.db)),
   ];
 }
 
@@ -168,12 +168,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
   });
   let closing = false;
-  const services = servedServices(config, {
-    db,
-    feed,
-    limits,
-    bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
-  });
+  const services = servedServices(
+    config,
+    {
+      db,
+      feed,
+      limits,
+      bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
+    },
+    metrics,
+  );
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
   const grpcServices = [...services, { service: Health, impl: health.impl }];

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { renewIdentityIfCopied } from "../db/engine/data-dir-identity.js";
 import type { Db } from "../db/engine/db.js";
 import { isDatabaseUnavailable } from "../db/engine/db-errors.js";
 import { migrate } from "../db/engine/migrate.js";
@@ -32,6 +33,14 @@ export async function openMigrated(
       db = await openDb(target);
       const applied = await migrate(db);
       if (applied.length > 0) log.info({ applied }, "migrations applied");
+      if (target.kind === "embedded" && !target.dataDir.startsWith("memory://")) {
+        if (await renewIdentityIfCopied(db, target.dataDir)) {
+          log.warn(
+            { dataDir: target.dataDir },
+            "data directory was copied or restored: it has a new identity, and cursors issued before refer to the original and are refused",
+          );
+        }
+      }
       if (attempt > 1) log.info({ attempt }, "database reachable: starting");
       return db;
     } catch (err) {

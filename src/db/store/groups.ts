@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { deadlineExceeded } from "../../domain/errors.js";
 import type { NewReservation, Reservation } from "../../domain/reservation.js";
 import type { Queryable } from "../engine/db.js";
 import {
@@ -49,6 +50,10 @@ export interface GroupOptions {
   readonly userId: string;
   /** Reserve the free items and report the others, instead of all or nothing. */
   readonly skipConflicts?: boolean | undefined;
+  /** The caller's: once it aborts, the statement is cancelled (or never sent). */
+  readonly signal?: AbortSignal | undefined;
+  /** When the caller stops waiting (epoch ms): past it, the statement is never sent. */
+  readonly deadline?: number | undefined;
 }
 
 const SQL = `SELECT f.out_item, f.out_kind, f.out_message, ${reservationColumns("r")}
@@ -84,14 +89,20 @@ export async function reserveGroup(
     pool: r.pool ?? null,
     ...requestColumns(r),
   }));
-  const rows = await db.query<Row>(SQL, [
-    JSON.stringify(payload),
-    opts.groupId ?? null,
-    opts.userId,
-    opts.requestId ?? null,
-    opts.requestId === undefined ? null : hashOf(items, opts),
-    opts.skipConflicts ?? false,
-  ]);
+  // Its timer may not have fired yet on a busy event loop: never write for a caller gone.
+  if (opts.deadline !== undefined && Date.now() >= opts.deadline) throw deadlineExceeded();
+  const rows = await db.query<Row>(
+    SQL,
+    [
+      JSON.stringify(payload),
+      opts.groupId ?? null,
+      opts.userId,
+      opts.requestId ?? null,
+      opts.requestId === undefined ? null : hashOf(items, opts),
+      opts.skipConflicts ?? false,
+    ],
+    { signal: opts.signal },
+  );
   const first = rows[0];
   if (!first) throw new Error("reserve_group returned no outcome");
   const clashesOf = (kind: string) =>

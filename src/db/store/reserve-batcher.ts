@@ -1,4 +1,4 @@
-import { resourceExhausted } from "../../domain/errors.js";
+import { deadlineExceeded, resourceExhausted } from "../../domain/errors.js";
 import type { NewReservation } from "../../domain/reservation.js";
 import type { Queryable } from "../engine/db.js";
 import { isDatabaseTimeout, isDatabaseUnavailable } from "../engine/db-errors.js";
@@ -20,6 +20,8 @@ export const RESERVE_BATCHER_DEFAULTS = { maxBatch: 64, maxInFlight: 4, maxQueue
 interface Pending {
   readonly input: NewReservation;
   readonly signal: AbortSignal | undefined;
+  /** When its caller stops waiting (epoch ms), if it set a deadline. */
+  readonly deadline: number | undefined;
   resolve(outcome: ReserveOutcome): void;
   reject(err: unknown): void;
 }
@@ -52,14 +54,23 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
   const { maxBatch, maxInFlight, maxQueued } = { ...RESERVE_BATCHER_DEFAULTS, ...opts };
   let queue: Pending[] = [];
   let inFlight = 0;
+  // How long a statement takes lately (ms, a moving average): how long the queue will wait.
+  let statementMs = 0;
 
   /** The next batch: retries sharing an idempotency key wait for the next one, in order. */
   function take(): Pending[] {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
+    const now = Date.now();
     for (const p of queue) {
       if (p.signal?.aborted) continue; // already answered, never sent
+      // Past its deadline, though its timer has not fired yet (a busy event loop runs timers
+      // late): never sent, so a caller told DEADLINE_EXCEEDED never finds it stored.
+      if (p.deadline !== undefined && now >= p.deadline) {
+        p.reject(deadlineExceeded());
+        continue;
+      }
       const key = keyOf(p.input);
       if (batch.length >= maxBatch || (key !== undefined && keys.has(key))) rest.push(p);
       else {
@@ -83,8 +94,21 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
     return all.signal;
   }
 
+  /**
+   * Whether a request arriving now would still be waiting at `deadline`: the batches ahead of
+   * it leave `maxInFlight` at a time, each taking about `statementMs`. Such a request is
+   * refused at once, while the caller still has time to go elsewhere, instead of queueing
+   * only to time out.
+   */
+  function hopeless(deadline: number | undefined): boolean {
+    if (deadline === undefined || statementMs === 0 || inFlight < maxInFlight) return false;
+    const rounds = Math.ceil((queue.length + 1) / (maxBatch * maxInFlight));
+    return Date.now() + rounds * statementMs > deadline;
+  }
+
   async function send(batch: Pending[]): Promise<void> {
     let outcomes: ReserveOutcome[];
+    const started = Date.now();
     try {
       outcomes = await reserveMany(
         db,
@@ -99,6 +123,8 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
       await Promise.all(batch.map((p) => send([p])));
       return;
     }
+    statementMs =
+      statementMs === 0 ? Date.now() - started : 0.8 * statementMs + 0.2 * (Date.now() - started);
     batch.forEach((p, i) => {
       const outcome = outcomes[i];
       if (outcome) p.resolve(outcome);
@@ -121,13 +147,24 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
   return {
     /**
      * Reserves one window, batched with whatever else is being reserved right now. `signal`
-     * is the caller's: once it aborts, the promise rejects with its reason.
+     * is the caller's: once it aborts, the promise rejects with its reason. `deadline` (epoch
+     * ms) is when the caller stops waiting: a request still queued then is never sent, and
+     * one that could not leave the queue before it is refused at once (RESOURCE_EXHAUSTED).
      */
-    reserve(input: NewReservation, signal?: AbortSignal): Promise<ReserveOutcome> {
+    reserve(
+      input: NewReservation,
+      signal?: AbortSignal,
+      deadline?: number,
+    ): Promise<ReserveOutcome> {
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (queue.length >= maxQueued) {
         return Promise.reject(
           resourceExhausted(`too many reservations waiting (${maxQueued}): retry later`),
+        );
+      }
+      if (hopeless(deadline)) {
+        return Promise.reject(
+          resourceExhausted("too busy to reserve within the call's deadline: retry later"),
         );
       }
       return new Promise((resolve, reject) => {
@@ -139,6 +176,7 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
         const p: Pending = {
           input,
           signal,
+          deadline,
           resolve: (o) => {
             done();
             resolve(o);

@@ -1,6 +1,5 @@
 import { status } from "@grpc/grpc-js";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { ReservationService } from "../../gen/reservation/reservation_pb.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
 import { type HttpRoute, isGet } from "../transport/http-route.js";
 
@@ -21,8 +20,12 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts a started rpc. */
   started(service: string, method: string, type: string, protocol: string): void;
-  /** Counts a finished rpc: code, latency, and what a reserve did. */
+  /** Counts a finished rpc: its code and latency. */
   finished(rpc: RpcRecord): void;
+  /** Counts reservations made, by any way of reserving (reserve, pools, groups, series). */
+  booked(count: number): void;
+  /** Counts a reserving call refused because a window was taken. */
+  clashed(): void;
   /** Database operations (queries and transactions) holding or waiting for a connection. */
   readonly dbInFlight: Gauge;
   /** Reports the change feed's listeners and lag from now on. */
@@ -61,12 +64,12 @@ export function createMetrics(): Metrics {
   });
   const created = new Counter({
     name: "rsvp_reservations_created_total",
-    help: "Reservations created.",
+    help: "Reservations made by reserve, reserveAll and reserveSeries (a retried key counts again).",
     registers,
   });
   const conflicted = new Counter({
     name: "rsvp_reservations_conflicted_total",
-    help: "Reserve calls refused because the window overlaps a live reservation.",
+    help: "Reserving calls (reserve, reserveAll, reserveSeries) refused because a window was taken.",
     registers,
   });
   const dbInFlight = new Gauge({
@@ -89,11 +92,9 @@ export function createMetrics(): Metrics {
       };
       handled.inc({ ...labels, grpc_code: codeName(rpc.code) });
       latency.observe(labels, rpc.seconds);
-      if (rpc.service === ReservationService.typeName && rpc.method === "reserve") {
-        if (rpc.code === status.OK) created.inc();
-        if (rpc.code === status.ALREADY_EXISTS) conflicted.inc();
-      }
     },
+    booked: (count) => created.inc(count),
+    clashed: () => conflicted.inc(),
     trackFeed(feed) {
       new Gauge({
         name: "rsvp_listeners_open",

@@ -39,6 +39,7 @@ import {
   statusFromProto,
   timestampToMicros,
 } from "../../protocol/convert.js";
+import { deadlineOf } from "./deadline.js";
 
 /** Most items in one reserveAll. */
 export const MAX_GROUP_ITEMS = 100;
@@ -137,9 +138,14 @@ export const skippedInfo = (items: readonly GroupItem[], c: ItemClash) => clashI
 export function createGroupHandlers(db: Queryable) {
   return {
     /** Reserves the first free resource of `input.pool` (no group id). */
-    async reservePool(input: NewReservation & { readonly pool: string }) {
+    async reservePool(input: NewReservation & { readonly pool: string }, ctx: HandlerContext) {
       const { requestId, ...item } = input;
-      const outcome = await reserveGroup(db, [item], { userId: input.userId, requestId });
+      const outcome = await reserveGroup(db, [item], {
+        userId: input.userId,
+        requestId,
+        signal: ctx.signal,
+        deadline: deadlineOf(ctx),
+      });
       const [made] = groupResult([item], outcome, requestId, false).reservations;
       if (!made) throw new Error("a pool reserve made nothing without an error");
       return { reservation: reservationToProto(made) };
@@ -167,6 +173,8 @@ export function createGroupHandlers(db: Queryable) {
         userId: first.userId,
         requestId,
         skipConflicts: req.skipConflicts,
+        signal: ctx.signal,
+        deadline: deadlineOf(ctx),
       });
       const { reservations, skipped } = groupResult(items, outcome, requestId, true);
       return {
@@ -192,6 +200,8 @@ export function createGroupHandlers(db: Queryable) {
         // Keys are scoped to a user, as reserve's are to the reservation's owner.
         userId: items[0]?.userId ?? "",
         requestId,
+        signal: ctx.signal,
+        deadline: deadlineOf(ctx),
       });
       const { reservations } = groupResult(items, outcome, requestId, true);
       return { reservations: reservations.map(reservationToProto) };

@@ -22,6 +22,7 @@ import { CURSOR_HEADER, createListenHandler } from "../feed/listen-handler.js";
 import { DEFAULT_LIMITS, type Limits } from "../limits.js";
 import { sendHeaders } from "../transport/send-headers.js";
 import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
+import { deadlineOf } from "./deadline.js";
 import { createGroupHandlers, parseReserveRequest } from "./group-handlers.js";
 import { createSecrets } from "./secrets.js";
 
@@ -76,10 +77,11 @@ export function createReservationService(
   return {
     async reserve(req, ctx) {
       const parsed = parseReserveRequest(req, callerOf(ctx));
-      if (parsed.pool !== undefined) return groups.reservePool({ ...parsed, pool: parsed.pool });
+      if (parsed.pool !== undefined)
+        return groups.reservePool({ ...parsed, pool: parsed.pool }, ctx);
       const input: NewReservation = parsed;
       // The call's signal: a caller that gave up before its request left is never sent.
-      const outcome = await batcher.reserve(input, ctx.signal);
+      const outcome = await batcher.reserve(input, ctx.signal, deadlineOf(ctx));
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(input.resourceId, input, outcome.reservation);
