@@ -69,7 +69,7 @@ async function idleRound(
 }
 
 /**
- * The change feed at real size (issue 12), on a database of its own: latency on an empty log
+ * The change feed at real size, on a database of its own: latency on an empty log
  * and with foreign write transactions held open, idle CPU, then the same with
  * `historyRows` retained changes, then `fanOutListeners` listeners each on one resource.
  */

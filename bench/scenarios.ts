@@ -358,8 +358,8 @@ export async function mainRound(ctx: Ctx, round: number, m: MainRound): Promise<
   // deliver: every reserve is also an event for each of them. Flat out, the reserves outrun
   // delivery (they queue as backlog, each still delivered once), so the maximum is what
   // arrived per second over the whole run, drain included. The latency target applies at
-  // half of it; and at half of plain reserve's maximum, as the issue asks, these two cores
-  // cannot carry the events (see the README).
+  // half of it, and also at half of plain reserve's maximum, a rate whose events two cores
+  // cannot carry (see docs/benchmark.md).
   const fanMax = await listenRound(ctx, m.listenLoader, "listen@max", `e${round}m`);
   await listenRound(
     ctx,

@@ -7,7 +7,7 @@ import { GROUP_ITEMS, POOL_SIZE } from "./tasks.js";
 
 /** One row of the table: medians over the repeats, and how they compare with a limit. */
 export interface Row {
-  /** Stable across runs and versions: what the README and latest.json refer to. */
+  /** Stable across runs and versions: what docs/benchmark.md and latest.json refer to. */
   readonly key: string;
   readonly scenario: string;
   /** What one operation is (a call, a row, an event): rate and CPU are per operation. */
@@ -127,7 +127,7 @@ function specs(opts: BenchOptions): Spec[] {
       scenario: "reserve: CPU per reservation",
       limitKey: "db-insert-bare",
       by: "cpu",
-      target: "≤ 2× (moonshot 1×)",
+      target: "≤ 2× (stretch 1×)",
       met: atMost(2),
     },
     ...openLoop("reserve", () => ({})),
@@ -225,7 +225,7 @@ function specs(opts: BenchOptions): Spec[] {
       scenario: `query stream of ${streamed} rows (latency: first row)`,
       unit: "row",
       limitKey: "query-select",
-      target: "≥ 0.25× (moonshot 0.5×), 1st row < 10 ms, RSS +< 16 MiB",
+      target: "≥ 0.25× (stretch 0.5×), 1st row < 10 ms, RSS +< 16 MiB",
       met: (r, s) =>
         r.ratio === undefined
           ? undefined
@@ -272,7 +272,7 @@ const num = (v: number | undefined, digits: number) =>
 const rate = (v: number) =>
   !Number.isFinite(v) ? "" : v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0);
 
-/** The table as Markdown, padded to read as text too (the README shows it as it is). */
+/** The table as Markdown, padded to read as text too (docs/benchmark.md shows it as it is). */
 export function formatTable(rows: readonly Row[]): string {
   const header = [
     "key",

@@ -138,7 +138,7 @@ function database(env: NodeJS.ProcessEnv): DatabaseTarget {
   if (url.startsWith("memory://")) return { kind: "embedded", dataDir: "memory://" };
   if (/^postgres(ql)?:\/\//.test(url)) {
     try {
-      parsePostgresUrl(url); // several hosts allowed: failover (see the README)
+      parsePostgresUrl(url); // several hosts allowed: failover (docs/operations.md)
     } catch {
       throw new ConfigError("DATABASE_URL is not a valid URL");
     }
@@ -160,7 +160,7 @@ function database(env: NodeJS.ProcessEnv): DatabaseTarget {
   throw new ConfigError("DATABASE_URL must start with postgres://, postgresql:// or memory://");
 }
 
-/** Reads the configuration from environment variables (see the README for each). */
+/** Reads the configuration from environment variables (each in docs/operations.md). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = env.HOST || "127.0.0.1";
   if (isIP(host) === 0 && !/^[a-z0-9.-]+$/i.test(host)) {

@@ -45,7 +45,8 @@ CREATE FUNCTION rsvp.widen(span tstzrange, before interval, after interval) RETU
 -- exclusion constraint moves from the window to that column, so two live reservations of one
 -- resource never have overlapping widened windows. A row written without the trigger below
 -- (a bulk load as replica) gets buffers 0: occupied = timespan, as for an unregistered
--- resource. occupied always contains timespan, so the old guarantee still holds.
+-- resource. occupied always contains timespan, so no two live reservations of one resource
+-- overlap in their own windows either.
 ALTER TABLE rsvp.reservations
   ADD COLUMN buffer_before interval NOT NULL DEFAULT '0',
   ADD COLUMN buffer_after interval NOT NULL DEFAULT '0',

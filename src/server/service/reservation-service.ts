@@ -109,7 +109,8 @@ export function createReservationService(
       const start = timestampToMicros("start", req.start);
       const end = timestampToMicros("end", req.end);
       const window = start === undefined && end === undefined ? undefined : parseWindow(start, end);
-      // Without a new window, the note is always applied (the original contract: "" clears it).
+      // Without a new window, the note is always applied ("" clears it), as a client that does
+      // not set field presence expects.
       const note = req.note !== undefined || !window ? parseNote(req.note ?? "") : undefined;
       await mayActOn(ctx, id);
       const outcome = await reservations.update(db, id, { note, window });
