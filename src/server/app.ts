@@ -8,6 +8,7 @@ import type { Db } from "../db/engine/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
+import { calendarRoute } from "./calendar/calendar-route.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
 import { DEFAULT_LIMITS } from "./limits.js";
@@ -182,6 +183,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const extraRoutes: HttpRoute[] = [
     healthRoutes(db, () => closing),
     metricsRoute(metrics),
+    calendarRoute({
+      db,
+      authenticator: config.auth ? createAuthenticator(config.auth) : undefined,
+      log,
+    }),
     webStatic(),
   ];
   const http = createHttpServer({
