@@ -8,6 +8,7 @@ import type { Db } from "../db/engine/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
+import { WebhookService } from "../gen/reservation/webhook_pb.js";
 import { calendarRoute } from "./calendar/calendar-route.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
@@ -23,6 +24,7 @@ import { createReflection, type ServedService } from "./ops/reflection.js";
 import { createRpcObserver } from "./ops/rpc-observer.js";
 import { createReservationService, type ServiceDeps } from "./service/reservation-service.js";
 import { createResourceService } from "./service/resource-service.js";
+import { createSecrets } from "./service/secrets.js";
 import { openMigrated } from "./startup.js";
 import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
@@ -35,6 +37,10 @@ import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
 import { webStatic } from "./transport/web-static.js";
+import { webhookMetrics } from "./webhooks/webhook-metrics.js";
+import { createWebhookService } from "./webhooks/webhook-service.js";
+import { WEBHOOK_DEFAULTS } from "./webhooks/webhook-settings.js";
+import { startWebhookWorker, type WebhookWorker } from "./webhooks/webhook-worker.js";
 
 /** Options beyond the configuration, mostly for tests. */
 export interface AppOptions {
@@ -79,13 +85,18 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
 };
 
 /** The services' handlers, behind authentication when a key is configured. */
-function servedServices(config: Config, deps: ServiceDeps): ServedService[] {
+function servedServices(
+  config: Config,
+  deps: ServiceDeps,
+  webhooks: ReturnType<typeof createWebhookService>,
+): ServedService[] {
   const reservations = createReservationService(deps);
   const resources = createResourceService(deps.db);
   if (!config.auth) {
     return [
       { service: ReservationService, impl: reservations },
       { service: ResourceService, impl: resources },
+      { service: WebhookService, impl: webhooks },
     ];
   }
   const authenticator = createAuthenticator(config.auth);
@@ -95,6 +106,7 @@ function servedServices(config: Config, deps: ServiceDeps): ServedService[] {
       impl: withAuth(ReservationService, reservations, authenticator),
     },
     { service: ResourceService, impl: withAuth(ResourceService, resources, authenticator) },
+    { service: WebhookService, impl: withAuth(WebhookService, webhooks, authenticator) },
   ];
 }
 
@@ -169,12 +181,22 @@ export async function startApp(opts: AppOptions): Promise<App> {
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
   });
   let closing = false;
-  const services = servedServices(config, {
-    db,
-    feed,
-    limits,
-    bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
-  });
+  const webhookSettings = { ...WEBHOOK_DEFAULTS, ...config.webhooks };
+  let webhookWorker: WebhookWorker | undefined;
+  const services = servedServices(
+    config,
+    {
+      db,
+      feed,
+      limits,
+      bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
+    },
+    createWebhookService({
+      db,
+      allowPrivate: webhookSettings.allowPrivate,
+      onPut: () => webhookWorker?.wake(),
+    }),
+  );
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
   const grpcServices = [...services, { service: Health, impl: health.impl }];
@@ -208,6 +230,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
   try {
     await feed.start();
     metrics.trackFeed(feed);
+    const deliveries = webhookMetrics(metrics.registry);
+    webhookWorker = await startWebhookWorker({
+      db,
+      log,
+      settings: webhookSettings,
+      cursors: createSecrets(db).cursors,
+      onAttempt: deliveries.attempted,
+    });
+    deliveries.track(webhookWorker);
     for (const { service, impl } of grpcServices) {
       addService(server, service, impl as Record<string, unknown>, {
         observe,
@@ -253,6 +284,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         http.close(),
         health.close(),
         feed.close(),
+        webhookWorker?.close(),
       ]).then(() => false);
       if (await Promise.race([drained, expired])) {
         log.warn("grace period over: cutting the calls still running");
@@ -282,6 +314,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     grpcListener?.close();
     server.forceShutdown();
     http.destroy();
+    await webhookWorker?.close().catch(() => {});
     await feed.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
