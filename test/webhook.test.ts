@@ -337,3 +337,83 @@ describe("webhook limits", () => {
     }
   });
 });
+
+describe("webhook delivery safety", () => {
+  const [embedded] = backends;
+  assert.ok(embedded);
+
+  it("checks the address again at delivery: a private one fails there", async () => {
+    const receiver = await startReceiver();
+    const t = await startTestServer(embedded, undefined, {
+      webhooks: { firstRetryMs: 50, retryMaxMs: 100 },
+    });
+    const hooks = createWebhookClient(t.app.grpcAddress);
+    try {
+      // As if the name had resolved to a public address at Put and moved since.
+      await t.app.db.query(
+        `INSERT INTO rsvp.webhooks (id, url, secret, pos_xid, pos_seq)
+         VALUES ('h-moved', $1, $2, rsvp.feed_horizon(), 0)`,
+        [receiver.url, `whsec_${Buffer.alloc(32, 1).toString("base64")}`],
+      );
+      await t.client.reserve({
+        reservation: {
+          userId: "u",
+          resourceId: "moved-room",
+          start: ts("2030-01-01T01:00:00Z"),
+          end: ts("2030-01-01T02:00:00Z"),
+        },
+      });
+      const hook = await eventually(async () => {
+        const w = await hooks.getWebhook({ id: "h-moved" });
+        return w.lastError !== "" && w;
+      }, "a failed delivery");
+      assert.match(hook.lastError, /private/);
+      assert.equal(receiver.attempts.length, 0, "nothing was sent");
+    } finally {
+      hooks.close();
+      await t.close();
+      await receiver.close();
+    }
+  });
+
+  it("takes over a webhook whose holder died once its lease runs out, not before", async () => {
+    const receiver = await startReceiver();
+    const arrivals: number[] = [];
+    receiver.answer = () => {
+      arrivals.push(Date.now());
+      return 204;
+    };
+    const t = await startTestServer(embedded, undefined, {
+      webhooks: { ...FAST, leaseMs: 3000, timeoutMs: 500 },
+    });
+    const hooks = createWebhookClient(t.app.grpcAddress);
+    try {
+      await hooks.putWebhook({ webhook: { id: "h-dead", url: receiver.url } });
+      // Another process holds it and has died: its lease ends in 1.5 s.
+      const [row] = await t.app.db.query<{ until_ms: string }>(
+        `UPDATE rsvp.webhooks SET lease_owner = 'a-process-that-died',
+                lease_until = now() + interval '1.5 seconds'
+          WHERE id = 'h-dead'
+          RETURNING (extract(epoch FROM lease_until) * 1000)::bigint::text AS until_ms`,
+      );
+      const until = Number(row?.until_ms);
+      await t.client.reserve({
+        reservation: {
+          userId: "u",
+          resourceId: "dead-room",
+          start: ts("2030-01-01T01:00:00Z"),
+          end: ts("2030-01-01T02:00:00Z"),
+        },
+      });
+      await eventually(
+        () => receiver.delivered().length === 1,
+        "delivered after the lease ran out",
+      );
+      assert.ok((arrivals[0] ?? 0) >= until, "never while the other process held it");
+    } finally {
+      hooks.close();
+      await t.close();
+      await receiver.close();
+    }
+  });
+});

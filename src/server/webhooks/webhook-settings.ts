@@ -49,6 +49,11 @@ export function loadWebhookSettings(env: NodeJS.ProcessEnv): Partial<WebhookSett
   );
   if (disableAfterMs !== undefined) settings.disableAfterMs = disableAfterMs;
   const leaseMs = seconds("RSVP_WEBHOOK_LEASE_SECONDS", env.RSVP_WEBHOOK_LEASE_SECONDS);
+  // A delivery (up to the 10 s timeout) must fit in a lease with room to spare, or another
+  // process could take the webhook over while it is still in flight.
+  if (leaseMs !== undefined && leaseMs < 15_000) {
+    throw new ConfigError("RSVP_WEBHOOK_LEASE_SECONDS must be at least 15");
+  }
   if (leaseMs !== undefined) settings.leaseMs = leaseMs;
   return settings;
 }
