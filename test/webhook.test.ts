@@ -4,6 +4,7 @@ import { status } from "@grpc/grpc-js";
 import { Webhook as Verifier } from "standardwebhooks";
 import { createWebhookClient, type WebhookClient } from "../src/client/grpc-client.js";
 import { ReservationStatus, ReservationUpdateType } from "../src/gen/reservation/reservation_pb.js";
+import { ConfigError, loadConfig } from "../src/server/config.js";
 import { isPrivateAddress } from "../src/server/webhooks/address-guard.js";
 import { backends } from "./helpers/databases.js";
 import { rejectsWith, ts } from "./helpers/fixtures.js";
@@ -283,6 +284,21 @@ for (const backend of backends) {
 describe("webhook limits", () => {
   const [embedded] = backends;
   assert.ok(embedded);
+
+  it("reads its settings from the environment", () => {
+    assert.deepEqual(
+      loadConfig({
+        RSVP_WEBHOOK_ALLOW_PRIVATE: "1",
+        RSVP_WEBHOOK_RETRY_MAX_SECONDS: "30",
+        RSVP_WEBHOOK_DISABLE_AFTER_SECONDS: "3600",
+        RSVP_WEBHOOK_LEASE_SECONDS: "20",
+      }).webhooks,
+      { allowPrivate: true, retryMaxMs: 30_000, disableAfterMs: 3_600_000, leaseMs: 20_000 },
+    );
+    assert.deepEqual(loadConfig({}).webhooks, { allowPrivate: false });
+    assert.throws(() => loadConfig({ RSVP_WEBHOOK_LEASE_SECONDS: "5" }), ConfigError);
+    assert.throws(() => loadConfig({ RSVP_WEBHOOK_RETRY_MAX_SECONDS: "soon" }), ConfigError);
+  });
 
   it("refuses private addresses at Put unless allowed", async () => {
     const t = await startTestServer(embedded);
