@@ -91,6 +91,7 @@ describe("server reflection", () => {
         "grpc.reflection.v1alpha.ServerReflection",
         "reservation.ReservationService",
         "reservation.ResourceService",
+        "reservation.WebhookService",
       ]);
     });
   }

@@ -11,10 +11,14 @@ import { RsvpError, unauthenticated } from "../domain/errors.js";
 import { parseName } from "../domain/validate.js";
 import type { Algorithm, AuthConfig } from "./auth-config.js";
 import { type Principal, ROLES, type Role } from "./caller.js";
+import { FEED_CLAIM } from "./mint-token.js";
 
 /** Turns the `authorization` header of a call into its caller, or UNAUTHENTICATED. */
 export interface Authenticator {
+  /** An ordinary bearer token; a feed token is refused. */
   authenticate(authorization: string | null): Promise<Principal>;
+  /** A feed token (from a calendar URL's `?token=`); an ordinary bearer token is refused. */
+  authenticateFeed(token: string): Promise<Principal>;
 }
 
 /** Clocks of token issuers and this server may disagree by this much. */
@@ -66,6 +70,17 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     requiredClaims: ["sub", "exp"],
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
+  const verify = async (token: string): Promise<JWTPayload> => {
+    try {
+      // The overloads of jwtVerify differ only in the key's type: one call site for all.
+      return (await jwtVerify(token, key as KeyObject, options)).payload;
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw unauthenticated("token expired");
+      // jose's messages name the failed check and never the key: safe to show.
+      if (err instanceof errors.JOSEError) throw unauthenticated(`invalid token: ${err.message}`);
+      throw unauthenticated("invalid token");
+    }
+  };
   return {
     async authenticate(authorization) {
       if (!authorization) {
@@ -73,15 +88,17 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       }
       const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(authorization);
       if (!match?.[1]) throw unauthenticated("authorization must be: Bearer <token>");
-      let payload: JWTPayload;
-      try {
-        // The overloads of jwtVerify differ only in the key's type: one call site for all.
-        ({ payload } = await jwtVerify(match[1], key as KeyObject, options));
-      } catch (err) {
-        if (err instanceof errors.JWTExpired) throw unauthenticated("token expired");
-        // jose's messages name the failed check and never the key: safe to show.
-        if (err instanceof errors.JOSEError) throw unauthenticated(`invalid token: ${err.message}`);
-        throw unauthenticated("invalid token");
+      const payload = await verify(match[1]);
+      // A feed token travels in URLs, where it may leak: it must never work for rpcs.
+      if (payload[FEED_CLAIM] === true) {
+        throw unauthenticated("a feed token is good for calendar feeds only");
+      }
+      return principalOf(payload);
+    },
+    async authenticateFeed(token) {
+      const payload = await verify(token);
+      if (payload[FEED_CLAIM] !== true) {
+        throw unauthenticated("only a feed token (rsvp token --feed) is accepted in a URL");
       }
       return principalOf(payload);
     },

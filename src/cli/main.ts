@@ -15,6 +15,7 @@ import { registerResource } from "./commands/resource.js";
 import { registerServe } from "./commands/serve.js";
 import { registerToken } from "./commands/token.js";
 import { registerUpdate } from "./commands/update.js";
+import { registerWebhook } from "./commands/webhook.js";
 import { Exit, toCliError } from "./errors.js";
 
 /** Every subcommand, one module each; a new command is one more file and one more line. */
@@ -32,6 +33,7 @@ const COMMANDS = [
   registerListen,
   registerToken,
   registerResource,
+  registerWebhook,
 ];
 
 const HELP_FOOTER = `

@@ -15,6 +15,7 @@ import {
   ReservationService,
 } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
+import { WebhookService } from "../gen/reservation/webhook_pb.js";
 import { grpcServiceDefinition } from "../protocol/grpc-codec.js";
 
 /** A failed call: the gRPC status code, its message and any ReservationConflict detail. */
@@ -115,6 +116,18 @@ export function createResourceClient(
   channelOptions: grpc.ChannelOptions = {},
 ): ResourceClient {
   return createServiceClient(ResourceService, address, credentials, channelOptions);
+}
+
+/** A client of an rsvp server's webhooks. */
+export type WebhookClient = ServiceClient<typeof WebhookService>;
+
+/** Connects to the webhooks of an rsvp server (`host:port`). */
+export function createWebhookClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  channelOptions: grpc.ChannelOptions = {},
+): WebhookClient {
+  return createServiceClient(WebhookService, address, credentials, channelOptions);
 }
 
 /** A typed client of any of rsvp's services. */

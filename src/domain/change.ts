@@ -13,6 +13,8 @@ export interface Change {
   readonly position: Position;
   readonly op: ChangeOp;
   readonly reservation: Reservation;
+  /** On an update: the reservation as it stood just before it. */
+  readonly previous?: Reservation | undefined;
   readonly committedAt: Micros;
 }
 

@@ -10,6 +10,8 @@ import type { Db } from "../db/engine/db.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ReservationService } from "../gen/reservation/reservation_pb.js";
 import { ResourceService } from "../gen/reservation/resource_pb.js";
+import { WebhookService } from "../gen/reservation/webhook_pb.js";
+import { calendarRoute } from "./calendar/calendar-route.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
 import { DEFAULT_LIMITS } from "./limits.js";
@@ -26,6 +28,7 @@ import { createRpcObserver } from "./ops/rpc-observer.js";
 import { withDeadlines } from "./service/deadline.js";
 import { createReservationService, type ServiceDeps } from "./service/reservation-service.js";
 import { createResourceService } from "./service/resource-service.js";
+import { createSecrets } from "./service/secrets.js";
 import { openMigrated } from "./startup.js";
 import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
@@ -38,6 +41,10 @@ import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
 import { webStatic } from "./transport/web-static.js";
+import { webhookMetrics } from "./webhooks/webhook-metrics.js";
+import { createWebhookService } from "./webhooks/webhook-service.js";
+import { WEBHOOK_DEFAULTS } from "./webhooks/webhook-settings.js";
+import { startWebhookWorker, type WebhookWorker } from "./webhooks/webhook-worker.js";
 
 /** Options beyond the configuration, mostly for tests. */
 export interface AppOptions {
@@ -85,7 +92,12 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
  * The services' handlers, behind authentication when a key is configured, with their answers
  * kept to their deadlines.
  */
-function servedServices(config: Config, deps: ServiceDeps, metrics: Metrics): ServedService[] {
+function servedServices(
+  config: Config,
+  deps: ServiceDeps,
+  metrics: Metrics,
+  webhooks: ReturnType<typeof createWebhookService>,
+): ServedService[] {
   const authenticator = config.auth ? createAuthenticator(config.auth) : undefined;
   const serve = <S extends DescService>(service: S, impl: ServiceImpl<S>): ServedService => ({
     service,
@@ -94,6 +106,7 @@ function servedServices(config: Config, deps: ServiceDeps, metrics: Metrics): Se
   return [
     serve(ReservationService, withBookingCounts(createReservationService(deps), metrics)),
     serve(ResourceService, createResourceService(deps.db)),
+    serve(WebhookService, webhooks),
   ];
 }
 
@@ -168,6 +181,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
   });
   let closing = false;
+  const webhookSettings = { ...WEBHOOK_DEFAULTS, ...config.webhooks };
+  let webhookWorker: WebhookWorker | undefined;
   const services = servedServices(
     config,
     {
@@ -177,6 +192,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
       bookmarkMs: (config.bookmarkSeconds ?? DEFAULTS.bookmarkSeconds) * 1000,
     },
     metrics,
+    createWebhookService({
+      db,
+      allowPrivate: webhookSettings.allowPrivate,
+      onPut: () => webhookWorker?.wake(),
+    }),
   );
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
   const health = createHealth(services.map((s) => s.service.typeName));
@@ -186,6 +206,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const extraRoutes: HttpRoute[] = [
     healthRoutes(db, () => closing),
     metricsRoute(metrics),
+    calendarRoute({
+      db,
+      authenticator: config.auth ? createAuthenticator(config.auth) : undefined,
+      log,
+    }),
     webStatic(),
   ];
   const http = createHttpServer({
@@ -206,6 +231,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
   try {
     await feed.start();
     metrics.trackFeed(feed);
+    const deliveries = webhookMetrics(metrics.registry);
+    webhookWorker = await startWebhookWorker({
+      db,
+      log,
+      settings: webhookSettings,
+      cursors: createSecrets(db).cursors,
+      onAttempt: deliveries.attempted,
+    });
+    deliveries.track(webhookWorker);
     for (const { service, impl } of grpcServices) {
       addService(server, service, impl as Record<string, unknown>, {
         observe,
@@ -251,6 +285,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         http.close(),
         health.close(),
         feed.close(),
+        webhookWorker?.close(),
       ]).then(() => false);
       if (await Promise.race([drained, expired])) {
         log.warn("grace period over: cutting the calls still running");
@@ -280,6 +315,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     grpcListener?.close();
     server.forceShutdown();
     http.destroy();
+    await webhookWorker?.close().catch(() => {});
     await feed.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;

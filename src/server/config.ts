@@ -7,6 +7,7 @@ import { ConfigError } from "../domain/config-error.js";
 import { type Limits, loadLimits } from "./limits.js";
 import { type ConnectionLimits, loadConnectionLimits } from "./transport/connection-limits.js";
 import { loadTlsConfig, type TlsConfig } from "./transport/tls-config.js";
+import { loadWebhookSettings, type WebhookSettings } from "./webhooks/webhook-settings.js";
 
 export { ConfigError };
 
@@ -45,6 +46,8 @@ export interface Config {
    * (none by default).
    */
   readonly allowedHosts?: readonly string[] | undefined;
+  /** How webhooks are delivered (each defaults). */
+  readonly webhooks?: Partial<WebhookSettings> | undefined;
 }
 
 /** The defaults of the optional settings. */
@@ -203,5 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: loadLimits(env),
     connections: loadConnectionLimits(env),
     allowedHosts: hosts(env.RSVP_ALLOWED_HOSTS),
+    webhooks: loadWebhookSettings(env),
   };
 }

@@ -12,6 +12,7 @@ import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
 import type { TlsConfig } from "../../src/server/transport/tls-config.js";
+import type { WebhookSettings } from "../../src/server/webhooks/webhook-settings.js";
 import type { TestBackend, TestDatabase } from "./databases.js";
 
 /** A real server on a free port over a fresh database, and a real gRPC client of it. */
@@ -43,6 +44,8 @@ export interface TestAppOptions {
   readonly tls?: TlsConfig;
   /** How often listeners that asked for bookmarks get one. */
   readonly bookmarkSeconds?: number;
+  /** Webhook delivery settings. */
+  readonly webhooks?: Partial<WebhookSettings>;
 }
 
 async function serve(
@@ -61,6 +64,7 @@ async function serve(
       limits: extra.limits,
       tls: extra.tls,
       bookmarkSeconds: extra.bookmarkSeconds,
+      webhooks: extra.webhooks,
     },
     log,
     feed,

@@ -9,8 +9,12 @@ import { CliError, Exit } from "../errors.js";
 interface TokenOptions {
   readonly sub: string;
   readonly role: Role;
-  readonly ttl: number;
+  readonly ttl?: number;
+  readonly feed?: boolean;
 }
+
+const DEFAULT_TTL = 3600;
+const DEFAULT_FEED_TTL = 365 * 86400;
 
 function wholeSeconds(value: string): number {
   const n = Number(value);
@@ -36,7 +40,14 @@ export function registerToken(program: Command): void {
     .requiredOption("--sub <id>", "the user id the token speaks for", userId)
     .addOption(choiceOption("--role <role>", "what it may do", ROLES).default("user"))
     .addOption(
-      new Option("--ttl <seconds>", "how long it is valid").argParser(wholeSeconds).default(3600),
+      new Option(
+        "--ttl <seconds>",
+        `how long it is valid (default ${DEFAULT_TTL}; with --feed ${DEFAULT_FEED_TTL}, a year)`,
+      ).argParser(wholeSeconds),
+    )
+    .option(
+      "--feed",
+      "a feed token: for calendar URLs (?token=), good for the calendar feeds its subject may see and nothing else",
     )
     .action(async (opts: TokenOptions) => {
       const auth = loadAuthConfig(process.env);
@@ -51,9 +62,11 @@ export function registerToken(program: Command): void {
       const token = await mintToken(auth.key.secret, {
         sub: opts.sub,
         role: opts.role,
-        ttlSeconds: opts.ttl,
+        // A calendar app subscribes once and polls for months: a feed token lives long.
+        ttlSeconds: opts.ttl ?? (opts.feed ? DEFAULT_FEED_TTL : DEFAULT_TTL),
         issuer: auth.issuer,
         audience: auth.audience,
+        feed: opts.feed,
       });
       process.stdout.write(`${token}\n`);
     });

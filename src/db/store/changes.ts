@@ -1,4 +1,5 @@
 import type { Change, ChangeFilter, ChangeOp, Position } from "../../domain/change.js";
+import type { Reservation, Status } from "../../domain/reservation.js";
 import type { Queryable } from "../engine/db.js";
 import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
 
@@ -28,7 +29,21 @@ type ChangeRow = ReservationRow & {
   cseq: bigint | number | string;
   op: ChangeOp;
   committed_us: bigint | number | string;
+  prev_status: Status | null;
+  prev_resource_id: string | null;
+  prev_start_us: bigint | number | string | null;
+  prev_end_us: bigint | number | string | null;
+  prev_note: string | null;
+  prev_expires_us: bigint | number | string | null;
+  prev_updated_us: bigint | number | string | null;
 };
+
+// What an update changed from (NULL on creates and deletes).
+const PREVIOUS_COLUMNS = `(r.change).prev_status, (r.change).prev_resource_id,
+  rsvp.to_micros(lower((r.change).prev_timespan)) AS prev_start_us,
+  rsvp.to_micros(upper((r.change).prev_timespan)) AS prev_end_us, (r.change).prev_note,
+  rsvp.to_micros((r.change).prev_expires_at) AS prev_expires_us,
+  rsvp.to_micros((r.change).prev_updated_at) AS prev_updated_us`;
 
 /**
  * Reads up to `limit` changes after `after` (and at most `upTo`) that are safe to deliver, in
@@ -48,7 +63,7 @@ export async function readChanges(
     `SELECT r.horizon::text AS horizon, r.gone, r.pending_us,
             (r.change).xid::text AS cxid, (r.change).seq AS cseq, (r.change).op,
             ${reservationColumns("(r.change)")},
-            rsvp.to_micros((r.change).committed_at) AS committed_us
+            rsvp.to_micros((r.change).committed_at) AS committed_us, ${PREVIOUS_COLUMNS}
        FROM rsvp.read_changes($1::text::xid8, $2::bigint, $3::integer, $4::text::xid8,
                               $5::bigint, $6::text, $7::text) AS r`,
     [
@@ -72,11 +87,29 @@ export async function readChanges(
   };
 }
 
+function previousOf(row: ChangeRow, now: Reservation): Reservation | undefined {
+  if (row.prev_status === null) return undefined;
+  const micros = (v: bigint | number | string | null, fallback: bigint) =>
+    v === null ? fallback : BigInt(v);
+  return {
+    ...now,
+    status: row.prev_status,
+    resourceId: row.prev_resource_id ?? now.resourceId,
+    start: micros(row.prev_start_us, now.start),
+    end: micros(row.prev_end_us, now.end),
+    note: row.prev_note ?? now.note,
+    expiresAt: row.prev_expires_us === null ? undefined : BigInt(row.prev_expires_us),
+    updatedAt: micros(row.prev_updated_us, now.updatedAt),
+  };
+}
+
 function toChange(row: ChangeRow): Change {
+  const reservation = toReservation(row);
   return {
     position: { xid: BigInt(row.cxid ?? 0), seq: BigInt(row.cseq) },
     op: row.op,
-    reservation: toReservation(row),
+    reservation,
+    previous: previousOf(row, reservation),
     committedAt: BigInt(row.committed_us),
   };
 }

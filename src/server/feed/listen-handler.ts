@@ -52,6 +52,7 @@ export function createListenHandler(deps: ListenDeps) {
         create(ListenResponseSchema, {
           op: OPS[change.op],
           reservation: reservationToProto(change.reservation),
+          previous: change.previous && reservationToProto(change.previous),
           cursor: codec.encode(change.position),
           committedAt: microsToTimestamp(change.committedAt),
         }),
