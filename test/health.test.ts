@@ -78,10 +78,10 @@ for (const backend of backends) {
          RETURNING version, name`,
       );
       assert.ok(removed);
+      await eventually(() => w.seen.at(-1) === S.NOT_SERVING, "NOT_SERVING on Watch");
       const notReady = await readyz(app);
       assert.equal(notReady.status, 503);
       assert.match(notReady.text, /schema is at version \d+, want \d+/);
-      await eventually(() => w.seen.at(-1) === S.NOT_SERVING, "NOT_SERVING on Watch");
       assert.equal((await healthClient(app).check({ service: "" })).status, S.NOT_SERVING);
 
       await app.db.query("INSERT INTO rsvp.schema_migrations (version, name) VALUES ($1, $2)", [

@@ -22,7 +22,7 @@ import { createHealth } from "./ops/health.js";
 import { startHoldSweeper } from "./ops/hold-sweeper.js";
 import { startMaintenance } from "./ops/maintenance-task.js";
 import { createMetrics, type Metrics, metricsRoute } from "./ops/metrics.js";
-import { healthRoutes, startProbe } from "./ops/readiness.js";
+import { healthRoutes, type LastCheck, startProbe } from "./ops/readiness.js";
 import { createReflection, type ServedService } from "./ops/reflection.js";
 import { createRpcObserver } from "./ops/rpc-observer.js";
 import { withDeadlines } from "./service/deadline.js";
@@ -203,8 +203,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const grpcServices = [...services, { service: Health, impl: health.impl }];
   grpcServices.push(...createReflection(grpcServices.map((s) => s.service)));
   const observe = createRpcObserver(log, metrics);
+  // The database checks' latest answer, shared by the probe and /readyz.
+  const lastCheck: LastCheck = { reason: undefined };
   const extraRoutes: HttpRoute[] = [
-    healthRoutes(db, () => closing),
+    healthRoutes(db, () => closing, lastCheck),
     metricsRoute(metrics),
     calendarRoute({
       db,
@@ -259,7 +261,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
       "security settings",
     );
-    const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
+    const probe = startProbe(
+      db,
+      health,
+      config.healthProbeMs ?? DEFAULTS.healthProbeMs,
+      log,
+      lastCheck,
+    );
     const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
     // A Postgres server has autovacuum; the embedded database has this.
     const maintenance =

@@ -18,10 +18,25 @@ function latestMigration(): Promise<number> {
 }
 
 /**
- * Asks the database whether it answers and has this build's migrations: one query does both.
- * Never throws; the reason it gives is for operators (it names no SQL and no secrets).
+ * The latest answer of the database checks, whoever ran them (the probe or `/readyz`): what
+ * `/readyz` says when the database is too busy to answer a check at once.
  */
-export async function checkDatabase(db: Db): Promise<NotReady> {
+export interface LastCheck {
+  reason: NotReady;
+}
+
+/**
+ * Asks the database whether it answers and has this build's migrations: one query does both.
+ * Never throws; the reason it gives is for operators (it names no SQL and no secrets). The
+ * answer is kept in `last`, when given.
+ */
+export async function checkDatabase(db: Db, last?: LastCheck): Promise<NotReady> {
+  const reason = await runCheck(db);
+  if (last) last.reason = reason;
+  return reason;
+}
+
+async function runCheck(db: Db): Promise<NotReady> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<NotReady>((resolve) => {
     timer = setTimeout(() => resolve("database did not answer in time"), CHECK_TIMEOUT_MS);
@@ -47,11 +62,17 @@ export interface Probe {
 }
 
 /** Probes every `intervalMs` (never two at once), logging each change of state once. */
-export function startProbe(db: Db, health: HealthService, intervalMs: number, log: Logger): Probe {
+export function startProbe(
+  db: Db,
+  health: HealthService,
+  intervalMs: number,
+  log: Logger,
+  last?: LastCheck,
+): Probe {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {
-    const reason = await checkDatabase(db);
+    const reason = await checkDatabase(db, last);
     if (stopped) return;
     if (!reason && !health.serving) log.info("database answers again: SERVING");
     if (reason && health.serving) log.warn({ reason }, "database check failed: NOT_SERVING");
@@ -69,12 +90,28 @@ export function startProbe(db: Db, health: HealthService, intervalMs: number, lo
   };
 }
 
+// How long `/readyz` waits for its own check before answering with the latest one: an
+// orchestrator's probe must be answered promptly even while the database is saturated.
+const READY_ANSWER_MS = 50;
+
 /**
  * `GET /healthz`: the process is alive (200). `GET /readyz`: it should get traffic (200), or
  * not (503, with the reason): the database is unreachable, lacks migrations, or the server
- * is shutting down.
+ * is shutting down. `/readyz` checks the database; when the check takes longer than 50 ms (a
+ * saturated database still answers, only later) it answers with the latest check's result.
  */
-export function healthRoutes(db: Db, closing: () => boolean): HttpRoute {
+export function healthRoutes(db: Db, closing: () => boolean, last: LastCheck): HttpRoute {
+  const ready = async (): Promise<NotReady> => {
+    let timer: NodeJS.Timeout | undefined;
+    const latest = new Promise<NotReady>((resolve) => {
+      timer = setTimeout(() => resolve(last.reason), READY_ANSWER_MS);
+    });
+    try {
+      return await Promise.race([checkDatabase(db, last), latest]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return async (req, res) => {
     if (isGet(req, "/healthz")) {
       res.writeHead(200, { "content-type": "text/plain" });
@@ -82,7 +119,7 @@ export function healthRoutes(db: Db, closing: () => boolean): HttpRoute {
       return true;
     }
     if (!isGet(req, "/readyz")) return false;
-    const reason = closing() ? "shutting down" : await checkDatabase(db);
+    const reason = closing() ? "shutting down" : await ready();
     res.writeHead(reason ? 503 : 200, { "content-type": "text/plain" });
     res.end(reason ? `not ready: ${reason}\n` : "ready\n");
     return true;
