@@ -27,6 +27,7 @@ for (const backend of backends) {
           "004_reserve_without_probes.sql",
           "005_feed_horizon.sql",
           "006_resources.sql",
+          "009_start_rules.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(

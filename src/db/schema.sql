@@ -125,12 +125,28 @@ CREATE TABLE rsvp.resources (
 );
 
 --
+-- Name: earliest_start(rsvp.resources); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.earliest_start(res rsvp.resources) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    RETURN (now() + (res).min_notice);
+
+--
+-- Name: latest_start(rsvp.resources); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.latest_start(res rsvp.resources) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    RETURN (now() + (res).max_advance);
+
+--
 -- Name: broken_rule(rsvp.resources, rsvp.reservation_status, tstzrange); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
 CREATE FUNCTION rsvp.broken_rule(res rsvp.resources, status rsvp.reservation_status, span tstzrange) RETURNS text
     LANGUAGE sql STABLE
-    RETURN CASE WHEN (((res).id IS NULL) OR (status = 'blocked'::rsvp.reservation_status)) THEN NULL::text WHEN ((upper(span) - lower(span)) < (res).min_duration) THEN format('%s needs reservations of at least %s (min_duration)'::text, (res).id, rsvp.duration_text((res).min_duration)) WHEN ((upper(span) - lower(span)) > (res).max_duration) THEN format('%s takes reservations of at most %s (max_duration)'::text, (res).id, rsvp.duration_text((res).max_duration)) WHEN (lower(span) < (now() + (res).min_notice)) THEN format('%s needs at least %s notice (min_notice)'::text, (res).id, rsvp.duration_text((res).min_notice)) WHEN (lower(span) > (now() + (res).max_advance)) THEN format('%s cannot be booked more than %s ahead (max_advance)'::text, (res).id, rsvp.duration_text((res).max_advance)) ELSE NULL::text END;
+    RETURN CASE WHEN (((res).id IS NULL) OR (status = 'blocked'::rsvp.reservation_status)) THEN NULL::text WHEN ((upper(span) - lower(span)) < (res).min_duration) THEN format('%s needs reservations of at least %s (min_duration)'::text, (res).id, rsvp.duration_text((res).min_duration)) WHEN ((upper(span) - lower(span)) > (res).max_duration) THEN format('%s takes reservations of at most %s (max_duration)'::text, (res).id, rsvp.duration_text((res).max_duration)) WHEN (lower(span) < rsvp.earliest_start(res)) THEN format('%s needs at least %s notice (min_notice)'::text, (res).id, rsvp.duration_text((res).min_notice)) WHEN (lower(span) > rsvp.latest_start(res)) THEN format('%s cannot be booked more than %s ahead (max_advance)'::text, (res).id, rsvp.duration_text((res).max_advance)) ELSE NULL::text END;
 
 --
 -- Name: widen(tstzrange, interval, interval); Type: FUNCTION; Schema: rsvp; Owner: -
