@@ -12,16 +12,6 @@ export function microsToIso(us: Micros): string {
   return `${iso.slice(0, -1)}${subMs.toString().padStart(3, "0")}Z`;
 }
 
-/** Parses an ISO 8601 / RFC 3339 string with an explicit zone, keeping up to microseconds. */
-export function isoToMicros(text: string): Micros | undefined {
-  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})$/i.exec(text.trim());
-  if (!m) return undefined;
-  const [, base = "", frac = "", zone = ""] = m;
-  const ms = Date.parse(`${base}${zone.toUpperCase()}`);
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * 1000n + BigInt(frac.padEnd(6, "0").slice(0, 6));
-}
-
 /** RFC 3339 UTC for people: the fraction only as long as it needs to be. */
 export function formatInstant(us: Micros): string {
   return microsToIso(us).replace(/\.?0+Z$/, "Z");

@@ -13,8 +13,8 @@ import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./fee
 import { DEFAULT_LIMITS } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { countedDb } from "./ops/counted-db.js";
+import { startExpirySweeper } from "./ops/expiry-sweeper.js";
 import { createHealth } from "./ops/health.js";
-import { startHoldSweeper } from "./ops/hold-sweeper.js";
 import { startMaintenance } from "./ops/maintenance-task.js";
 import { createMetrics, metricsRoute } from "./ops/metrics.js";
 import { healthRoutes, startProbe } from "./ops/readiness.js";
@@ -222,7 +222,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       "security settings",
     );
     const probe = startProbe(db, health, config.healthProbeMs ?? DEFAULTS.healthProbeMs, log);
-    const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
+    const sweeper = startExpirySweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
     // A Postgres server has autovacuum; the embedded database has this.
     const maintenance =
       db.kind === "embedded"
