@@ -7,8 +7,9 @@ import { type BenchOptions, parseOptions, USAGE } from "./options.js";
 import { runPostgres } from "./postgres-mode.js";
 import { here, Processes } from "./processes.js";
 import { Recorder } from "./recorder.js";
+import { formatChecks, formatDetails, formatTable, writeJson } from "./report.js";
 import type { ModeEnv } from "./scenarios.js";
-import { buildRows, formatChecks, formatDetails, formatTable, writeJson } from "./table.js";
+import { buildRows } from "./table.js";
 
 function options(): BenchOptions {
   try {
