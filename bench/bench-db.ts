@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { BARE_TABLE_DDL } from "./baselines.js";
+import type { Verifier } from "./context.js";
 import type { Recorder } from "./recorder.js";
-import type { Verifier } from "./scenarios.js";
 import { SEED_RESOURCES } from "./tasks.js";
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Check, Recorder, type Sample } from "./recorder.js";
-import { formatChecks, formatDetails, formatTable, type Row } from "./table.js";
+import { formatChecks, formatDetails, formatTable } from "./report.js";
+import type { Row } from "./table.js";
 
 /** What `npm run bench` writes to bench/results/latest.json (the fields the docs show). */
 export interface BenchResult {

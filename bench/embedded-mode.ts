@@ -1,20 +1,20 @@
 import { migrate } from "../src/db/engine/migrate.js";
 import { openDb } from "../src/db/engine/open.js";
 import { BARE_TABLE_DDL, findBinary, limitStatements } from "./baselines.js";
-import { growthPhase } from "./growth.js";
-import { Loader } from "./loader.js";
-import { type RunningServer, startBareServer, startService } from "./processes.js";
-import { histogram, percentiles, type Recorder } from "./recorder.js";
 import {
   type Ctx,
   type ModeEnv,
   type ModeInfo,
-  mainRound,
   runTimeout,
   sampleOf,
   unaryTask,
   type Verifier,
-} from "./scenarios.js";
+} from "./context.js";
+import { growthPhase } from "./growth.js";
+import { Loader } from "./loader.js";
+import { type RunningServer, startBareServer, startService } from "./processes.js";
+import { histogram, percentiles, type Recorder } from "./recorder.js";
+import { mainRound } from "./scenarios.js";
 import type { UnaryResult, VerifyResult } from "./tasks.js";
 
 /**

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import type { BenchDb } from "./bench-db.js";
+import { type Ctx, sampleOf } from "./context.js";
 import { idleClusterCpu, withCpu } from "./cpu.js";
+import { listenRound } from "./listen-round.js";
 import type { Loader } from "./loader.js";
-import { type Ctx, listenRound, sampleOf } from "./scenarios.js";
 
 /** Reserves per second of the feed's latency rounds: low, so the figure is the feed's own. */
 export const FEED_RATE = 50;

@@ -1,6 +1,7 @@
+import { type Ctx, runLoad, sampleOf, unaryTask } from "./context.js";
 import { rssMiB } from "./processes.js";
 import type { Sample } from "./recorder.js";
-import { type Ctx, reserveRound, runLoad, sampleOf, unaryTask } from "./scenarios.js";
+import { reserveRound } from "./scenarios.js";
 import { count } from "./table.js";
 import { type QueryResult, SEED_RESOURCES, type UnaryResult } from "./tasks.js";
 

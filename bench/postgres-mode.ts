@@ -1,19 +1,13 @@
 import { findBinary, pgbench, queryScript } from "./baselines.js";
 import { BenchDb, sqlVerifier } from "./bench-db.js";
+import { type Ctx, type ModeEnv, type ModeInfo, sampleOf } from "./context.js";
 import { clusterCpu, machineCpu, withCpu } from "./cpu.js";
 import { feedPhase } from "./feed-phase.js";
 import { growthPhase } from "./growth.js";
 import { Loader } from "./loader.js";
 import { startPgServer } from "./postgres-server.js";
 import { startBareServer, startService } from "./processes.js";
-import {
-  type Ctx,
-  dbRound,
-  type ModeEnv,
-  type ModeInfo,
-  mainRound,
-  sampleOf,
-} from "./scenarios.js";
+import { dbRound, mainRound } from "./scenarios.js";
 
 /** The full bench against a Postgres server, with pgbench as the DB limit. */
 export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {

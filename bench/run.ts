@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatPreamble, updateBenchDoc } from "./bench-doc.js";
+import type { ModeEnv } from "./context.js";
 import { runEmbedded } from "./embedded-mode.js";
 import { type BenchOptions, parseOptions, USAGE } from "./options.js";
 import { runPostgres } from "./postgres-mode.js";
 import { here, Processes } from "./processes.js";
 import { Recorder } from "./recorder.js";
-import type { ModeEnv } from "./scenarios.js";
-import { buildRows, formatChecks, formatDetails, formatTable, writeJson } from "./table.js";
+import { formatChecks, formatDetails, formatTable, writeJson } from "./report.js";
+import { buildRows } from "./table.js";
 
 function options(): BenchOptions {
   try {

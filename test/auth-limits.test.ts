@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
 import type { ListenResponse } from "../src/gen/reservation/reservation_pb.js";
-import { MAX_MESSAGE_BYTES } from "../src/server/app.js";
+import { MAX_MESSAGE_BYTES } from "../src/server/limits.js";
 import { cursorAt } from "./helpers/cursors.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";

@@ -2,16 +2,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { RpcError } from "../src/client/grpc-client.js";
+import { pruneRequestKeys, REQUEST_KEY_RETENTION_HOURS } from "../src/db/store/request-keys.js";
 import {
   ReservationUpdateType as Op,
   ReservationStatus as S,
 } from "../src/gen/reservation/reservation_pb.js";
+import { ageRequestKey, lapseHolds } from "./helpers/backdate.js";
 import { backends, postgresBackends } from "./helpers/databases.js";
 import { hour, rejectsWith, ts } from "./helpers/fixtures.js";
 import { collectListen, eventsBefore } from "./helpers/listener.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const future = (seconds: number) => ts(new Date(Date.now() + seconds * 1000).toISOString());
 
 for (const backend of backends) {
@@ -93,9 +94,9 @@ for (const backend of backends) {
       await l.opened;
       const hold = await t.client.reserve({
         reservation: { userId: "u", resourceId: "lapsed", start: hour(1), end: hour(3) },
-        holdSeconds: 1,
+        holdSeconds: 60,
       });
-      await sleep(1100);
+      await lapseHolds(t.app.db, [hold.reservation?.id ?? ""]);
       const next = await t.client.reserve({
         reservation: { userId: "v", resourceId: "lapsed", start: hour(2), end: hour(4) },
       });
@@ -116,17 +117,17 @@ for (const backend of backends) {
       const base = { userId: "u", resourceId: "lapsed-update" };
       const inWay = await t.client.reserve({
         reservation: { ...base, start: hour(1), end: hour(2) },
-        holdSeconds: 1,
+        holdSeconds: 60,
       });
       const lapsing = await t.client.reserve({
         reservation: { ...base, start: hour(5), end: hour(6) },
-        holdSeconds: 1,
+        holdSeconds: 60,
       });
       const mover = await t.client.reserve({
         reservation: { ...base, start: hour(3), end: hour(4), status: S.CONFIRMED },
       });
       // Both holds lapse; the sweeper of this server never runs.
-      await sleep(1100);
+      await lapseHolds(t.app.db, [inWay.reservation?.id ?? "", lapsing.reservation?.id ?? ""]);
       const moved = await t.client.update({
         id: mover.reservation?.id ?? "",
         start: hour(1),
@@ -184,6 +185,27 @@ for (const backend of backends) {
         "SELECT count(*)::int AS n FROM rsvp.reservations WHERE resource_id = 'idem-race'",
       );
       assert.equal(row?.n, 1);
+    });
+
+    it(`keys are kept ${REQUEST_KEY_RETENTION_HOURS} h, then forgotten in batches`, async () => {
+      const keyed = (requestId: string, h: number) => ({
+        reservation: { userId: "ida", resourceId: "idem-prune", start: hour(h), end: hour(h + 1) },
+        requestId,
+      });
+      const kept = await t.client.reserve(keyed("prune-kept", 1));
+      await t.client.reserve(keyed("prune-old-1", 2));
+      await t.client.reserve(keyed("prune-old-2", 3));
+      await ageRequestKey(t.app.db, "ida", "prune-kept", REQUEST_KEY_RETENTION_HOURS - 1);
+      await ageRequestKey(t.app.db, "ida", "prune-old-1", REQUEST_KEY_RETENTION_HOURS + 1);
+      await ageRequestKey(t.app.db, "ida", "prune-old-2", REQUEST_KEY_RETENTION_HOURS + 1);
+      // Other tests' keys are fresh: only the two aged past the retention go, one per batch.
+      assert.equal(await pruneRequestKeys(t.app.db, 1), 1);
+      assert.equal(await pruneRequestKeys(t.app.db, 1), 1);
+      assert.equal(await pruneRequestKeys(t.app.db, 1), 0);
+      const again = await t.client.reserve(keyed("prune-kept", 1));
+      assert.equal(again.reservation?.id, kept.reservation?.id, "a key within retention replays");
+      // A forgotten key is a new request: it clashes with the reservation it made before.
+      await rejectsWith(t.client.reserve(keyed("prune-old-1", 2)), status.ALREADY_EXISTS);
     });
   });
 

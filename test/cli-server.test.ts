@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type App, startApp } from "../src/server/app.js";
 import { createLogger } from "../src/server/logger.js";
-import { freePort, killAll, runCli, startServe } from "./helpers/cli-process.js";
+import { killAll, runCli, startServe } from "./helpers/cli-process.js";
 import { postgresBackends, type TestDatabase } from "./helpers/databases.js";
+import { freePort } from "./helpers/free-port.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
 const LIMIT = { timeout: 120_000 };

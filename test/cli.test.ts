@@ -8,13 +8,13 @@ import { ReservationStatus as S } from "../src/gen/reservation/reservation_pb.js
 import {
   CliProcess,
   type EnvOverrides,
-  freePort,
   killAll,
   runCli,
   startServe,
 } from "./helpers/cli-process.js";
 import { backends } from "./helpers/databases.js";
 import { collect, hour, ts } from "./helpers/fixtures.js";
+import { freePort } from "./helpers/free-port.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

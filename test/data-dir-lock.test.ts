@@ -7,8 +7,9 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../src/db/engine/data-dir-lock.js";
-import { freePort, killAll, runCli, startServe } from "./helpers/cli-process.js";
+import { killAll, runCli, startServe } from "./helpers/cli-process.js";
 import { hour } from "./helpers/fixtures.js";
+import { freePort } from "./helpers/free-port.js";
 
 const LOCK_MODULE = fileURLToPath(new URL("../src/db/engine/data-dir-lock.js", import.meta.url));
 

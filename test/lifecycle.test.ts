@@ -12,7 +12,8 @@ import type { App } from "../src/server/app.js";
 import { StartupError } from "../src/server/startup.js";
 import { backends, postgresBackends, type TestDatabase } from "./helpers/databases.js";
 import { collect, hour, rejectsWith } from "./helpers/fixtures.js";
-import { captureLog, eventually, freePort, httpBase, startServer } from "./helpers/harness.js";
+import { freePort } from "./helpers/free-port.js";
+import { captureLog, eventually, httpBase, startServer } from "./helpers/harness.js";
 import { startTcpProxy } from "./helpers/tcp-proxy.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,9 +6,7 @@ import { describe, it } from "node:test";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { migrate } from "../src/db/engine/migrate.js";
 import { openDb } from "../src/db/engine/open.js";
-import { redactPostgresUrl } from "../src/db/engine/postgres-url.js";
 import { startApp } from "../src/server/app.js";
-import { ConfigError, loadConfig } from "../src/server/config.js";
 import { createLogger } from "../src/server/logger.js";
 import { backends, postgresBackends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
@@ -28,6 +25,7 @@ for (const backend of backends) {
           "005_feed_horizon.sql",
           "006_resources.sql",
           "008_webhooks.sql",
+          "009_start_rules.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(
@@ -116,68 +114,5 @@ describe("embedded data directory", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe("configuration", () => {
-  it("defaults to loopback, port 50051, HTTP 8080 and the embedded ./data", () => {
-    const c = loadConfig({});
-    assert.equal(c.host, "127.0.0.1");
-    assert.equal(c.port, 50051);
-    assert.equal(c.httpPort, 8080);
-    assert.deepEqual(c.database, { kind: "embedded", dataDir: "./data" });
-    assert.deepEqual(loadConfig({ DATABASE_URL: "memory://" }).database, {
-      kind: "embedded",
-      dataDir: "memory://",
-    });
-    assert.deepEqual(loadConfig({ DATABASE_URL: "postgres://h/db" }).database, {
-      kind: "postgres",
-      url: "postgres://h/db",
-      statementTimeoutMs: 15_000,
-      lockTimeoutMs: 5_000,
-    });
-    // Several hosts (failover), as libpq writes them, with the password kept out of logs.
-    const multi = "postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write";
-    assert.equal(loadConfig({ DATABASE_URL: multi }).database.kind, "postgres");
-    assert.equal(
-      redactPostgresUrl(multi),
-      "postgres://u:***@h1:5432,h2:5433/db?target_session_attrs=read-write",
-    );
-    const tuned = { DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "0" };
-    assert.deepEqual(loadConfig({ ...tuned, RSVP_STATEMENT_TIMEOUT_MS: "250" }).database, {
-      kind: "postgres",
-      url: "postgres://h/db",
-      statementTimeoutMs: 250,
-      lockTimeoutMs: 0,
-    });
-  });
-
-  it("rejects bad values with a ConfigError naming the setting", () => {
-    for (const [env, name] of [
-      [{ PORT: "http" }, /PORT/],
-      [{ PORT: "70000" }, /PORT/],
-      [{ HTTP_PORT: "-1" }, /HTTP_PORT/],
-      [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
-      [{ RSVP_CHANGE_RETENTION_SECONDS: "soon" }, /RETENTION/],
-      [{ DATABASE_URL: "postgres://h/db", RSVP_STATEMENT_TIMEOUT_MS: "1s" }, /STATEMENT_TIMEOUT/],
-      [{ DATABASE_URL: "postgres://h/db", RSVP_LOCK_TIMEOUT_MS: "-1" }, /LOCK_TIMEOUT/],
-      [{ RSVP_MAX_QUEUED_RESERVES: "0" }, /QUEUED_RESERVES/],
-    ] as const) {
-      assert.throws(
-        () => loadConfig(env),
-        (e: unknown) => e instanceof ConfigError && name.test(e.message),
-      );
-    }
-  });
-
-  it("the server reports a bad setting as one line on stderr and exits non-zero", () => {
-    const run = spawnSync(process.execPath, ["dist/src/cli/main.js", "serve"], {
-      env: { ...process.env, PORT: "not-a-port", DATABASE_URL: "memory://" },
-      encoding: "utf8",
-      timeout: 20_000,
-    });
-    assert.notEqual(run.status, 0);
-    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
-    assert.match(run.stderr, /PORT must be a port number/);
   });
 });

@@ -17,7 +17,6 @@ import {
   type Day,
   type DayWord,
   parseDayInput,
-  parseTimeInput,
   parseTimeSyntax,
   type TimeInput,
   TimeInputError,
@@ -50,11 +49,6 @@ function positiveSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected seconds > 0");
   return n;
-}
-
-/** A time option's parser: a time as exact microseconds, or commander's one-line error. */
-export function timeArg(value: string): Micros {
-  return argument(() => parseTimeInput(value));
 }
 
 /** A time option kept unresolved, for commands that resolve it against `--date`. */

@@ -1,4 +1,4 @@
-import net from "node:net";
+import type net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
@@ -14,12 +14,13 @@ import { WebhookService } from "../gen/reservation/webhook_pb.js";
 import { calendarRoute } from "./calendar/calendar-route.js";
 import { type Config, ConfigError, DEFAULTS } from "./config.js";
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from "./feed/change-feed.js";
-import { DEFAULT_LIMITS } from "./limits.js";
+import { GRPC_OPTIONS, hostPort, listenGrpc } from "./grpc-listener.js";
+import { DEFAULT_LIMITS, MAX_MESSAGE_BYTES } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { withBookingCounts } from "./ops/booking-counts.js";
 import { countedDb } from "./ops/counted-db.js";
+import { startExpirySweeper } from "./ops/expiry-sweeper.js";
 import { createHealth } from "./ops/health.js";
-import { startHoldSweeper } from "./ops/hold-sweeper.js";
 import { startMaintenance } from "./ops/maintenance-task.js";
 import { createMetrics, type Metrics, metricsRoute } from "./ops/metrics.js";
 import { healthRoutes, type LastCheck, startProbe } from "./ops/readiness.js";
@@ -32,11 +33,7 @@ import { createSecrets } from "./service/secrets.js";
 import { openMigrated } from "./startup.js";
 import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
-import {
-  capConnections,
-  DEFAULT_CONNECTION_LIMITS,
-  warnIfCapExceedsFiles,
-} from "./transport/connection-limits.js";
+import { DEFAULT_CONNECTION_LIMITS, warnIfCapExceedsFiles } from "./transport/connection-limits.js";
 import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
@@ -77,17 +74,6 @@ export interface App {
 // After the grace period: how long cut calls get to send their UNAVAILABLE before the sockets close.
 const CUT_MS = 500;
 
-/** The largest request message either port accepts; larger ones get RESOURCE_EXHAUSTED. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
-
-const GRPC_OPTIONS: grpc.ServerOptions = {
-  // Idle listen streams stay open through proxies and NATs: HTTP/2 pings, not fake events.
-  "grpc.keepalive_time_ms": 30_000,
-  "grpc.keepalive_timeout_ms": 10_000,
-  "grpc.keepalive_permit_without_calls": 1,
-  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-};
-
 /**
  * The services' handlers, behind authentication when a key is configured, with their answers
  * kept to their deadlines.
@@ -108,39 +94,6 @@ function servedServices(
     serve(ResourceService, createResourceService(deps.db)),
     serve(WebhookService, webhooks),
   ];
-}
-
-function grpcCredentials(config: Config): grpc.ServerCredentials {
-  if (!config.tls) return grpc.ServerCredentials.createInsecure();
-  const { cert, key } = config.tls;
-  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/**
- * Serves `server` on a listener of our own, handing it each connection: grpc-js's bindAsync
- * offers no cap on connections, and a net.Server does. Resolves to the port bound.
- */
-function listenGrpc(
-  server: grpc.Server,
-  config: Config,
-  maxConnections: number,
-  log: Logger,
-): Promise<{ port: number; listener: net.Server }> {
-  const injector = server.createConnectionInjector(grpcCredentials(config));
-  const listener = net.createServer((socket) => injector.injectConnection(socket));
-  capConnections(listener, maxConnections, "grpc", log);
-  return new Promise((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(config.port, config.host, () => {
-      listener.off("error", reject);
-      const addr = listener.address();
-      resolve({ port: typeof addr === "object" && addr ? addr.port : config.port, listener });
-    });
-  });
 }
 
 /**
@@ -268,7 +221,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       log,
       lastCheck,
     );
-    const sweeper = startHoldSweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
+    const sweeper = startExpirySweeper(db, { log, intervalMs: opts.sweepIntervalMs ?? 1000 });
     // A Postgres server has autovacuum; the embedded database has this.
     const maintenance =
       db.kind === "embedded"

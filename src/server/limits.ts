@@ -2,6 +2,9 @@ import { RESERVE_BATCHER_DEFAULTS } from "../db/store/reserve-batcher.js";
 import { ConfigError } from "../domain/config-error.js";
 import { resourceExhausted } from "../domain/errors.js";
 
+/** The largest request message either port accepts; larger ones get RESOURCE_EXHAUSTED. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
 /** Per-caller and per-connection bounds: beyond them a caller gets RESOURCE_EXHAUSTED. */
 export interface Limits {
   /** Rows one `query` call may stream; `filter` pages are the way past it. */

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** The compiled `rsvp` binary (the package's `bin`). */
@@ -130,16 +129,4 @@ export async function startServe(
 /** Kills every process still running (the after-hook of a suite). */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop("SIGKILL")));
-}
-
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const addr = server.address();
-      server.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
 }

@@ -1,4 +1,3 @@
-import net from "node:net";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DatabaseTarget } from "../../src/db/engine/open.js";
@@ -73,16 +72,6 @@ export async function eventually<T>(
     }
     await sleep(25);
   }
-}
-
-/** A TCP port free on loopback right now (for a child process that must be told its port). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const addr = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!addr || typeof addr !== "object") throw new Error("no port");
-  return addr.port;
 }
 
 /** `http://host:port` of an app's HTTP port. */

@@ -6,14 +6,15 @@ import type { Queryable } from "../engine/db.js";
 // difference, so only the gaps travel. An expired hold no longer occupies. On a registered
 // resource, a new window [s, e) occupies [s - before, e + after), so it fits only where it
 // keeps clear of each occupied span widened the other way: [lower - after, upper + before).
-// Its rules clip the range: nothing starts before now + min_notice or after now + max_advance,
-// and no window is shorter than min_duration. Blocked windows (admins) are exempt from rules.
+// Its rules clip the range: nothing starts before rsvp.earliest_start or after
+// rsvp.latest_start (the functions rsvp.broken_rule checks every write with), and no window is
+// shorter than min_duration. Blocked windows (admins) are exempt from rules.
 // $1 is one resource, or (with $1 NULL) $5 a pool: then every resource of it, each apart.
 const AVAILABLE_SQL = `
   WITH res AS (
     SELECT t.rid, coalesce(r.buffer_before, '0') AS bb, coalesce(r.buffer_after, '0') AS ba,
-           greatest($2::timestamptz, now() + r.min_notice) AS lo,
-           least($3::timestamptz, now() + r.max_advance) AS last_start,
+           greatest($2::timestamptz, rsvp.earliest_start(r)) AS lo,
+           least($3::timestamptz, rsvp.latest_start(r)) AS last_start,
            greatest($4::bigint * interval '1 microsecond', r.min_duration) AS min_len
       FROM (SELECT $1::text AS rid WHERE $1::text IS NOT NULL
             UNION ALL

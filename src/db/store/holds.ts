@@ -18,28 +18,3 @@ export async function releaseExpiredHolds(db: Queryable, resourceId: string): Pr
   );
   return Number(row?.n ?? 0);
 }
-
-/**
- * Forgets up to `batch` idempotency keys older than 48 hours (they are promised for 24), in
- * one short statement; returns how many (call again while it equals `batch`).
- */
-export async function pruneRequestKeys(db: Queryable, batch: number): Promise<number> {
-  const rows = await db.query(
-    `DELETE FROM rsvp.reserve_requests WHERE ctid = ANY (ARRAY(
-       SELECT ctid FROM rsvp.reserve_requests
-        WHERE created_at < now() - interval '48 hours' LIMIT $1))
-     RETURNING 1`,
-    [batch],
-  );
-  return rows.length;
-}
-
-/** A value from rsvp.settings. */
-export async function getSetting(db: Queryable, name: string): Promise<string> {
-  const [row] = await db.query<{ value: string }>(
-    "SELECT value FROM rsvp.settings WHERE name = $1",
-    [name],
-  );
-  if (!row) throw new Error(`setting ${name} is missing`);
-  return row.value;
-}

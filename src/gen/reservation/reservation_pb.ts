@@ -116,8 +116,7 @@ export type ReserveRequest = Message<"reservation.ReserveRequest"> & {
 
   /**
    * Idempotency key, scoped to the user: a retry with the same key and body returns the
-   * original reservation; the same key with another body is INVALID_ARGUMENT. Kept at least
-   * 24 h.
+   * original reservation; the same key with another body is INVALID_ARGUMENT. Kept at least 48 h.
    *
    * @generated from field: string request_id = 3;
    */

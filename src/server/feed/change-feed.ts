@@ -3,10 +3,11 @@ import { feedHorizon, readChanges } from "../../db/store/changes.js";
 import { type Change, comparePositions, type Position } from "../../domain/change.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { createBackoff } from "../../shared/backoff.js";
-import { type ChangeFeed, type ChangeFeedOptions, type FeedItem, gone } from "./feed-types.js";
+import { type ChangeFeed, type ChangeFeedOptions, gone } from "./feed-types.js";
 import { createStallWarning, pruneHistory } from "./feed-upkeep.js";
 import { RecentChanges } from "./recent-changes.js";
 import { type Subscriber, SubscriberIndex } from "./subscribers.js";
+import { type FeedState, streamOf } from "./subscription-stream.js";
 
 export type { ChangeFeed, ChangeFeedOptions, FeedItem, Subscription } from "./feed-types.js";
 
@@ -116,82 +117,6 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
       });
   }
 
-  /** Brings a detached subscriber's queue closer to the head, from memory when it can. */
-  async function catchUp(sub: Subscriber, signal: AbortSignal) {
-    const upTo = head;
-    if (comparePositions(sub.pos, upTo) >= 0) {
-      sub.detached = false; // synchronously level with the head: live from here, no gap
-      live.add(sub);
-      return;
-    }
-    const held = recent.after(sub.pos, sub.filter, pageSize);
-    if (held) {
-      sub.queue.push(...held.changes);
-      sub.pos = held.readTo ?? upTo;
-      return;
-    }
-    const page = await readChanges(db, sub.pos, {
-      limit: pageSize,
-      upTo,
-      filter: sub.filter,
-      signal,
-    });
-    if (page.gone) throw gone();
-    sub.queue.push(...page.changes);
-    const last = page.changes.at(-1);
-    sub.pos = page.changes.length < pageSize || !last ? upTo : last.position;
-  }
-
-  async function* iterate(
-    sub: Subscriber,
-    start: Position,
-    signal: AbortSignal,
-    bookmarkMs: number | undefined,
-  ): AsyncGenerator<FeedItem> {
-    let sent = start;
-    let tick: NodeJS.Timeout | undefined;
-    const onAbort = () => sub.wake();
-    signal.addEventListener("abort", onAbort);
-    try {
-      let due = false;
-      if (bookmarkMs !== undefined) {
-        yield { kind: "bookmark", position: start };
-        tick = setInterval(() => {
-          due = true;
-          sub.wake();
-        }, bookmarkMs);
-      }
-      while (!closed && !signal.aborted) {
-        const next = sub.queue.shift();
-        if (next) {
-          sent = next.position;
-          yield { kind: "change", change: next };
-          continue;
-        }
-        if (sub.detached) {
-          await catchUp(sub, signal);
-          continue;
-        }
-        if (due) {
-          due = false;
-          // Live with an empty queue: every matching change up to the head was sent.
-          if (comparePositions(head, sent) > 0) {
-            sent = head;
-            yield { kind: "bookmark", position: head };
-            continue;
-          }
-        }
-        await new Promise<void>((resolve) => {
-          sub.wake = resolve;
-        });
-      }
-    } finally {
-      clearInterval(tick);
-      signal.removeEventListener("abort", onAbort);
-      forget(sub);
-    }
-  }
-
   /**
    * Moves an idle feed's head to the horizon now: nothing below it can still commit, and no one
    * listened while the feed stood still, so no one is owed what lies in between. Concurrent
@@ -216,6 +141,19 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
     live.delete(sub);
     all.delete(sub);
   }
+
+  const stream: FeedState = {
+    db,
+    pageSize,
+    recent,
+    head: () => head,
+    closed: () => closed,
+    goLive(sub) {
+      sub.detached = false;
+      live.add(sub);
+    },
+    forget,
+  };
 
   return {
     async start() {
@@ -253,7 +191,7 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions): ChangeFeed {
       if (!sub.detached) live.add(sub);
       // A subscription dropped before it was iterated must not stay registered.
       signal.addEventListener("abort", () => forget(sub), { once: true });
-      const items = iterate(sub, start, signal, bookmarkMs);
+      const items = streamOf(stream, sub, start, signal, bookmarkMs);
       wake(); // what committed while nobody listened, or since the head was taken
       return { start, [Symbol.asyncIterator]: () => items };
     },

@@ -3,6 +3,10 @@ import type { PagePosition } from "../../db/store/query-reservations.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
 
+/** Default and largest page of `filter` and `listResources`. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
 const bad = () => invalidArgument("page_token is invalid, or was issued for other filters");
 
 /**

@@ -18,12 +18,13 @@ import { parseId, parseNote, parseWindow } from "../../domain/validate.js";
 import type { ReservationService } from "../../gen/reservation/reservation_pb.js";
 import { reservationToProto, timestampToMicros } from "../../protocol/convert.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
-import { CURSOR_HEADER, createListenHandler } from "../feed/listen-handler.js";
 import { DEFAULT_LIMITS, type Limits } from "../limits.js";
 import { sendHeaders } from "../transport/send-headers.js";
-import { callerFilter, createBrowseHandlers } from "./browse-handlers.js";
+import { createAvailableHandler } from "./available-handler.js";
 import { deadlineOf } from "./deadline.js";
-import { createGroupHandlers, parseReserveRequest } from "./group-handlers.js";
+import { callerFilter, createFilterHandler } from "./filter-handler.js";
+import { CURSOR_HEADER, createListenHandler } from "./listen-handler.js";
+import { createGroupHandlers, parseReserveRequest } from "./reserve-group-handlers.js";
 import { createSecrets } from "./secrets.js";
 
 /** What the handlers need. */
@@ -52,8 +53,6 @@ function notLive(r: Reservation, action: string) {
       : `reservation ${r.id} is ${r.status} and cannot be ${action}`,
   );
 }
-
-const _nowMicros = () => BigInt(Date.now()) * 1000n;
 
 /**
  * The reservation service: one set of handlers that every transport (native gRPC, Connect,
@@ -173,6 +172,7 @@ export function createReservationService(
       maxPerCaller: limits.maxListensPerCaller,
       bookmarkMs: deps.bookmarkMs ?? 10_000,
     }),
-    ...createBrowseHandlers(db, deps.feed, secrets),
+    ...createFilterHandler(db, deps.feed, secrets),
+    ...createAvailableHandler(db),
   };
 }

@@ -1,46 +1,13 @@
-import { create } from "@bufbuild/protobuf";
-import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { callerOf } from "../../auth/caller.js";
 import { assertMayManageResources } from "../../auth/policy.js";
 import type { Queryable } from "../../db/engine/db.js";
 import * as resources from "../../db/store/resources.js";
 import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
-import type { Micros } from "../../domain/reservation.js";
-import { parseResourceSpec, type Resource } from "../../domain/resource.js";
 import { parseName, parseOptionalName } from "../../domain/validate.js";
-import {
-  type Resource as ResourceMessage,
-  ResourceSchema,
-  type ResourceService,
-} from "../../gen/reservation/resource_pb.js";
-import { durationToMicros, microsToDuration, microsToTimestamp } from "../../protocol/convert.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./browse-handlers.js";
-
-const optionalDuration = (field: string, d: Duration | undefined) =>
-  d === undefined ? undefined : durationToMicros(field, d);
-const optionalToProto = (us: Micros | undefined) =>
-  us === undefined ? undefined : microsToDuration(us);
-
-/** A stored resource as its wire message. */
-export function resourceToProto(r: Resource): ResourceMessage {
-  return create(ResourceSchema, {
-    id: r.id,
-    pool: r.pool,
-    timeZone: r.timeZone,
-    bufferBefore: microsToDuration(r.bufferBefore),
-    bufferAfter: microsToDuration(r.bufferAfter),
-    rules: {
-      minDuration: optionalToProto(r.rules.minDuration),
-      maxDuration: optionalToProto(r.rules.maxDuration),
-      minNotice: optionalToProto(r.rules.minNotice),
-      maxAdvance: optionalToProto(r.rules.maxAdvance),
-    },
-    note: r.note,
-    createdAt: microsToTimestamp(r.createdAt),
-    updatedAt: microsToTimestamp(r.updatedAt),
-  });
-}
+import type { ResourceService } from "../../gen/reservation/resource_pb.js";
+import { resourceSpecFromProto, resourceToProto } from "../../protocol/resource-convert.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./page-token.js";
 
 // A page token is the last id of the page and the pool it was listed for: ids are not secret
 // (every authenticated caller may list them), so it needs no MAC, only a check of the pool.
@@ -68,20 +35,7 @@ export function createResourceService(db: Queryable): ServiceImpl<typeof Resourc
       assertMayManageResources(callerOf(ctx));
       const r = req.resource;
       if (!r) throw invalidArgument("resource is required");
-      const spec = parseResourceSpec({
-        id: r.id,
-        pool: r.pool,
-        timeZone: r.timeZone,
-        bufferBefore: durationToMicros("resource.buffer_before", r.bufferBefore),
-        bufferAfter: durationToMicros("resource.buffer_after", r.bufferAfter),
-        rules: {
-          minDuration: optionalDuration("rules.min_duration", r.rules?.minDuration),
-          maxDuration: optionalDuration("rules.max_duration", r.rules?.maxDuration),
-          minNotice: optionalDuration("rules.min_notice", r.rules?.minNotice),
-          maxAdvance: optionalDuration("rules.max_advance", r.rules?.maxAdvance),
-        },
-        note: r.note,
-      });
+      const spec = resourceSpecFromProto(r);
       return resourceToProto(await resources.putResource(db, spec));
     },
 

@@ -1,5 +1,5 @@
 import type { Queryable } from "../../db/engine/db.js";
-import { getSetting } from "../../db/store/holds.js";
+import { getSetting } from "../../db/store/settings.js";
 import { type CursorCodec, createCursorCodec } from "./cursor-codec.js";
 import { createPageTokens } from "./page-token.js";
 

@@ -14,7 +14,7 @@ import {
   type WebhookService,
 } from "../../gen/reservation/webhook_pb.js";
 import { microsToTimestamp } from "../../protocol/convert.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../service/browse-handlers.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../service/page-token.js";
 import { resolvePublic } from "./address-guard.js";
 
 /** A webhook as its wire message; the secret only when `withSecret`. */

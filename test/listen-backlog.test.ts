@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import postgres from "postgres";
-import { createRsvpClient, RpcError } from "../src/client/grpc-client.js";
-import { postgresBackends } from "./helpers/databases.js";
-import { hour } from "./helpers/fixtures.js";
+import { createRsvpClient, RpcError, type RsvpClient } from "../src/client/grpc-client.js";
+import { backends, postgresBackends } from "./helpers/databases.js";
+import { collect, hour, rejectsWith } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
 import { collectListen } from "./helpers/listener.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
@@ -13,6 +13,81 @@ import { startTestServer, type TestServer } from "./helpers/test-server.js";
 const reservation = (resourceId: string, h: number) => ({
   reservation: { userId: "u", resourceId, start: hour(h), end: hour(h + 1) },
 });
+
+const reserveAt = (client: RsvpClient, resourceId: string, h: number, userId = "u") =>
+  client.reserve({ reservation: { userId, resourceId, start: hour(h), end: hour(h + 1) } });
+
+// A listener too slow to keep up, and history pruned under it: nothing lost, on both backends.
+for (const backend of backends) {
+  describe(`change feed backlog (${backend.name})`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer(backend, { maxQueue: 5 });
+    });
+    after(() => t.close());
+
+    it("a listener that stops reading overflows its queue and catches up by itself, in order", async () => {
+      // In memory (the recent window) on this server; from the database on one that keeps none.
+      const other = await t.startAnother({ maxQueue: 5, recentChanges: 1 });
+      try {
+        // startAnother shares the database on Postgres; an embedded one gets its own.
+        for (const { app, client } of [t, other]) {
+          const resourceId = app === t.app ? "slow-memory" : "slow-database";
+          const stalled = new AbortController();
+          const sub = await app.feed.open({ resourceId }, undefined, {
+            signal: stalled.signal,
+          });
+          const watcher = collectListen(client, { resourceId });
+          await watcher.opened;
+          const ids: string[] = [];
+          for (let h = 0; h < 40; h++) {
+            const r = await reserveAt(client, resourceId, h);
+            ids.push(r.reservation?.id ?? "");
+          }
+          // Once the watcher has all 40, the feed has offered them to the stalled one too.
+          await watcher.waitFor(40);
+          watcher.stop();
+          const got: string[] = [];
+          for await (const item of sub) {
+            if (item.kind === "change") got.push(item.change.reservation.id);
+            if (got.length === ids.length) break;
+          }
+          stalled.abort();
+          assert.deepEqual(got, ids);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("scheduled pruning removes old history in batches and moves the horizon", async () => {
+      const p = await startTestServer(backend, {
+        retentionSeconds: 1,
+        pruneBatch: 5,
+        pruneIntervalMs: 50,
+      });
+      try {
+        const l = collectListen(p.client, { resourceId: "sched" });
+        await l.opened;
+        for (let h = 0; h < 12; h++) await reserveAt(p.client, "sched", h);
+        const events = await l.waitFor(12);
+        l.stop();
+        await eventually(async () => {
+          const [row] = await p.app.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM rsvp.reservation_changes WHERE resource_id = 'sched'",
+          );
+          return row?.n === 0;
+        }, "the old changes pruned");
+        await rejectsWith(
+          collect(p.client.listen({ cursor: events[0]?.cursor ?? "" })),
+          status.OUT_OF_RANGE,
+        );
+      } finally {
+        await p.close();
+      }
+    });
+  });
+}
 
 // Stalls come from other sessions of a real server: these run on Postgres only.
 for (const backend of postgresBackends) {

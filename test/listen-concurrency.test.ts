@@ -7,6 +7,7 @@ import { createRsvpClient, RpcError, type RsvpClient } from "../src/client/grpc-
 import { ReservationUpdateType as Op } from "../src/gen/reservation/reservation_pb.js";
 import { postgresBackends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
+import { eventually } from "./helpers/harness.js";
 import { collectListen, eventsBefore } from "./helpers/listener.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 
@@ -53,7 +54,10 @@ for (const backend of postgresBackends) {
       );
 
     it("no event is skipped when transactions commit in the opposite order of their ids", async () => {
-      const l = collectListen(t.client, { userId: "u" });
+      // A server of its own (closed with t): its feed has delivered nothing yet, so its lag
+      // rises only while it holds a change back.
+      const own = await t.startAnother({ pollIntervalMs: 0 });
+      const l = collectListen(own.client, { userId: "u" });
       await l.opened;
       const older = postgres(url, { max: 1, onnotice: () => {} });
       const newer = postgres(url, { max: 1, onnotice: () => {} });
@@ -65,7 +69,8 @@ for (const backend of postgresBackends) {
         await newer.unsafe("SELECT rsvp.reserve($1::text::jsonb)", [request("ooo-b", 1)]);
         await older.unsafe("SELECT rsvp.reserve($1::text::jsonb)", [request("ooo-a", 1)]);
         await newer.unsafe("COMMIT");
-        await new Promise((r) => setTimeout(r, 300));
+        // The feed has read since the newer change committed, and holds it back.
+        await eventually(() => own.app.feed.lagMs > 0, "the feed to hold the newer change back");
         assert.equal(
           l.events.length,
           0,

@@ -12,10 +12,10 @@ import {
 } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp, reservationToProto } from "../../protocol/convert.js";
 import { sendsToMany } from "../../protocol/grpc-codec.js";
+import type { ChangeFeed } from "../feed/change-feed.js";
 import { createStreamQuota } from "../limits.js";
-import type { CursorCodec } from "../service/cursor-codec.js";
 import { sendHeaders } from "../transport/send-headers.js";
-import type { ChangeFeed } from "./change-feed.js";
+import type { CursorCodec } from "./cursor-codec.js";
 
 const OPS: Record<ChangeOp, ReservationUpdateType> = {
   create: ReservationUpdateType.CREATE,

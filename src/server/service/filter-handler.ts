@@ -2,35 +2,15 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf } from "../../auth/caller.js";
 import { scopedUserFilter } from "../../auth/policy.js";
 import type { Queryable } from "../../db/engine/db.js";
-import { availableWindows, poolExists } from "../../db/store/availability.js";
 import { readPage } from "../../db/store/query-reservations.js";
-import { invalidArgument, notFound } from "../../domain/errors.js";
+import { invalidArgument } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
-import {
-  parseId,
-  parseName,
-  parseOptionalName,
-  parseOptionalTime,
-  parseWindow,
-} from "../../domain/validate.js";
-import type {
-  AvailableRequest,
-  FilterRequest,
-  QueryRequest,
-} from "../../gen/reservation/reservation_pb.js";
-import {
-  durationToMicros,
-  microsToTimestamp,
-  reservationToProto,
-  statusFromProto,
-  timestampToMicros,
-} from "../../protocol/convert.js";
+import { parseId, parseOptionalName, parseOptionalTime } from "../../domain/validate.js";
+import type { FilterRequest, QueryRequest } from "../../gen/reservation/reservation_pb.js";
+import { reservationToProto, statusFromProto, timestampToMicros } from "../../protocol/convert.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./page-token.js";
 import type { Secrets } from "./secrets.js";
-
-/** Default and largest `filter` page. */
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 500;
 
 /** The filters `query` and `filter` share. */
 export function parseFilter(req: QueryRequest | FilterRequest): ReservationFilter {
@@ -59,8 +39,8 @@ export function callerFilter(
   return { ...filter, userId: scopedUserFilter(callerOf(ctx), filter.userId) };
 }
 
-/** `filter` (keyset pages) and `available` (free windows). */
-export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: Secrets) {
+/** The `filter` rpc: keyset pages of reservations, with a cursor to listen from. */
+export function createFilterHandler(db: Queryable, feed: ChangeFeed, secrets: Secrets) {
   return {
     async filter(req: FilterRequest, ctx: HandlerContext) {
       const filter = callerFilter(req, ctx);
@@ -75,36 +55,6 @@ export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: S
         reservations: page.rows.map(reservationToProto),
         nextPageToken: page.next ? t.encode(filter, page.next) : "",
         cursor,
-      };
-    },
-
-    // Open to every authenticated caller: it answers with bare windows, never whose or why.
-    async available(req: AvailableRequest, ctx: HandlerContext) {
-      if (req.pool !== "" && req.resourceId !== "") {
-        throw invalidArgument("set either resource_id or pool, not both");
-      }
-      const pool = req.pool === "" ? undefined : parseName("pool", req.pool);
-      const target = pool ? { pool } : { resourceId: parseName("resource_id", req.resourceId) };
-      const range = parseWindow(
-        timestampToMicros("start", req.start),
-        timestampToMicros("end", req.end),
-      );
-      const min = durationToMicros("min_duration", req.minDuration);
-      // No window is longer than the range; asking for one must not overflow the query.
-      const windows =
-        min > range.end - range.start
-          ? []
-          : await availableWindows(db, target, range, min, ctx.signal);
-      if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
-        throw notFound(`pool ${JSON.stringify(pool)} has no resources`);
-      }
-      return {
-        windows: windows.map((w) => ({
-          start: microsToTimestamp(w.start),
-          end: microsToTimestamp(w.end),
-          // Named for a pool, where windows of different resources interleave.
-          resourceId: pool ? w.resourceId : "",
-        })),
       };
     },
   };

@@ -131,9 +131,6 @@ export function groupResult(
   }
 }
 
-/** The clash detail of a skipped item (a series that skips conflicts). */
-export const skippedInfo = (items: readonly GroupItem[], c: ItemClash) => clashInfo(items, c, true);
-
 /** `reserve` of a pool, `reserveAll` and `reserveSeries`. */
 export function createGroupHandlers(db: Queryable) {
   return {

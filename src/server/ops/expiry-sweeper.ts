@@ -1,25 +1,23 @@
 import type { Queryable } from "../../db/engine/db.js";
-import {
-  pruneRequestKeys,
-  releaseExpiredHolds,
-  resourcesWithExpiredHolds,
-} from "../../db/store/holds.js";
+import { releaseExpiredHolds, resourcesWithExpiredHolds } from "../../db/store/holds.js";
+import { pruneRequestKeys } from "../../db/store/request-keys.js";
 import type { Logger } from "../logger.js";
 
-/** Options of {@link startHoldSweeper}. */
-export interface HoldSweeperOptions {
+/** Options of {@link startExpirySweeper}. */
+export interface ExpirySweeperOptions {
   readonly log: Logger;
   /** How often to look for expired holds; release is this prompt. */
   readonly intervalMs: number;
 }
 
 /**
- * Releases expired holds (status → cancelled, a DELETE on listen) a moment after they pass.
+ * Expires what has a lifetime: releases expired holds (status → cancelled, a DELETE on listen)
+ * a moment after they pass, and, hourly, forgets idempotency keys past their retention.
  * Every server process runs one; they share the work safely, since each release takes the
  * resource's lock and only cancels what is still pending and expired. The reserve path does
  * not wait for this: it releases expired holds in its way itself.
  */
-export function startHoldSweeper(db: Queryable, opts: HoldSweeperOptions) {
+export function startExpirySweeper(db: Queryable, opts: ExpirySweeperOptions) {
   let running = false;
   let sweeps = 0;
   const sweep = async () => {
@@ -35,7 +33,7 @@ export function startHoldSweeper(db: Queryable, opts: HoldSweeperOptions) {
       if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0)
         while ((await pruneRequestKeys(db, 5000)) === 5000);
     } catch (err) {
-      opts.log.warn({ err }, "releasing expired holds failed; will retry");
+      opts.log.warn({ err }, "expiring holds or idempotency keys failed; will retry");
     } finally {
       running = false;
     }
