@@ -9,16 +9,13 @@ import {
 } from "jose";
 import { RsvpError, unauthenticated } from "../domain/errors.js";
 import { parseName } from "../domain/validate.js";
-import type { Algorithm, AuthConfig } from "./auth-config.js";
+import { type Algorithm, type AuthConfig, DEFAULT_CLOCK_TOLERANCE_SECONDS } from "./auth-config.js";
 import { type Principal, ROLES, type Role } from "./caller.js";
 
 /** Turns the `authorization` header of a call into its caller, or UNAUTHENTICATED. */
 export interface Authenticator {
   authenticate(authorization: string | null): Promise<Principal>;
 }
-
-/** Clocks of token issuers and this server may disagree by this much. */
-const CLOCK_TOLERANCE_SECONDS = 30;
 
 const isRole = (value: unknown): value is Role => ROLES.includes(value as Role);
 
@@ -64,7 +61,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     issuer: config.issuer,
     audience: config.audience,
     requiredClaims: ["sub", "exp"],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    // Clocks of token issuers and this server may disagree by this much.
+    clockTolerance: config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
   };
   return {
     async authenticate(authorization) {

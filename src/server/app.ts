@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
@@ -26,10 +27,15 @@ import { openMigrated } from "./startup.js";
 import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
 import {
+  type ConnectionLimits,
   capConnections,
   DEFAULT_CONNECTION_LIMITS,
   warnIfCapExceedsFiles,
 } from "./transport/connection-limits.js";
+import {
+  createGrpcConnectionBounds,
+  type GrpcConnectionBounds,
+} from "./transport/grpc-connection-bounds.js";
 import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
@@ -109,17 +115,23 @@ function hostPort(host: string, port: number): string {
 
 /**
  * Serves `server` on a listener of our own, handing it each connection: grpc-js's bindAsync
- * offers no cap on connections, and a net.Server does. Resolves to the port bound.
+ * offers no cap on connections nor deadlines before a first call, and a net.Server and
+ * `bounds` do. Resolves to the port bound.
  */
 function listenGrpc(
   server: grpc.Server,
   config: Config,
-  maxConnections: number,
+  connections: ConnectionLimits,
+  bounds: GrpcConnectionBounds,
   log: Logger,
 ): Promise<{ port: number; listener: net.Server }> {
   const injector = server.createConnectionInjector(grpcCredentials(config));
-  const listener = net.createServer((socket) => injector.injectConnection(socket));
-  capConnections(listener, maxConnections, "grpc", log);
+  const listener = net.createServer((socket) => {
+    if (!admit(socket)) return;
+    bounds.accept(socket);
+    injector.injectConnection(socket);
+  });
+  const admit = capConnections(listener, connections, "grpc", log);
   return new Promise((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(config.port, config.host, () => {
@@ -161,8 +173,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
   });
   // Aborted when the grace period is over: what still runs then is cut.
   const graceOver = new AbortController();
+  // Every call in flight on the HTTP port listens to it: many at once are no leak.
+  setMaxListeners(0, graceOver.signal);
+  const grpcBounds = createGrpcConnectionBounds(connections, limits.maxStreamsPerPeer, log);
   const server = new grpc.Server({
     ...GRPC_OPTIONS,
+    interceptors: [grpcBounds.interceptor],
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     // A connection without calls is closed (GOAWAY) after this; a silent one too.
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
@@ -191,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     corsOrigins: config.corsOrigins ?? [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     maxConcurrentStreams: limits.maxStreamsPerConnection,
+    maxStreamsPerPeer: limits.maxStreamsPerPeer,
     tls: config.tls,
     shutdownSignal: graceOver.signal,
     connections,
@@ -208,7 +225,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         shutdownSignal: graceOver.signal,
       });
     }
-    const grpcBound = await listenGrpc(server, config, connections.maxConnections, log);
+    const grpcBound = await listenGrpc(server, config, connections, grpcBounds, log);
     grpcListener = grpcBound.listener;
     const port = grpcBound.port;
     const httpPort = await http.listen(config.host, config.httpPort);
