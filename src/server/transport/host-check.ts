@@ -27,6 +27,8 @@ export function createHostCheck(allowed: readonly string[]): (authority: unknown
   };
 }
 
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /** What {@link namedAuthorities} reads of a request (HTTP/1.1 or HTTP/2). */
 interface Named {
   readonly url?: string | undefined;
@@ -50,9 +52,19 @@ export function namedAuthorities(req: Named): string[] | undefined {
   }
   if (hosts > 1) return undefined;
   const url = req.url ?? "";
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+  if (ABSOLUTE.test(url)) {
     if (!URL.canParse(url)) return undefined;
     names.push(new URL(url).host);
   }
   return names;
+}
+
+/**
+ * The origin form (`/path?query`) of a request target: an absolute-form one
+ * (`http://host/path`), which a server must accept (RFC 9112 §3.2.2), is routed by its path.
+ */
+export function originForm(target: string): string {
+  if (!ABSOLUTE.test(target) || !URL.canParse(target)) return target;
+  const url = new URL(target);
+  return `${url.pathname}${url.search}`;
 }

@@ -11,7 +11,7 @@ import { answerBusy } from "./busy-response.js";
 import { type ConnectionLimits, capConnections } from "./connection-limits.js";
 import { after, http1Timeouts, http2Timeouts } from "./connection-timeouts.js";
 import { createCors } from "./cors.js";
-import { createHostCheck, namedAuthorities } from "./host-check.js";
+import { createHostCheck, namedAuthorities, originForm } from "./host-check.js";
 import type { HttpRoute } from "./http-route.js";
 import { createPeerCounts } from "./peer-counts.js";
 import type { TlsConfig } from "./tls-config.js";
@@ -112,6 +112,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       res.end("host not allowed: set RSVP_ALLOWED_HOSTS, or enable authentication\n");
       return;
     }
+    if (req.url !== undefined) req.url = originForm(req.url);
     if (!cors(req, res)) rpc(req, res);
   };
   const h1 = http.createServer(handle);
