@@ -4,9 +4,10 @@
  * One peer bound to 127.0.0.2 opens N HTTP/2 sessions (default 4,100) on each port of a
  * fresh `rsvp serve` (embedded database, in memory, default limits), each holding one call
  * whose request never comes; meanwhile another peer (127.0.0.1) calls `get` over native gRPC
- * and over Connect, and GETs /healthz, one call after another. Once without and once with
- * authentication. Prints the other peer's latencies and failures, and what became of the
- * stalled sessions: how many the server took (the peer's share) and how long they lived.
+ * and over Connect, and GETs /healthz, one call after another: first for 20 s with nobody
+ * stalling (the same machine's baseline), then while the sessions stall. Once without and
+ * once with authentication. Prints the other peer's latencies and failures, and what became
+ * of the stalled sessions: how many the server took (the peer's share) and how long they lived.
  */
 import { once } from "node:events";
 import http2 from "node:http2";
@@ -21,6 +22,7 @@ import { here, Processes, waitForLine } from "./processes.js";
 
 const STALLER = "127.0.0.2";
 const SECRET = "stalled-peer-bench-secret-0123456789abcdef";
+const BASELINE_MS = 20_000;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -87,12 +89,14 @@ function summary(name: string, ms: number[], failures: number): string {
   return `${name.padEnd(12)} calls ${String(sorted.length).padStart(5)}  failures ${failures}  p50 ${f(percentile(sorted, 50))} ms  p99 ${f(percentile(sorted, 99))} ms  max ${f(sorted.at(-1) ?? Number.NaN)} ms`;
 }
 
-function fate(port: string, sessions: Session[], end: number): string {
-  const accepted = sessions.filter((s) => s.accepted);
-  const open = sessions.filter((s) => s.closed === undefined).length;
-  const lived = accepted.map((s) => (s.closed ?? end) - s.opened);
-  const longest = Math.max(0, ...lived) / 1000;
-  return `${port.padEnd(5)} stalled sessions ${sessions.length}: ${accepted.length} taken, ${sessions.length - accepted.length} refused at once; ${open} still open at the end; longest lived ${longest.toFixed(1)} s`;
+function fate(port: string, sessions: Session[]): string {
+  const taken = sessions.filter((s) => s.accepted);
+  const lived = taken.map((s) => (s.closed ?? Number.NaN) - s.opened);
+  const stillOpen = taken.filter((s) => s.closed === undefined).length;
+  const refused = sessions.filter((s) => !s.accepted && s.closed !== undefined).length;
+  const unanswered = sessions.length - taken.length - refused;
+  const longest = Math.max(0, ...lived.filter(Number.isFinite)) / 1000;
+  return `${port.padEnd(5)} ${sessions.length} stalled sessions: ${taken.length} taken (${stillOpen} still open at the end, the others closed after ${longest.toFixed(1)} s at most), ${refused} refused at once, ${unanswered} never connected (the listen backlog)`;
 }
 
 async function round(procs: Processes, auth: boolean, n: number, holdMs: number) {
@@ -158,30 +162,37 @@ async function round(procs: Processes, auth: boolean, n: number, holdMs: number)
       if (res.status !== 200) throw new Error(`healthz ${res.status}`);
     });
   };
-  // Unmeasured: the other peer's connections, the JIT.
+  const report = (what: string) => {
+    console.log(what);
+    console.log(summary("grpc get", calls.grpc, failed.grpc));
+    console.log(summary("connect get", calls.connect, failed.connect));
+    console.log(summary("GET /healthz", calls.healthz, failed.healthz));
+    for (const kind of Object.keys(calls) as Array<keyof typeof calls>) {
+      calls[kind] = [];
+      failed[kind] = 0;
+    }
+  };
+  const callFor = async (ms: number) => {
+    const from = Date.now();
+    while (Date.now() - from < ms) {
+      await callEach();
+      await sleep(20);
+    }
+  };
+  // The other peer's connections, the JIT: shown apart.
   for (let k = 0; k < 50; k++) await callEach();
-  for (const kind of Object.keys(calls) as Array<keyof typeof calls>) {
-    calls[kind] = [];
-    failed[kind] = 0;
-  }
+  report(`\nauthentication ${auth ? "on" : "off"}; warm-up, 50 rounds:`);
+  // The same calls on the same machine with no one stalling: what the siege adds shows.
+  await callFor(BASELINE_MS);
+  report(`nobody stalling, ${BASELINE_MS / 1000} s:`);
   const sieges = {
     grpc: await besiege(grpcAddress, { "content-type": "application/grpc", te: "trailers" }, n),
     http: await besiege(httpAddress, { "content-type": "application/json" }, n),
   };
-  const began = Date.now();
-  while (Date.now() - began < holdMs) {
-    await callEach();
-    await sleep(20);
-  }
-  const end = Date.now();
-  console.log(
-    `\nauthentication ${auth ? "on" : "off"}: ${n} stalled sessions per port from ${STALLER}, then ${holdMs / 1000} s of calls`,
-  );
-  console.log(summary("grpc get", calls.grpc, failed.grpc));
-  console.log(summary("connect get", calls.connect, failed.connect));
-  console.log(summary("GET /healthz", calls.healthz, failed.healthz));
-  console.log(fate("grpc", sieges.grpc, end));
-  console.log(fate("http", sieges.http, end));
+  await callFor(holdMs);
+  report(`${n} stalled sessions per port from ${STALLER}, then ${holdMs / 1000} s of calls:`);
+  console.log(fate("grpc", sieges.grpc));
+  console.log(fate("http", sieges.http));
   grpcClient.close();
   await procs.stop(child);
 }
