@@ -38,17 +38,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** One stalled session: whether the server took it, and when it ended. */
+/** One stalled session: when the server took it (its SETTINGS came), and when it ended. */
 interface Session {
-  accepted: boolean;
-  readonly opened: number;
+  accepted?: number;
   closed?: number;
 }
 
 function stall(address: string, headers: http2.OutgoingHttpHeaders): Session {
   const i = address.lastIndexOf(":");
   const [host, port] = [address.slice(0, i), Number(address.slice(i + 1))];
-  const s: Session = { accepted: false, opened: Date.now() };
+  const s: Session = {};
   const session = http2.connect(`http://${address}`, {
     createConnection: () => net.connect({ host, port, localAddress: STALLER }),
   });
@@ -57,7 +56,7 @@ function stall(address: string, headers: http2.OutgoingHttpHeaders): Session {
     s.closed = Date.now();
   });
   session.once("remoteSettings", () => {
-    s.accepted = true;
+    s.accepted = Date.now();
     const req = session.request(
       { ":method": "POST", ":path": "/reservation.ReservationService/get", ...headers },
       { endStream: false },
@@ -90,13 +89,21 @@ function summary(name: string, ms: number[], failures: number): string {
 }
 
 function fate(port: string, sessions: Session[]): string {
-  const taken = sessions.filter((s) => s.accepted);
-  const lived = taken.map((s) => (s.closed ?? Number.NaN) - s.opened);
+  const taken = sessions.filter((s) => s.accepted !== undefined);
+  const lived = taken.map((s) => (s.closed ?? Number.NaN) - (s.accepted ?? 0));
   const stillOpen = taken.filter((s) => s.closed === undefined).length;
-  const refused = sessions.filter((s) => !s.accepted && s.closed !== undefined).length;
-  const unanswered = sessions.length - taken.length - refused;
+  const refused = sessions.filter((s) => s.accepted === undefined && s.closed !== undefined);
+  const unanswered = sessions.length - taken.length - refused.length;
   const longest = Math.max(0, ...lived.filter(Number.isFinite)) / 1000;
-  return `${port.padEnd(5)} ${sessions.length} stalled sessions: ${taken.length} taken (${stillOpen} still open at the end, the others closed after ${longest.toFixed(1)} s at most), ${refused} refused at once, ${unanswered} never connected (the listen backlog)`;
+  return `${port.padEnd(5)} ${sessions.length} stalled sessions: ${taken.length} taken (closed ${longest.toFixed(1)} s after their accept at most, ${stillOpen} still open), ${refused.length} refused at once, ${unanswered} never connected (the listen backlog)`;
+}
+
+/** Waits up to `ms` for every session the server took to close. */
+async function settled(sessions: Session[], ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && sessions.some((s) => s.accepted && s.closed === undefined)) {
+    await sleep(250);
+  }
 }
 
 async function round(procs: Processes, auth: boolean, n: number, holdMs: number) {
@@ -191,6 +198,8 @@ async function round(procs: Processes, auth: boolean, n: number, holdMs: number)
   };
   await callFor(holdMs);
   report(`${n} stalled sessions per port from ${STALLER}, then ${holdMs / 1000} s of calls:`);
+  // Connects the listen backlog delayed were taken late: their deadlines run from then.
+  await settled([...sieges.grpc, ...sieges.http], 30_000);
   console.log(fate("grpc", sieges.grpc));
   console.log(fate("http", sieges.http));
   grpcClient.close();

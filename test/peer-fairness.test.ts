@@ -24,8 +24,9 @@ const CONNECTIONS: Partial<ConnectionLimits> = {
   maxConnectionsPerPeer: 16,
   firstByteTimeoutMs: 1500,
   headersTimeoutMs: 1500,
-  requestTimeoutMs: 2000,
-  idleTimeoutMs: 1500,
+  // Long enough that the stalled calls still hold the peer's share while the other is served.
+  requestTimeoutMs: 5000,
+  idleTimeoutMs: 2000,
 };
 const STREAMS_PER_PEER = 12;
 /** Stalled calls on each accepted HTTP/2 session of the stalling peer. */
@@ -42,11 +43,21 @@ const STALLER = "127.0.0.2";
 
 type Kind = "silent" | "trickle" | "calls";
 
-/** One connection of the stalling peer, and when and how it ended. */
+/** One connection of the stalling peer, and when it ended. */
 interface Stalled {
   readonly kind: Kind;
   readonly opened: number;
   readonly closed: Promise<number>;
+  /** Whether it is still open. */
+  open(): boolean;
+}
+
+function stalledConnection(kind: Kind, opened: number, closed: Promise<number>): Stalled {
+  let open = true;
+  void closed.then(() => {
+    open = false;
+  });
+  return { kind, opened, closed, open: () => open };
 }
 
 function hostPort(address: string): { host: string; port: number } {
@@ -71,7 +82,7 @@ function closeTime(emitter: NodeJS.EventEmitter): Promise<number> {
 /** A connection that sends nothing. */
 async function silent(address: string): Promise<Stalled> {
   const socket = await rawFromStaller(address);
-  return { kind: "silent", opened: Date.now(), closed: closeTime(socket) };
+  return stalledConnection("silent", Date.now(), closeTime(socket));
 }
 
 /** A connection that sends its preface (HTTP/2) or request head (HTTP/1.1) a byte at a time. */
@@ -83,7 +94,7 @@ async function trickle(address: string, text: string): Promise<Stalled> {
     if (i < text.length && !socket.destroyed) socket.write(text.charAt(i++));
   }, 100);
   const closed = closeTime(socket).finally(() => clearInterval(timer));
-  return { kind: "trickle", opened, closed };
+  return stalledConnection("trickle", opened, closed);
 }
 
 /** How each stalled call of the stalling peer ended. */
@@ -138,7 +149,7 @@ async function stalledCalls(
     req.resume();
     ends.push(closeTime(req).then(() => ({ grpcStatus, httpStatus, rstCode: req.rstCode })));
   }
-  return { kind: "calls", opened, closed };
+  return stalledConnection("calls", opened, closed);
 }
 
 /** The latest a stalled connection of `kind` may close, after it opened. */
@@ -237,7 +248,7 @@ for (const auth of [undefined, TEST_AUTH] as Array<AuthConfig | undefined>) {
         assert.equal(viaConnect.reservation?.resourceId, "fair");
         const health = await fetch(`http://${app.httpAddress}/healthz`);
         assert.equal(health.status, 200);
-        assert.equal(stillHeld(), 2 * SESSIONS_WITH_CALLS);
+        assert.equal(stillHeld(), 2 * SESSIONS_WITH_CALLS, "served while the stalled calls held");
 
         const [grpcSiege, httpSiege] = sieges as [Siege, Siege];
         // Calls beyond the peer's share are refused at once, the others cut at the deadline.
