@@ -153,6 +153,8 @@ export async function startService(procs: Processes, opts: ServiceOptions): Prom
       RSVP_MAX_QUERY_ROWS: "100000000",
       // The fan-out row opens 10,000 listens from one address.
       RSVP_MAX_LISTENS_PER_CALLER: "100000",
+      RSVP_MAX_LISTENS_PER_PEER: "100000",
+      RSVP_MAX_STREAMS_PER_PEER: "100000",
     },
   );
   const [, address] = await waitForLine(child, /^rsvp serving gRPC on (\S+),/, 120_000);

@@ -15,7 +15,12 @@ import { TEST_AUTH, tokenFor, withToken } from "./helpers/tokens.js";
 
 const [embedded] = backends;
 assert.ok(embedded);
-const LIMITS = { maxQueryRows: 5, maxListensPerCaller: 2, maxStreamsPerConnection: 8 };
+const LIMITS = {
+  maxQueryRows: 5,
+  maxListensPerCaller: 2,
+  maxListensPerPeer: 3,
+  maxStreamsPerConnection: 8,
+};
 
 /** A listen held open: resolves `accepted` with its first event, or fails with its error. */
 function hold(client: RsvpClient, req: Parameters<RsvpClient["listen"]>[0], token?: string) {
@@ -124,6 +129,39 @@ describe("limits: a caller beyond them gets RESOURCE_EXHAUSTED, the others carry
       }, "a freed listen slot");
       assert.equal(again.reservation?.userId, "alice");
       held[1]?.close();
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
+  it("listen: at most RSVP_MAX_LISTENS_PER_PEER from one address, whoever its callers", async () => {
+    const clients = [0, 1, 2, 3].map(() => createRsvpClient(t.app.grpcAddress));
+    const [c0, c1, c2, c3] = clients as [RsvpClient, RsvpClient, RsvpClient, RsvpClient];
+    const req = { resourceId: "lim-q", cursor: await cursorAt(t.app) };
+    try {
+      // Slots an earlier test gave back are free once the server has seen those cancels.
+      const held = await eventually(async () => {
+        const tried = [hold(c0, req, alice), hold(c1, req, alice), hold(c2, req, admin)];
+        try {
+          await Promise.all(tried.map((h) => h.accepted));
+          return tried;
+        } catch (err) {
+          for (const h of tried) h.close();
+          if ((err as { code?: unknown }).code !== status.RESOURCE_EXHAUSTED) throw err;
+          return undefined;
+        }
+      }, "three listens from one address");
+      const fourth = await failureOf(hold(c3, req, bob).accepted);
+      assert.equal(fourth?.code, status.RESOURCE_EXHAUSTED, "bob is within his own limit");
+      assert.match(fourth?.message ?? "", /at most 3 per address/);
+      // 127.0.0.2 is loopback too, but another address with a share of its own.
+      const elsewhere = connectCaller(
+        connectTransport(t.app.httpAddress, { nodeOptions: { localAddress: "127.0.0.2" } }),
+        bob,
+      );
+      const [event] = await elsewhere.listen({ resourceId: "lim-b", cursor: req.cursor });
+      assert.equal(event?.reservation?.userId, "bob");
+      for (const h of held) h.close();
     } finally {
       for (const c of clients) c.close();
     }

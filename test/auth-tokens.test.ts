@@ -141,6 +141,35 @@ describe("verification keys", () => {
     assert.equal(await refused(auth, wrongAudience), status.UNAUTHENTICATED);
   });
 
+  it("an expired token is accepted within the clock tolerance only: 30 s, or as configured", async () => {
+    const secret = "s".repeat(32);
+    const now = Math.floor(Date.now() / 1000);
+    // Expired 10 s and 60 s ago: far enough from the tolerance's edges for a slow machine.
+    const expired = (ago: number) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setExpirationTime(now - ago)
+        .sign(new TextEncoder().encode(secret));
+    const [recent, old] = [await expired(10), await expired(60)];
+    const byDefault = createAuthenticator(loadAuthConfig({ RSVP_JWT_SECRET: secret }) ?? TEST_AUTH);
+    assert.equal(await refused(byDefault, recent), undefined, "10 s late: within 30 s");
+    assert.equal(await refused(byDefault, old), status.UNAUTHENTICATED, "60 s late");
+    const strict = loadAuthConfig({
+      RSVP_JWT_SECRET: secret,
+      RSVP_JWT_CLOCK_TOLERANCE_SECONDS: "0",
+    });
+    assert.equal(strict?.clockToleranceSeconds, 0);
+    assert.equal(
+      await refused(createAuthenticator(strict ?? TEST_AUTH), recent),
+      status.UNAUTHENTICATED,
+    );
+    const lenient = loadAuthConfig({
+      RSVP_JWT_SECRET: secret,
+      RSVP_JWT_CLOCK_TOLERANCE_SECONDS: "120",
+    });
+    assert.equal(await refused(createAuthenticator(lenient ?? TEST_AUTH), old), undefined);
+  });
+
   it("bad key settings are one-line configuration errors", async () => {
     const p384 = join(dir, "p384.pem");
     await writeFile(
@@ -163,6 +192,9 @@ describe("verification keys", () => {
       [{ RSVP_JWKS_FILE: notJson }, /not JSON/],
       [{ RSVP_JWKS_FILE: privateJwks }, /private key/],
       [{ RSVP_JWT_ISSUER: "https://id.example" }, /need a key/],
+      [{ RSVP_JWT_SECRET: "x".repeat(32), RSVP_JWT_CLOCK_TOLERANCE_SECONDS: "-1" }, /0-300/],
+      [{ RSVP_JWT_SECRET: "x".repeat(32), RSVP_JWT_CLOCK_TOLERANCE_SECONDS: "1.5" }, /0-300/],
+      [{ RSVP_JWT_SECRET: "x".repeat(32), RSVP_JWT_CLOCK_TOLERANCE_SECONDS: "301" }, /0-300/],
     ];
     for (const [env, message] of cases) {
       assert.throws(

@@ -8,10 +8,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { status as grpcStatus } from "@grpc/grpc-js";
 import { createRsvpClient } from "../src/client/grpc-client.js";
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
 import type { App } from "../src/server/app.js";
-import type { ConnectionLimits } from "../src/server/transport/connection-limits.js";
+import { ConfigError } from "../src/server/config.js";
+import { DEFAULT_LIMITS, loadLimits } from "../src/server/limits.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  loadConnectionLimits,
+} from "../src/server/transport/connection-limits.js";
 import { loadTlsConfig } from "../src/server/transport/tls-config.js";
 import { cursorAt } from "./helpers/cursors.js";
 import { hour } from "./helpers/fixtures.js";
@@ -108,6 +115,41 @@ describe("connections are bounded: stalled clients lose their socket", () => {
     socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // an empty SETTINGS frame
     await closedByServer(socket);
   });
+
+  it("a native gRPC connection trickling its preface is cut", LIMIT, async () => {
+    const socket = await connect(app.grpcAddress);
+    const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let i = 0;
+    // Bytes keep coming, so only a deadline on the first call can end it.
+    const trickle = setInterval(() => socket.write(preface.charAt(i++ % preface.length)), 50);
+    await closedByServer(socket);
+    clearInterval(trickle);
+  });
+
+  it(
+    "a native gRPC call whose request never arrives ends DEADLINE_EXCEEDED, and its idle connection closes",
+    LIMIT,
+    async () => {
+      const session = await h2Session(app.grpcAddress);
+      const closed = closeOf(session);
+      const req = session.request(
+        {
+          ":method": "POST",
+          ":path": "/reservation.ReservationService/get",
+          "content-type": "application/grpc",
+          te: "trailers",
+        },
+        { endStream: false },
+      );
+      req.on("error", () => {});
+      const [headers] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+      assert.equal(headers["grpc-status"], String(grpcStatus.DEADLINE_EXCEEDED));
+      assert.match(decodeURIComponent(String(headers["grpc-message"])), /RSVP_REQUEST_TIMEOUT_MS/);
+      // The client never ended its request: the server ends it, or the stream would live on.
+      await closeOf(req);
+      await closed;
+    },
+  );
 
   it("a request body trickled byte by byte is cut", LIMIT, async () => {
     const socket = await connect(app.httpAddress);
@@ -247,12 +289,91 @@ async function statusForHost(address: string, host: string): Promise<number> {
   }
 }
 
+/** The status of an HTTP/1.1 request with `line` (method and target) and these Host headers. */
+async function headStatus(address: string, line: string, hosts: string[]): Promise<number> {
+  const socket = await connect(address);
+  try {
+    const host = hosts.map((h) => `Host: ${h}\r\n`).join("");
+    socket.write(`${line} HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    await closedByServer(socket);
+    const head = Buffer.concat(socket.received).toString("latin1");
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe("HTTP/1.1 keep-alive lasts the idle timeout", () => {
+  let app: App;
+  before(async () => {
+    // Longer than Node's own 5 s keep-alive timeout, which must not close it first.
+    app = await serve({ idleTimeoutMs: 7000, firstByteTimeoutMs: 5500 });
+  });
+  after(() => app.close());
+
+  it(
+    "keeps an idle connection past 5 s, announces the timeout, and then closes it",
+    LIMIT,
+    async () => {
+      const socket = await connect(app.httpAddress);
+      const head = await getHealth(socket);
+      assert.match(head, /^HTTP\/1\.1 200/);
+      assert.match(head, /\r\nKeep-Alive: timeout=7\r\n/i);
+      // The clock: the server closes a silent connection opened now after 5.5 s.
+      const witness = await connect(app.httpAddress);
+      await closedByServer(witness);
+      assert.equal(socket.closed, false, "still open after 5.5 s idle");
+      await closedByServer(socket);
+    },
+  );
+});
+
+describe("the per-address limits and the timeouts are configurable", () => {
+  it("reads them from the environment, with their defaults, and refuses nonsense", () => {
+    assert.equal(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerPeer, 256);
+    assert.ok(
+      DEFAULT_CONNECTION_LIMITS.maxConnectionsPerPeer * 4 <=
+        DEFAULT_CONNECTION_LIMITS.maxConnections,
+    );
+    for (const [key, ms] of Object.entries(DEFAULT_CONNECTION_LIMITS)) {
+      if (key.endsWith("TimeoutMs")) assert.ok(ms <= 30_000, `${key}: at most 30 s by default`);
+    }
+    assert.deepEqual(loadConnectionLimits({}), DEFAULT_CONNECTION_LIMITS);
+    const set = loadConnectionLimits({
+      RSVP_MAX_CONNECTIONS_PER_PEER: "8",
+      RSVP_IDLE_TIMEOUT_MS: "60000",
+    });
+    assert.equal(set.maxConnectionsPerPeer, 8);
+    assert.equal(set.idleTimeoutMs, 60_000);
+    const limits = loadLimits({
+      RSVP_MAX_STREAMS_PER_PEER: "100",
+      RSVP_MAX_LISTENS_PER_PEER: "10",
+    });
+    assert.equal(limits.maxStreamsPerPeer, 100);
+    assert.equal(limits.maxListensPerPeer, 10);
+    assert.equal(loadLimits({}).maxStreamsPerPeer, DEFAULT_LIMITS.maxStreamsPerPeer);
+    for (const bad of ["0", "-1", "1.5", "many"]) {
+      assert.throws(
+        () => loadConnectionLimits({ RSVP_MAX_CONNECTIONS_PER_PEER: bad }),
+        ConfigError,
+      );
+      assert.throws(() => loadLimits({ RSVP_MAX_STREAMS_PER_PEER: bad }), ConfigError);
+      assert.throws(() => loadLimits({ RSVP_MAX_LISTENS_PER_PEER: bad }), ConfigError);
+    }
+  });
+});
+
 describe("a cap the file limit cannot honour", () => {
-  it("is warned about at start-up", LIMIT, async () => {
-    const log = captureLog("warn");
+  const log = captureLog("warn");
+  let app: App;
+  // Started in the hook: on a busy machine the embedded database alone can take half a minute.
+  before(async () => {
     // Far beyond any open files limit: the cap would never refuse before accept() fails.
-    const app = await serve({ maxConnections: 1e9 }, log);
-    await app.close();
+    app = await serve({ maxConnections: 1e9 }, log);
+  });
+  after(() => app.close());
+
+  it("is warned about at start-up", () => {
     assert.ok(log.lines.some((l) => l.msg.startsWith("RSVP_MAX_CONNECTIONS is too high")));
   });
 });
@@ -278,6 +399,33 @@ describe("without authentication the HTTP port answers loopback and listed host 
       assert.equal(await statusForHost(app.httpAddress, host), 200, `Host: ${host}`);
       assert.equal(await statusFor(app.httpAddress, host), 200, host);
     }
+  });
+
+  it("answers a request naming its host more than once 400, and checks an absolute-form target's host", async () => {
+    const port = app.httpAddress.split(":")[1];
+    assert.equal(
+      await headStatus(app.httpAddress, "GET /healthz", ["127.0.0.1", "127.0.0.1"]),
+      400,
+    );
+    assert.equal(
+      await headStatus(app.httpAddress, "GET /healthz", ["127.0.0.1", "attacker.example"]),
+      400,
+    );
+    const absolute = (host: string) => `GET http://${host}/healthz`;
+    assert.equal(await headStatus(app.httpAddress, absolute("evil.example"), ["127.0.0.1"]), 403);
+    assert.equal(
+      await headStatus(app.httpAddress, absolute(`127.0.0.1:${port}`), ["evil.example"]),
+      403,
+      "the Host header is checked too",
+    );
+    assert.equal(
+      await headStatus(app.httpAddress, absolute(`127.0.0.1:${port}`), ["localhost"]),
+      200,
+    );
+    assert.equal(
+      await headStatus(app.httpAddress, absolute("rsvp.internal"), ["rsvp.internal"]),
+      200,
+    );
   });
 
   it("a Connect or gRPC call with a rebound host is PERMISSION_DENIED, never served", async () => {
@@ -316,6 +464,11 @@ describe("with authentication on, the host check is not needed", () => {
 
   it("answers any host name: a page without a token gets nothing from it", async () => {
     assert.equal(await statusForHost(app.httpAddress, "rsvp.example.com"), 200);
+  });
+
+  it("still answers a request naming its host twice 400: it is malformed", async () => {
+    const hosts = ["rsvp.example.com", "other.example.com"];
+    assert.equal(await headStatus(app.httpAddress, "GET /healthz", hosts), 400);
   });
 });
 

@@ -19,6 +19,28 @@ export interface AuthConfig {
   readonly issuer?: string | undefined;
   /** When set, a token's `aud` must contain it. */
   readonly audience?: string | undefined;
+  /**
+   * How far the issuer's clock and this server's may disagree, in seconds: a token is still
+   * accepted this long after its `exp` (and this long before its `nbf`). Default 30.
+   */
+  readonly clockToleranceSeconds?: number | undefined;
+}
+
+/** Issuers' and servers' clocks, NTP-synchronised, agree far better than this. */
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+
+// Beyond five minutes `exp` would mean little.
+const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
+function clockTolerance(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_CLOCK_TOLERANCE_SECONDS) {
+    throw new ConfigError(
+      `RSVP_JWT_CLOCK_TOLERANCE_SECONDS must be a whole number of seconds 0-${MAX_CLOCK_TOLERANCE_SECONDS}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
 }
 
 /** Shortest HS256 secret accepted: RFC 7518 asks for a key at least as long as the hash. */
@@ -81,7 +103,8 @@ function jwksKey(file: string): VerificationKey {
 /**
  * Authentication from the environment: a key from exactly one of RSVP_JWT_SECRET (HS256),
  * RSVP_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM) or RSVP_JWKS_FILE, plus the optional
- * RSVP_JWT_ISSUER and RSVP_JWT_AUDIENCE. Undefined (off) when no key is configured.
+ * RSVP_JWT_ISSUER, RSVP_JWT_AUDIENCE and RSVP_JWT_CLOCK_TOLERANCE_SECONDS. Undefined (off)
+ * when no key is configured.
  */
 export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | undefined {
   const given = (["RSVP_JWT_SECRET", "RSVP_JWT_PUBLIC_KEY_FILE", "RSVP_JWKS_FILE"] as const).filter(
@@ -92,6 +115,7 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | undefined {
   }
   const issuer = env.RSVP_JWT_ISSUER || undefined;
   const audience = env.RSVP_JWT_AUDIENCE || undefined;
+  const clockToleranceSeconds = clockTolerance(env.RSVP_JWT_CLOCK_TOLERANCE_SECONDS);
   const [name] = given;
   if (name === undefined) {
     if (issuer || audience) {
@@ -108,5 +132,5 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | undefined {
       : name === "RSVP_JWT_PUBLIC_KEY_FILE"
         ? publicKey(value)
         : jwksKey(value);
-  return { key, issuer, audience };
+  return { key, issuer, audience, clockToleranceSeconds };
 }

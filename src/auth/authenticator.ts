@@ -9,7 +9,7 @@ import {
 } from "jose";
 import { RsvpError, unauthenticated } from "../domain/errors.js";
 import { parseName } from "../domain/validate.js";
-import type { Algorithm, AuthConfig } from "./auth-config.js";
+import { type Algorithm, type AuthConfig, DEFAULT_CLOCK_TOLERANCE_SECONDS } from "./auth-config.js";
 import { type Principal, ROLES, type Role } from "./caller.js";
 import { FEED_CLAIM } from "./mint-token.js";
 
@@ -20,9 +20,6 @@ export interface Authenticator {
   /** A feed token (from a calendar URL's `?token=`); an ordinary bearer token is refused. */
   authenticateFeed(token: string): Promise<Principal>;
 }
-
-/** Clocks of token issuers and this server may disagree by this much. */
-const CLOCK_TOLERANCE_SECONDS = 30;
 
 const isRole = (value: unknown): value is Role => ROLES.includes(value as Role);
 
@@ -68,7 +65,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     issuer: config.issuer,
     audience: config.audience,
     requiredClaims: ["sub", "exp"],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    // Clocks of token issuers and this server may disagree by this much.
+    clockTolerance: config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
   };
   const verify = async (token: string): Promise<JWTPayload> => {
     try {

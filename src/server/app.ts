@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
@@ -34,6 +35,7 @@ import { openMigrated } from "./startup.js";
 import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
 import { DEFAULT_CONNECTION_LIMITS, warnIfCapExceedsFiles } from "./transport/connection-limits.js";
+import { createGrpcConnectionBounds } from "./transport/grpc-connection-bounds.js";
 import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
@@ -127,8 +129,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
   });
   // Aborted when the grace period is over: what still runs then is cut.
   const graceOver = new AbortController();
+  // Every call in flight on the HTTP port listens to it: many at once are no leak.
+  setMaxListeners(0, graceOver.signal);
+  const grpcBounds = createGrpcConnectionBounds(connections, limits.maxStreamsPerPeer, log);
   const server = new grpc.Server({
     ...GRPC_OPTIONS,
+    interceptors: [grpcBounds.interceptor],
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     // A connection without calls is closed (GOAWAY) after this; a silent one too.
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
@@ -175,6 +181,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     corsOrigins: config.corsOrigins ?? [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     maxConcurrentStreams: limits.maxStreamsPerConnection,
+    maxStreamsPerPeer: limits.maxStreamsPerPeer,
     tls: config.tls,
     shutdownSignal: graceOver.signal,
     connections,
@@ -201,7 +208,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         shutdownSignal: graceOver.signal,
       });
     }
-    const grpcBound = await listenGrpc(server, config, connections.maxConnections, log);
+    const grpcBound = await listenGrpc(server, config, connections, grpcBounds, log);
     grpcListener = grpcBound.listener;
     const port = grpcBound.port;
     const httpPort = await http.listen(config.host, config.httpPort);

@@ -3,7 +3,8 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "./config.js";
 import { MAX_MESSAGE_BYTES } from "./limits.js";
 import type { Logger } from "./logger.js";
-import { capConnections } from "./transport/connection-limits.js";
+import { type ConnectionLimits, capConnections } from "./transport/connection-limits.js";
+import type { GrpcConnectionBounds } from "./transport/grpc-connection-bounds.js";
 
 /** The native gRPC server's options that do not depend on the configuration. */
 export const GRPC_OPTIONS: grpc.ServerOptions = {
@@ -27,17 +28,23 @@ export function hostPort(host: string, port: number): string {
 
 /**
  * Serves `server` on a listener of our own, handing it each connection: grpc-js's bindAsync
- * offers no cap on connections, and a net.Server does. Resolves to the port bound.
+ * offers no cap on connections nor deadlines before a first call, and a net.Server and
+ * `bounds` do. Resolves to the port bound.
  */
 export function listenGrpc(
   server: grpc.Server,
   config: Config,
-  maxConnections: number,
+  connections: ConnectionLimits,
+  bounds: GrpcConnectionBounds,
   log: Logger,
 ): Promise<{ port: number; listener: net.Server }> {
   const injector = server.createConnectionInjector(grpcCredentials(config));
-  const listener = net.createServer((socket) => injector.injectConnection(socket));
-  capConnections(listener, maxConnections, "grpc", log);
+  const listener = net.createServer((socket) => {
+    if (!admit(socket)) return;
+    bounds.accept(socket);
+    injector.injectConnection(socket);
+  });
+  const admit = capConnections(listener, connections, "grpc", log);
   return new Promise((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(config.port, config.host, () => {

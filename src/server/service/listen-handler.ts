@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import { callerKey, callerOf } from "../../auth/caller.js";
+import { callerKey, callerOf, PEER_ADDRESS } from "../../auth/caller.js";
 import { scopedUserFilter } from "../../auth/policy.js";
 import type { Change, ChangeOp } from "../../domain/change.js";
 import { parseOptionalName } from "../../domain/validate.js";
@@ -31,6 +31,8 @@ export interface ListenDeps {
   readonly feed: ChangeFeed;
   readonly cursors: () => Promise<CursorCodec>;
   readonly maxPerCaller: number;
+  /** Streams one remote address may hold, whoever its callers are. */
+  readonly maxPerPeer: number;
   /** How often a listener that asked for bookmarks gets a fresher cursor, at most. */
   readonly bookmarkMs: number;
 }
@@ -42,6 +44,7 @@ export interface ListenDeps {
  */
 export function createListenHandler(deps: ListenDeps) {
   const quota = createStreamQuota(deps.maxPerCaller, "listen");
+  const peerQuota = createStreamQuota(deps.maxPerPeer, "listen", "address");
   // The feed hands every listener the same Change object, so each change becomes one message
   // (and, through the transport's cache, one encoding) however many listeners hear it.
   const messages = new WeakMap<Change, ListenResponse>();
@@ -73,7 +76,10 @@ export function createListenHandler(deps: ListenDeps) {
     const codec = await deps.cursors();
     const after = req.cursor === "" ? undefined : codec.decode(req.cursor);
     const release = quota.acquire(callerKey(ctx));
+    let releasePeer: (() => void) | undefined;
     try {
+      // One address may speak for many token subjects: it has a share of its own too.
+      releasePeer = peerQuota.acquire(ctx.values.get(PEER_ADDRESS) ?? "unknown");
       const sub = await deps.feed.open(filter, after, {
         signal: ctx.signal,
         bookmarkMs: req.bookmarks ? deps.bookmarkMs : undefined,
@@ -89,6 +95,7 @@ export function createListenHandler(deps: ListenDeps) {
             });
       }
     } finally {
+      releasePeer?.();
       release();
     }
   };

@@ -33,7 +33,12 @@ export interface ServiceDeps {
   readonly feed: ChangeFeed;
   /** Per-call and per-caller bounds (the defaults when absent). */
   readonly limits?:
-    | Partial<Pick<Limits, "maxQueryRows" | "maxListensPerCaller" | "maxQueuedReserves">>
+    | Partial<
+        Pick<
+          Limits,
+          "maxQueryRows" | "maxListensPerCaller" | "maxListensPerPeer" | "maxQueuedReserves"
+        >
+      >
     | undefined;
   /** How often a listener that asked for bookmarks gets one, at most (default 10 s). */
   readonly bookmarkMs?: number | undefined;
@@ -170,6 +175,7 @@ export function createReservationService(
       feed: deps.feed,
       cursors: secrets.cursors,
       maxPerCaller: limits.maxListensPerCaller,
+      maxPerPeer: limits.maxListensPerPeer,
       bookmarkMs: deps.bookmarkMs ?? 10_000,
     }),
     ...createFilterHandler(db, deps.feed, secrets),

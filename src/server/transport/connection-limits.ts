@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { ConfigError } from "../../domain/config-error.js";
 import type { Logger } from "../logger.js";
+import { createPeerCounts } from "./peer-counts.js";
 
 /**
  * Bounds on connections, so that clients that connect and then stall cannot hold sockets
@@ -10,6 +11,11 @@ import type { Logger } from "../logger.js";
 export interface ConnectionLimits {
   /** Open connections per port; beyond it new ones are closed at once, with a warning logged. */
   readonly maxConnections: number;
+  /**
+   * Open connections per port from one remote address, well below `maxConnections`: one
+   * address cannot fill the port; beyond it its new connections are closed at once.
+   */
+  readonly maxConnectionsPerPeer: number;
   /** From accept to the first byte the client sends (TLS handshake included). */
   readonly firstByteTimeoutMs: number;
   /** From the first byte to a complete request head (HTTP/1.1) or first stream (HTTP/2). */
@@ -24,19 +30,23 @@ export interface ConnectionLimits {
 
 /**
  * Two ports at the default cap stay well under a 20,000 descriptor limit, with room for the
- * database, the data files and the log. The timeouts are long for any honest client.
+ * database, the data files and the log; one address holds at most a sixteenth of a port. The
+ * timeouts are long for any honest client, and none is over 30 s: a stalled connection or
+ * request gives its slot back within that.
  */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 4096,
+  maxConnectionsPerPeer: 256,
   firstByteTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
-  idleTimeoutMs: 60_000,
-  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 30_000,
+  requestTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
 };
 
 const ENV: Record<keyof ConnectionLimits, string> = {
   maxConnections: "RSVP_MAX_CONNECTIONS",
+  maxConnectionsPerPeer: "RSVP_MAX_CONNECTIONS_PER_PEER",
   firstByteTimeoutMs: "RSVP_FIRST_BYTE_TIMEOUT_MS",
   headersTimeoutMs: "RSVP_HEADERS_TIMEOUT_MS",
   idleTimeoutMs: "RSVP_IDLE_TIMEOUT_MS",
@@ -44,7 +54,10 @@ const ENV: Record<keyof ConnectionLimits, string> = {
   handshakeTimeoutMs: "RSVP_TLS_HANDSHAKE_TIMEOUT_MS",
 };
 
-/** The connection limits from RSVP_MAX_CONNECTIONS and the RSVP_*_TIMEOUT_MS variables. */
+/**
+ * The connection limits from RSVP_MAX_CONNECTIONS, RSVP_MAX_CONNECTIONS_PER_PEER and the
+ * RSVP_*_TIMEOUT_MS variables.
+ */
 export function loadConnectionLimits(env: NodeJS.ProcessEnv): ConnectionLimits {
   const out: Record<string, number> = {};
   for (const [key, name] of Object.entries(ENV) as Array<[keyof ConnectionLimits, string]>) {
@@ -66,10 +79,18 @@ export function loadConnectionLimits(env: NodeJS.ProcessEnv): ConnectionLimits {
 const WARN_EVERY_MS = 10_000;
 
 /**
- * Caps `server`'s open connections at `max`: Node closes the ones beyond it as soon as they
- * are accepted, before they cost more than a moment of a descriptor. Warns when that happens.
+ * Caps `server`'s open connections at `maxConnections`: Node closes the ones beyond it as soon
+ * as they are accepted, before they cost more than a moment of a descriptor. Returns the check
+ * each accepted connection must pass first: it closes the connection, and answers false, when
+ * its address already holds `maxConnectionsPerPeer`. Warns when either cap refuses.
  */
-export function capConnections(server: net.Server, max: number, port: string, log: Logger): void {
+export function capConnections(
+  server: net.Server,
+  limits: Pick<ConnectionLimits, "maxConnections" | "maxConnectionsPerPeer">,
+  port: string,
+  log: Logger,
+): (socket: net.Socket) => boolean {
+  const max = limits.maxConnections;
   server.maxConnections = max;
   let refused = 0;
   let lastWarn = 0;
@@ -84,6 +105,20 @@ export function capConnections(server: net.Server, max: number, port: string, lo
     );
     refused = 0;
   });
+  const perPeer = createPeerCounts(limits.maxConnectionsPerPeer, {
+    port,
+    setting: "RSVP_MAX_CONNECTIONS_PER_PEER",
+    log,
+  });
+  return (socket) => {
+    const release = perPeer.take(socket.remoteAddress ?? "unknown");
+    if (!release) {
+      socket.destroy();
+      return false;
+    }
+    socket.once("close", release);
+    return true;
+  };
 }
 
 /** The soft limit on open files of this process, where the system says (Linux), else undefined. */

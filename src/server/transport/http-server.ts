@@ -7,11 +7,13 @@ import { type ConnectRouter, createContextValues, type Interceptor } from "@conn
 import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
 import { PEER_ADDRESS } from "../../auth/caller.js";
 import type { Logger } from "../logger.js";
+import { answerBusy } from "./busy-response.js";
 import { type ConnectionLimits, capConnections } from "./connection-limits.js";
 import { after, http1Timeouts, http2Timeouts } from "./connection-timeouts.js";
 import { createCors } from "./cors.js";
-import { createHostCheck } from "./host-check.js";
+import { createHostCheck, namedAuthorities, originForm } from "./host-check.js";
 import type { HttpRoute } from "./http-route.js";
+import { createPeerCounts } from "./peer-counts.js";
 import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -26,6 +28,11 @@ export interface HttpServerOptions {
   readonly readMaxBytes: number;
   /** Concurrent HTTP/2 streams one connection may have open. */
   readonly maxConcurrentStreams: number;
+  /**
+   * Requests one remote address may have in flight at once over all its connections; beyond
+   * it a request is answered RESOURCE_EXHAUSTED (HTTP 429) at once.
+   */
+  readonly maxStreamsPerPeer: number;
   /** Serve TLS (HTTP/1.1 and HTTP/2 negotiated by ALPN) instead of cleartext. */
   readonly tls?: TlsConfig | undefined;
   /** Aborted when shutdown's grace period is over: calls still running are cut then. */
@@ -75,18 +82,43 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       res.end("not found\n");
     },
   });
+  const streams = createPeerCounts(opts.maxStreamsPerPeer, {
+    port: "http",
+    setting: "RSVP_MAX_STREAMS_PER_PEER",
+    log: opts.log,
+  });
+  const tooMany = `too many concurrent requests from this address: at most ${opts.maxStreamsPerPeer} (RSVP_MAX_STREAMS_PER_PEER)`;
   const handle: NodeHandlerFn = (req, res) => {
     if (closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
-    // HTTP/2 names the host in :authority, HTTP/1.1 in Host. 403 reads as PERMISSION_DENIED
-    // to gRPC and Connect clients alike.
-    if (hostAllowed && !hostAllowed(req.headers[":authority"] ?? req.headers.host)) {
+    // Counted from the request's head to the end of its response: a request whose body
+    // stalls holds its address's slot until the request timeout cuts it.
+    const release = streams.take(req.socket.remoteAddress ?? "unknown");
+    if (!release) {
+      answerBusy(req.headers["content-type"], res, tooMany);
+      return;
+    }
+    res.once("close", release);
+    const named = namedAuthorities(req);
+    if (!named) {
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end("a request names its host once: one Host header\n");
+      return;
+    }
+    // HTTP/2 names the host in :authority, HTTP/1.1 in Host, an absolute-form request line
+    // in its target: each must be allowed. 403 reads as PERMISSION_DENIED to gRPC and
+    // Connect clients alike.
+    if (hostAllowed && (named.length === 0 || !named.every(hostAllowed))) {
       res.writeHead(403, { "content-type": "text/plain" });
       res.end("host not allowed: set RSVP_ALLOWED_HOSTS, or enable authentication\n");
       return;
     }
+    if (req.url !== undefined) req.url = originForm(req.url);
     if (!cors(req, res)) rpc(req, res);
   };
   const h1 = http.createServer(handle);
+  // Node's own keep-alive timeout (5 s) would close an idle connection long before ours, and
+  // it is what the Keep-Alive response header announces.
+  h1.keepAliveTimeout = limits.idleTimeoutMs;
   const h2 = http2.createServer(
     { settings: { maxConcurrentStreams: opts.maxConcurrentStreams } },
     handle,
@@ -143,6 +175,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const secureContext = opts.tls && tls.createSecureContext(opts.tls);
   // Under TLS the same dispatch runs on the decrypted stream.
   const server = net.createServer((socket) => {
+    if (!admit(socket)) return;
     if (!secureContext) return accept(socket);
     socket.on("error", () => socket.destroy());
     // tls.Server's handshakeTimeout does not apply to a TLSSocket built by hand: this does.
@@ -156,7 +189,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     secure.once("secure", () => clearTimeout(handshake));
     accept(secure);
   });
-  capConnections(server, limits.maxConnections, "http", opts.log);
+  const admit = capConnections(server, limits, "http", opts.log);
 
   return {
     listen: (host, port) =>
