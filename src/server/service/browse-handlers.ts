@@ -4,9 +4,10 @@ import { scopedUserFilter } from "../../auth/policy.js";
 import type { Queryable } from "../../db/engine/db.js";
 import { availableWindows, poolExists } from "../../db/store/availability.js";
 import { readPage } from "../../db/store/query-reservations.js";
-import { invalidArgument, notFound } from "../../domain/errors.js";
+import { invalidArgument, notFound, quote } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
 import {
+  parseDuration,
   parseId,
   parseName,
   parseOptionalName,
@@ -89,14 +90,14 @@ export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: S
         timestampToMicros("start", req.start),
         timestampToMicros("end", req.end),
       );
-      const min = durationToMicros("min_duration", req.minDuration);
+      const min = parseDuration("min_duration", durationToMicros("min_duration", req.minDuration));
       // No window is longer than the range; asking for one must not overflow the query.
       const windows =
         min > range.end - range.start
           ? []
           : await availableWindows(db, target, range, min, ctx.signal);
       if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
-        throw notFound(`pool ${JSON.stringify(pool)} has no resources`);
+        throw notFound(`pool ${quote(pool)} has no resources`);
       }
       return {
         windows: windows.map((w) => ({
