@@ -30,6 +30,7 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   warnIfCapExceedsFiles,
 } from "./transport/connection-limits.js";
+import { requestFraming } from "./transport/grpc-request-framing.js";
 import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
@@ -75,6 +76,8 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  // A truncated or corrupt request message is INVALID_ARGUMENT, as on the HTTP port.
+  interceptors: [requestFraming],
 };
 
 /** The services' handlers, behind authentication when a key is configured. */
