@@ -36,7 +36,20 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...SQL_METACHARACTERS),
   fc.constantFrom("", " ", "\u0000", "a\u0000b", "\n", "\r\n\t", "\u001b[31m", "\uD800"),
   fc.constantFrom("x".repeat(64), "x".repeat(65), "é".repeat(65), "x".repeat(70_000)),
+  // Longer than any status message may be: one quoted whole never reaches the caller.
+  fc.constantFrom("x".repeat(100_000), "é".repeat(100_000), "🦄".repeat(50_000)),
+  // Bidi controls make an id display as another one.
+  fc.constantFrom("\u202Eevil", "a\u2066b", "\u200F", "\u061C", "\u0085"),
   fc.uuid().map((u) => u.toUpperCase()),
+);
+
+/**
+ * A resource id or pool name: often one of a few that every request shares, so that a resource
+ * registered with extreme settings is then booked and searched, else any string.
+ */
+export const hostileName: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom("fz-a", "fz-b", "fz-pool"),
+  hostileString,
 );
 
 /** An id that is sometimes a valid uuid. */
@@ -65,11 +78,18 @@ export const hostileTimestamp = fc.option(
   { nil: undefined },
 );
 
-/** A Duration with any seconds and nanos (or unset). */
+const TEN_YEARS = 3653n * 86_400n;
+
+/** A Duration with any seconds and nanos (or unset), often near the 10-year bound. */
 export const hostileDuration = fc.option(
   fc
     .record({
-      seconds: fc.oneof(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.bigInt(-10n, 100_000n)),
+      seconds: fc.oneof(
+        fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+        fc.bigInt(-10n, 100_000n),
+        fc.bigInt(TEN_YEARS - 2n, TEN_YEARS + 2n),
+        fc.constantFrom(1_000_000_000_000n, 315_360_000_000n, INT64_MAX),
+      ),
       nanos: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
     })
     .map((d) => create(DurationSchema, d)),
@@ -91,7 +111,7 @@ export const hostileRequest = fc.oneof(
         fc.record({
           id: hostileString,
           userId: hostileString,
-          resourceId: hostileString,
+          resourceId: hostileName,
           status: hostileEnum,
           start: hostileTimestamp,
           end: hostileTimestamp,
@@ -102,6 +122,7 @@ export const hostileRequest = fc.oneof(
       ),
       holdSeconds: fc.oneof(fc.constant(0), fc.nat({ max: 100 }), fc.nat({ max: 2 ** 32 - 1 })),
       requestId: hostileString,
+      pool: fc.oneof(fc.constant(""), hostileName),
     }),
   }),
   fc.record({
@@ -128,6 +149,7 @@ export const hostileRequest = fc.oneof(
       desc: fc.boolean(),
       pageSize: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
       pageToken: hostileString,
+      groupId: fc.oneof(fc.constant(""), hostileId),
     }),
   }),
   fc.record({
@@ -144,10 +166,124 @@ export const hostileRequest = fc.oneof(
   fc.record({
     rpc: fc.constant("available" as const),
     req: fc.record({
-      resourceId: hostileString,
+      resourceId: hostileName,
       start: hostileTimestamp,
       end: hostileTimestamp,
       minDuration: hostileDuration,
+      pool: fc.oneof(fc.constant(""), hostileName),
+    }),
+  }),
+);
+
+/** An RRULE, well-formed or not: strict numbers, odd parts, huge values. */
+export const hostileRrule = fc.oneof(
+  hostileString,
+  fc
+    .record({
+      freq: fc.constantFrom("DAILY", "WEEKLY", "MONTHLY", "YEARLY", "daily", ""),
+      count: fc.constantFrom("1", "3", "-1", "+3", "0", "2.5", "1e3", "99999999999999999999", ""),
+      interval: fc.option(fc.constantFrom("1", "2", "0", "2.5", "-2", "999999"), {
+        nil: undefined,
+      }),
+      until: fc.option(fc.constantFrom("20300105T000000Z", "99991231T235959Z", "0"), {
+        nil: undefined,
+      }),
+      byday: fc.option(fc.constantFrom("MO,WE", "XX", "1MO", "MO".repeat(1000)), {
+        nil: undefined,
+      }),
+    })
+    .map((r) =>
+      [
+        `FREQ=${r.freq}`,
+        r.until === undefined ? `COUNT=${r.count}` : `UNTIL=${r.until}`,
+        r.interval === undefined ? "" : `;INTERVAL=${r.interval}`,
+        r.byday === undefined ? "" : `;BYDAY=${r.byday}`,
+      ].join(";"),
+    ),
+);
+
+/** A time zone name, real or not. */
+export const hostileZone = fc.oneof(
+  hostileString,
+  fc.constantFrom("UTC", "Europe/Berlin", "America/New_York", "Etc/GMT+14", "Mars/Olympus"),
+);
+
+const hostileReserve = fc.record({
+  reservation: fc.option(
+    fc.record({
+      userId: hostileString,
+      resourceId: hostileName,
+      status: hostileEnum,
+      start: hostileTimestamp,
+      end: hostileTimestamp,
+      note: hostileString,
+      expiresAt: hostileTimestamp,
+    }),
+    { nil: undefined },
+  ),
+  holdSeconds: fc.oneof(fc.constant(0), fc.nat({ max: 100 }), fc.nat({ max: 2 ** 32 - 1 })),
+  requestId: fc.oneof(fc.constant(""), hostileString),
+  pool: fc.oneof(fc.constant(""), fc.constant(""), hostileName),
+});
+
+/** Random requests for the rpcs that book in groups. */
+export const hostileGroupRequest = fc.oneof(
+  fc.record({
+    rpc: fc.constant("reserveAll" as const),
+    req: fc.record({
+      items: fc.array(hostileReserve, { maxLength: 4 }),
+      requestId: hostileString,
+    }),
+  }),
+  fc.record({
+    rpc: fc.constant("reserveSeries" as const),
+    req: fc.record({
+      first: fc.option(hostileReserve, { nil: undefined }),
+      rrule: hostileRrule,
+      timeZone: fc.oneof(fc.constant(""), hostileZone),
+      skipConflicts: fc.boolean(),
+      requestId: hostileString,
+    }),
+  }),
+);
+
+/** Random requests for every rpc of the resource catalog. */
+export const hostileCatalogRequest = fc.oneof(
+  fc.record({
+    rpc: fc.constant("putResource" as const),
+    req: fc.record({
+      resource: fc.option(
+        fc.record({
+          id: hostileName,
+          pool: fc.oneof(fc.constant(""), hostileName),
+          timeZone: hostileZone,
+          bufferBefore: hostileDuration,
+          bufferAfter: hostileDuration,
+          rules: fc.option(
+            fc.record({
+              minDuration: hostileDuration,
+              maxDuration: hostileDuration,
+              minNotice: hostileDuration,
+              maxAdvance: hostileDuration,
+            }),
+            { nil: undefined },
+          ),
+          note: hostileString,
+        }),
+        { nil: undefined },
+      ),
+    }),
+  }),
+  fc.record({
+    rpc: fc.constantFrom("getResource" as const, "deleteResource" as const),
+    req: fc.record({ id: hostileName }),
+  }),
+  fc.record({
+    rpc: fc.constant("listResources" as const),
+    req: fc.record({
+      pool: hostileName,
+      pageSize: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      pageToken: hostileString,
     }),
   }),
 );
