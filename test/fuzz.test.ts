@@ -55,6 +55,13 @@ const VALID = toBinary(
     requestId: "k",
   }),
 );
+/** A valid ReserveRequest of a resource only the framing checks use: each of them refuses it. */
+const REFUSED = toBinary(
+  ReserveRequestSchema,
+  create(ReserveRequestSchema, {
+    reservation: { userId: "u", resourceId: "refused", start: hour(0), end: hour(1) },
+  }),
+);
 const LIMIT = { timeout: 240_000 };
 
 /** Calls `rpc` with `req`; a listen that stays open past a moment is cut (that is fine). */
@@ -269,7 +276,12 @@ for (const backend of backends) {
         const gzippedGarbage = gzipSync(Buffer.from([0xff, 0xff, 0xff]));
         const cases = [
           // A valid message flagged as compressed, with no encoding to decompress it by.
-          { what: "compressed flag, no encoding", body: envelope(VALID, 1), headers: {}, code: 3 },
+          {
+            what: "compressed flag, no encoding",
+            body: envelope(REFUSED, 1),
+            headers: {},
+            code: 3,
+          },
           { what: "corrupt gzip", body: envelope(notGzip, 1), headers: { x: "gzip" }, code: 3 },
           {
             what: "gzip of garbage",
@@ -280,21 +292,21 @@ for (const backend of backends) {
           // A message cut short: its envelope promises more bytes than arrive.
           {
             what: "truncated message",
-            body: envelope(VALID).subarray(0, 9),
+            body: envelope(REFUSED).subarray(0, 9),
             headers: {},
             code: 3,
           },
           { what: "no message at all", body: Buffer.alloc(0), headers: {}, code: 3 },
           {
             what: "truncated gzip message",
-            body: envelope(gzipSync(Buffer.from(VALID)), 1).subarray(0, 12),
+            body: envelope(gzipSync(Buffer.from(REFUSED)), 1).subarray(0, 12),
             headers: { x: "gzip" },
             code: 3,
           },
           // The protocols require UNIMPLEMENTED here, so that a client falls back to another.
           {
             what: "unknown encoding",
-            body: envelope(VALID, 1),
+            body: envelope(REFUSED, 1),
             headers: { x: "snappy" },
             code: 12,
           },
@@ -338,7 +350,7 @@ for (const backend of backends) {
           for (const [what, body, encoding, code] of [
             ["corrupt gzip", notGzip, "gzip", 3],
             ["gzip of garbage", gzippedGarbage, "gzip", 3],
-            ["unknown encoding", Buffer.from(VALID), "snappy", 12],
+            ["unknown encoding", Buffer.from(REFUSED), "snappy", 12],
           ] as const) {
             const headers = { ...auth, "content-encoding": encoding };
             const got = await rawCall(session, "connect", reserve, false, body, { headers });
@@ -361,7 +373,7 @@ for (const backend of backends) {
             native.close();
           }
           const stored = await t.client.query(
-            { resourceId: "raw" },
+            { resourceId: "refused" },
             { metadata: { authorization: `Bearer ${adminToken}` } },
           );
           for await (const r of stored) assert.fail(`a refused message was stored: ${r.id}`);
