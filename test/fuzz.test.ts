@@ -369,6 +369,18 @@ for (const backend of backends) {
               });
               assert.equal(code, c.code, `native ${c.what}: ${grpc.status[code]}`);
             }
+            // A timeout header no one can read is the caller's fault too, on both ports.
+            for (const [name, s] of [
+              ["native", native],
+              ["HTTP port", session],
+            ] as const) {
+              for (const timeout of ["bogus", "1X"]) {
+                const code = await rawCall(s, "grpc", reserve, false, REFUSED, {
+                  headers: { ...auth, "grpc-timeout": timeout },
+                });
+                assert.equal(code, 3, `${name} grpc-timeout ${timeout}: ${grpc.status[code]}`);
+              }
+            }
           } finally {
             native.close();
           }

@@ -58,12 +58,27 @@ function requireMessage(call: grpc.ServerInterceptingCallInterface): void {
 }
 
 /**
+ * A `grpc-timeout` header grpc-js cannot read: it answers INTERNAL, the caller's fault all the
+ * same (the HTTP port answers INVALID_ARGUMENT). grpc-js sends that status itself, from its
+ * own call, just after the call is made.
+ */
+function refuseBadTimeout(call: grpc.ServerInterceptingCallInterface): void {
+  const send = call.sendStatus.bind(call);
+  call.sendStatus = (status) => {
+    const bad =
+      status.code === grpc.status.INTERNAL && status.details.startsWith("Invalid grpc-timeout");
+    send(bad ? invalid("the grpc-timeout header is not a valid timeout") : status);
+  };
+}
+
+/**
  * The native port's check of request framing, as a grpc-js server interceptor: a truncated or
- * corrupt message, compressed or not, is INVALID_ARGUMENT, as on every protocol of the HTTP
- * port. It adjusts grpc-js's own call in place rather than wrapping it in another layer, which
+ * corrupt message, compressed or not, or an unreadable timeout is INVALID_ARGUMENT, as on every
+ * protocol of the HTTP port. It adjusts grpc-js's own call in place rather than wrapping it in another layer, which
  * would cost every call an extra object and closures for what only a bad request needs.
  */
 export const requestFraming: grpc.ServerInterceptor = (method, call) => {
+  refuseBadTimeout(call);
   checkDecompression(call as Partial<Decompresses>);
   if (!method.requestStream) requireMessage(call);
   return call as grpc.ServerInterceptingCall;
