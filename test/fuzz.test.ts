@@ -1,21 +1,25 @@
 import assert from "node:assert/strict";
-import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
-import { ReservationService, ReserveRequestSchema } from "../src/gen/reservation/reservation_pb.js";
 import { backends } from "./helpers/databases.js";
 import { hour } from "./helpers/fixtures.js";
-import { hostileBytes, hostileRequest, hostileString } from "./helpers/hostile.js";
-import { envelope, RAW_PROTOCOLS, rawCall } from "./helpers/raw-rpc.js";
+import {
+  hostileCatalogRequest,
+  hostileGroupRequest,
+  hostileRequest,
+  hostileString,
+} from "./helpers/hostile.js";
 import {
   type Caller,
   connectCaller,
+  connectResourceCaller,
   connectTransport,
   failureOf,
   grpcCaller,
+  grpcResourceCaller,
+  type ResourceCaller,
 } from "./helpers/rpc-caller.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
 import { TEST_AUTH, tokenFor } from "./helpers/tokens.js";
@@ -27,289 +31,139 @@ const SERVER_FAULTS = new Set<number>([
   grpc.status.UNAVAILABLE,
   grpc.status.DATA_LOSS,
 ]);
+/** Every call has this deadline: one that runs out is a hang, a fault too. */
+const CALL_MS = 15_000;
+/** What every write leaves behind: a failed call must leave all of it as it was. */
+const STATE_SQL = `SELECT (SELECT count(*) FROM rsvp.reservations)::text AS reservations,
+  (SELECT max(updated_at) FROM rsvp.reservations)::text AS updated,
+  (SELECT count(*) FROM rsvp.reservation_changes)::text AS changes,
+  (SELECT count(*) FROM rsvp.reserve_requests)::text AS keys,
+  (SELECT count(*) FROM rsvp.resources)::text AS resources,
+  (SELECT max(updated_at) FROM rsvp.resources)::text AS resources_updated`;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
-/** A valid ReserveRequest, whose truncations and bit flips make good garbage. */
-const VALID = toBinary(
-  ReserveRequestSchema,
-  create(ReserveRequestSchema, {
-    reservation: { userId: "u", resourceId: "raw", start: hour(0), end: hour(1), note: "n" },
-    requestId: "k",
-  }),
-);
 const LIMIT = { timeout: 240_000 };
 
 /** Calls `rpc` with `req`; a listen that stays open past a moment is cut (that is fine). */
-async function call(c: Caller, rpc: string, req: never): Promise<number> {
+async function call(c: Caller | ResourceCaller, rpc: string, req: never): Promise<number> {
   if (rpc === "listen") {
     // A valid listen waits for events: once it has been open a moment, it has passed.
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), 200);
-    const failure = await failureOf(c.listen(req, 1, stop.signal));
+    const failure = await failureOf((c as Caller).listen(req, 1, stop.signal));
     clearTimeout(timer);
     const cut = stop.signal.aborted && failure?.code === grpc.status.CANCELLED;
     return cut ? grpc.status.OK : (failure?.code ?? grpc.status.OK);
   }
-  const unary = c[rpc as "get"] as (r: never) => Promise<unknown>;
+  const unary = (c as unknown as Record<string, (r: never) => Promise<unknown>>)[rpc];
+  assert.ok(unary, `${c.transport} has no ${rpc}`);
   const failure = await failureOf(unary(req));
   return failure?.code ?? grpc.status.OK;
 }
 
-/** A grpc-js client that sends raw bytes as the request of any method. */
-function rawClient(address: string) {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const identity = (b: Buffer) => b;
-  return {
-    unary(path: string, bytes: Buffer, metadata: grpc.Metadata) {
-      return new Promise<number>((resolve) => {
-        client.makeUnaryRequest(
-          path,
-          identity,
-          identity,
-          bytes,
-          metadata,
-          { deadline: Date.now() + 5000 },
-          (err) => resolve(err ? (err.code ?? grpc.status.UNKNOWN) : grpc.status.OK),
-        );
-      });
-    },
-    stream(path: string, bytes: Buffer, metadata: grpc.Metadata) {
-      return new Promise<number>((resolve) => {
-        const s = client.makeServerStreamRequest(path, identity, identity, bytes, metadata, {
-          deadline: Date.now() + 5000,
-        });
-        // A request that parsed opens a stream: the first event or a moment of silence ends it.
-        const timer = setTimeout(() => s.cancel(), 200);
-        s.on("data", () => s.cancel());
-        s.on("error", (err: grpc.ServiceError) => {
-          clearTimeout(timer);
-          resolve(err.code === grpc.status.CANCELLED ? grpc.status.OK : err.code);
-        });
-        s.on("end", () => {
-          clearTimeout(timer);
-          resolve(grpc.status.OK);
-        });
-      });
-    },
-    close: () => client.close(),
-  };
-}
+/** A request for a failure message: bigints as text, long strings cut. */
+const shown = (req: unknown) =>
+  JSON.stringify(req, (_k, v) =>
+    typeof v === "bigint"
+      ? v.toString()
+      : typeof v === "string" && v.length > 80
+        ? `${v.slice(0, 80)}… (${v.length})`
+        : v,
+  );
 
 for (const backend of backends) {
   describe(`fuzz: hostile requests never fault the server (${backend.name})`, () => {
     let t: TestServer;
     let callers: Caller[];
+    let catalog: ResourceCaller[];
     let adminToken: string;
     before(async () => {
-      t = await startTestServer(backend, undefined, { auth: TEST_AUTH });
+      // No hold is released while the property runs: every change in the store is a call's.
+      t = await startTestServer(backend, undefined, {
+        auth: TEST_AUTH,
+        sweepIntervalMs: 3_600_000,
+      });
       adminToken = await tokenFor("root", "admin");
       const http = connectTransport(t.app.httpAddress);
+      // gRPC on the HTTP port: the same protocol as the native port, through Connect's server.
+      const grpcOverHttp = createGrpcTransport({ baseUrl: `http://${t.app.httpAddress}` });
       const user = await tokenFor("alice", "user");
       const service = await tokenFor("billing", "service");
+      const o = { timeoutMs: CALL_MS };
       callers = [
-        grpcCaller(t.client, adminToken),
-        grpcCaller(t.client, user),
-        grpcCaller(t.client, service),
-        connectCaller(http, adminToken),
-        connectCaller(http, user),
+        grpcCaller(t.client, adminToken, o),
+        grpcCaller(t.client, user, o),
+        grpcCaller(t.client, service, o),
+        connectCaller(http, adminToken, o),
+        connectCaller(http, user, o),
+        connectCaller(grpcOverHttp, adminToken, { ...o, name: "grpc on the HTTP port" }),
+      ];
+      catalog = [
+        grpcResourceCaller(t.resources, adminToken, o),
+        connectResourceCaller(http, adminToken, o),
+        connectResourceCaller(grpcOverHttp, adminToken, { ...o, name: "grpc on the HTTP port" }),
       ];
     });
     after(() => t.close());
 
-    it("random field values on every rpc, on both transports", LIMIT, async () => {
-      const seen = new Map<string, Set<number>>();
-      await fc.assert(
-        fc.asyncProperty(hostileRequest, fc.nat(), async ({ rpc, req }, pick) => {
-          const caller = callers[pick % callers.length];
-          assert.ok(caller);
-          const code = await call(caller, rpc, req as never);
-          const codes = seen.get(rpc) ?? new Set();
-          codes.add(code);
-          seen.set(rpc, codes);
-          assert.ok(
-            !SERVER_FAULTS.has(code),
-            `${caller.transport} ${rpc} got ${grpc.status[code]} for ${JSON.stringify(req, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
-          );
-        }),
-        { numRuns: RUNS },
-      );
-      assert.equal(seen.size, 9, "every rpc was tried");
-      // Still serving, and correctly.
-      const ok = await callers[0]?.reserve({
-        reservation: { userId: "u", resourceId: "fuzz-after", start: hour(0), end: hour(1) },
-      });
-      assert.equal(ok?.reservation?.resourceId, "fuzz-after");
-    });
-
-    it("random bytes as the request message of every method (raw gRPC)", LIMIT, async () => {
-      const raw = rawClient(t.app.grpcAddress);
-      const metadata = new grpc.Metadata();
-      metadata.set("authorization", `Bearer ${adminToken}`);
-      const bytes = hostileBytes(VALID);
-      try {
+    it(
+      "random field values on every rpc, on both ports: answered, never a fault, never half-written",
+      LIMIT,
+      async () => {
+        const seen = new Map<string, Set<number>>();
+        const state = async () => JSON.stringify(await t.app.db.query(STATE_SQL));
+        const requests = fc.oneof(
+          { arbitrary: hostileRequest, weight: 3 },
+          { arbitrary: hostileGroupRequest, weight: 1 },
+          { arbitrary: hostileCatalogRequest, weight: 2 },
+        );
         await fc.assert(
-          fc.asyncProperty(fc.nat(), bytes, async (pick, body) => {
-            const m = ReservationService.methods[pick % ReservationService.methods.length];
-            assert.ok(m);
-            const path = `/${ReservationService.typeName}/${m.name}`;
-            const code =
-              m.methodKind === "unary"
-                ? await raw.unary(path, Buffer.from(body), metadata)
-                : await raw.stream(path, Buffer.from(body), metadata);
-            assert.ok(
-              !SERVER_FAULTS.has(code),
-              `${m.name} got ${grpc.status[code]} for ${Buffer.from(body).toString("hex")}`,
-            );
+          fc.asyncProperty(requests, fc.nat(), async ({ rpc, req }, pick) => {
+            const pool: ReadonlyArray<Caller | ResourceCaller> =
+              rpc.endsWith("Resource") || rpc === "listResources" ? catalog : callers;
+            const caller = pool[pick % pool.length];
+            assert.ok(caller);
+            const before = await state();
+            const code = await call(caller, rpc, req as never);
+            const codes = seen.get(rpc) ?? new Set();
+            codes.add(code);
+            seen.set(rpc, codes);
+            const what = `${caller.transport} ${rpc} got ${grpc.status[code]} for ${shown(req)}`;
+            assert.ok(!SERVER_FAULTS.has(code), what);
+            assert.notEqual(code, grpc.status.DEADLINE_EXCEEDED, `no answer in time: ${what}`);
+            if (code !== grpc.status.OK) assert.equal(await state(), before, `wrote: ${what}`);
           }),
           { numRuns: RUNS },
         );
-      } finally {
-        raw.close();
-      }
-    });
-
-    it(
-      "random bytes as the request of every method on the HTTP port's three binary protocols",
-      LIMIT,
-      async () => {
-        const session = http2.connect(`http://${t.app.httpAddress}`);
-        session.on("error", () => {});
-        const headers = { authorization: `Bearer ${adminToken}` };
-        try {
-          await fc.assert(
-            fc.asyncProperty(fc.nat(), fc.nat(), hostileBytes(VALID), async (pick, p, body) => {
-              const m = ReservationService.methods[pick % ReservationService.methods.length];
-              const protocol = RAW_PROTOCOLS[p % RAW_PROTOCOLS.length];
-              assert.ok(m && protocol);
-              const path = `/${ReservationService.typeName}/${m.name}`;
-              const streaming = m.methodKind !== "unary";
-              const code = await rawCall(session, protocol, path, streaming, body, {
-                headers,
-                openAfterMs: 300,
-              });
-              assert.ok(
-                !SERVER_FAULTS.has(code),
-                `${protocol} ${m.name} got ${grpc.status[code]} for ${Buffer.from(body).toString("hex")}`,
-              );
-            }),
-            { numRuns: RUNS },
-          );
-        } finally {
-          session.close();
-        }
-      },
-    );
-
-    it(
-      "compressed-flag envelopes, corrupt compression and unknown encodings are the caller's fault",
-      LIMIT,
-      async () => {
-        const session = http2.connect(`http://${t.app.httpAddress}`);
-        session.on("error", () => {});
-        const auth = { authorization: `Bearer ${adminToken}` };
-        const reserve = `/${ReservationService.typeName}/reserve`;
-        const listen = `/${ReservationService.typeName}/listen`;
-        const notGzip = Buffer.from("not gzip at all");
-        const gzippedGarbage = gzipSync(Buffer.from([0xff, 0xff, 0xff]));
-        const cases = [
-          // A valid message flagged as compressed, with no encoding to decompress it by.
-          { what: "compressed flag, no encoding", body: envelope(VALID, 1), headers: {}, code: 3 },
-          { what: "corrupt gzip", body: envelope(notGzip, 1), headers: { x: "gzip" }, code: 3 },
-          {
-            what: "gzip of garbage",
-            body: envelope(gzippedGarbage, 1),
-            headers: { x: "gzip" },
-            code: 3,
-          },
-          // The protocols require UNIMPLEMENTED here, so that a client falls back to another.
-          {
-            what: "unknown encoding",
-            body: envelope(VALID, 1),
-            headers: { x: "snappy" },
-            code: 12,
-          },
-        ];
-        try {
-          for (const protocol of RAW_PROTOCOLS) {
-            for (const [path, streaming] of [
-              [reserve, false],
-              [listen, true],
-            ] as const) {
-              // Connect's unary form is not enveloped: its whole body is the message.
-              if (protocol === "connect" && !streaming) continue;
-              const encodingHeader =
-                protocol === "connect" ? "connect-content-encoding" : "grpc-encoding";
-              for (const c of cases) {
-                const headers: Record<string, string> = { ...auth };
-                if (c.headers.x) headers[encodingHeader] = c.headers.x;
-                const code = await rawCall(session, protocol, path, streaming, c.body, {
-                  headers,
-                  raw: true,
-                });
-                assert.equal(code, c.code, `${protocol} ${path} ${c.what}: ${grpc.status[code]}`);
-              }
-            }
-          }
-          // The JSON forms of the enveloped protocols, flagged compressed with no encoding.
-          for (const [protocol, type] of [
-            ["grpc", "application/grpc+json"],
-            ["grpc-web", "application/grpc-web+json"],
-            ["connect", "application/connect+json"],
-          ] as const) {
-            const body = envelope(Buffer.from("{}"), 1);
-            const headers = { ...auth, "content-type": type };
-            const code = await rawCall(session, protocol, listen, true, body, {
-              headers,
-              raw: true,
-            });
-            assert.equal(code, 3, `${type} compressed flag, no encoding: ${grpc.status[code]}`);
-          }
-          // Connect's unary form: the body compressed as a whole (Content-Encoding).
-          for (const [what, body, encoding, code] of [
-            ["corrupt gzip", notGzip, "gzip", 3],
-            ["gzip of garbage", gzippedGarbage, "gzip", 3],
-            ["unknown encoding", Buffer.from(VALID), "snappy", 12],
-          ] as const) {
-            const headers = { ...auth, "content-encoding": encoding };
-            const got = await rawCall(session, "connect", reserve, false, body, { headers });
-            assert.equal(got, code, `connect unary ${what}: ${grpc.status[got]}`);
-          }
-          // The native port reads a compressed flag without an encoding as uncompressed
-          // (grpc-js's choice); the rest it answers alike. A corrupt gzip stream is INTERNAL
-          // there, inside grpc-js, beyond the reach of any hook it offers: not asserted.
-          const native = http2.connect(`http://${t.app.grpcAddress}`);
-          native.on("error", () => {});
-          try {
-            for (const c of cases.filter((c) => c.what !== "corrupt gzip")) {
-              const headers: Record<string, string> = { ...auth };
-              if (c.headers.x) headers["grpc-encoding"] = c.headers.x;
-              const code = await rawCall(native, "grpc", reserve, false, c.body, {
-                headers,
-                raw: true,
-              });
-              if (c.headers.x === undefined) assert.ok(!SERVER_FAULTS.has(code), c.what);
-              else assert.equal(code, c.code, `native ${c.what}: ${grpc.status[code]}`);
-            }
-          } finally {
-            native.close();
-          }
-        } finally {
-          session.close();
-        }
+        assert.equal(seen.size, 15, "every rpc was tried");
+        // Still serving, and correctly.
+        const ok = await callers[0]?.reserve({
+          reservation: { userId: "u", resourceId: "fuzz-after", start: hour(0), end: hour(1) },
+        });
+        assert.equal(ok?.reservation?.resourceId, "fuzz-after");
       },
     );
 
     it("random authorization headers are UNAUTHENTICATED, never a fault", LIMIT, async () => {
       await fc.assert(
-        fc.asyncProperty(hostileString, async (header) => {
-          const failure = await failureOf(
-            t.client.get(
-              { id: "00000000-0000-4000-8000-000000000000" },
-              // grpc-js refuses to send some header values at all; those never reach the server.
-              { metadata: { authorization: `Bearer ${header.replace(/[^\x20-\x7e]/g, "")}` } },
-            ),
-          );
-          assert.equal(failure?.code, grpc.status.UNAUTHENTICATED, JSON.stringify(header));
-        }),
+        // Headers past HTTP/2's 64 KiB header list are reset by the HTTP/2 layer before any rpc
+        // begins (grpc-js reports the reset as INTERNAL): not what this property is about.
+        fc.asyncProperty(
+          hostileString.filter((h) => h.length < 60_000),
+          async (header) => {
+            const failure = await failureOf(
+              t.client.get(
+                { id: "00000000-0000-4000-8000-000000000000" },
+                // grpc-js refuses to send some header values at all; those never reach the server.
+                { metadata: { authorization: `Bearer ${header.replace(/[^\x20-\x7e]/g, "")}` } },
+              ),
+            );
+            assert.equal(
+              failure?.code,
+              grpc.status.UNAUTHENTICATED,
+              JSON.stringify(header).slice(0, 200),
+            );
+          },
+        ),
         { numRuns: Math.min(RUNS, 100) },
       );
     });

@@ -1,5 +1,5 @@
-import { status } from "@grpc/grpc-js";
 import { RpcError } from "../client/grpc-client.js";
+import { Code, codeName } from "../domain/errors.js";
 import { formatLocal, micros } from "./format.js";
 
 /** The exit statuses of `rsvp`, documented in its `--help`. */
@@ -26,15 +26,15 @@ export class CliError extends Error {
 }
 
 const NO_ANSWER = new Set<number>([
-  status.UNAVAILABLE,
-  status.DEADLINE_EXCEEDED,
-  status.INTERNAL,
-  status.UNKNOWN,
-  status.CANCELLED,
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Internal,
+  Code.Unknown,
+  Code.Cancelled,
 ]);
 
-function exitFor(code: status): Exit {
-  if (code === status.INVALID_ARGUMENT) return Exit.usage;
+function exitFor(code: Code): Exit {
+  if (code === Code.InvalidArgument) return Exit.usage;
   return NO_ANSWER.has(code) ? Exit.unavailable : Exit.refused;
 }
 
@@ -57,14 +57,14 @@ export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: 
   const c = err.conflict;
   // A single resource's clash is retold in local time; a pool's ("no resource of pool …")
   // says more as the server put it.
-  if (err.code === status.ALREADY_EXISTS && c && err.message.startsWith("resource ")) {
+  if (err.code === Code.AlreadyExists && c && err.message.startsWith("resource ")) {
     return new CliError(
       `resource ${JSON.stringify(c.resourceId)} is already reserved for ` +
         `${windowText(c.existingStart, c.existingEnd)} (requested ${windowText(c.requestedStart, c.requestedEnd)})`,
       Exit.refused,
     );
   }
-  if (err.code === status.UNAVAILABLE && err.answered) {
+  if (err.code === Code.Unavailable && err.answered) {
     // The server is there; what it cannot reach (its database) or is doing (shutting down)
     // is in its message.
     return new CliError(
@@ -72,25 +72,25 @@ export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: 
       Exit.unavailable,
     );
   }
-  if (err.code === status.UNAVAILABLE) {
+  if (err.code === Code.Unavailable) {
     return new CliError(
       `cannot reach the server at ${server}: ${shortReason(err)}`,
       Exit.unavailable,
     );
   }
-  if (err.code === status.UNAUTHENTICATED) {
+  if (err.code === Code.Unauthenticated) {
     return new CliError(
       `${err.message} (pass --token or set RSVP_TOKEN; \`rsvp token\` mints one for development)`,
       Exit.refused,
     );
   }
-  if (err.code === status.DEADLINE_EXCEEDED && timeoutSeconds !== undefined) {
+  if (err.code === Code.DeadlineExceeded && timeoutSeconds !== undefined) {
     return new CliError(
       `no answer from ${server} within ${timeoutSeconds}s (--timeout)`,
       Exit.unavailable,
     );
   }
-  return new CliError(err.message || status[err.code] || "call failed", exitFor(err.code));
+  return new CliError(err.message || codeName(err.code), exitFor(err.code));
 }
 
 /** Any failure as a CliError: the one shape main reports. */

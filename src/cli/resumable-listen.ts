@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { status } from "@grpc/grpc-js";
 import { RpcError, type RsvpClient } from "../client/grpc-client.js";
+import { Code } from "../domain/errors.js";
 import { type ListenResponse, ReservationUpdateType } from "../gen/reservation/reservation_pb.js";
 import { createBackoff } from "../shared/backoff.js";
 
@@ -22,14 +22,14 @@ export interface ResumeOptions {
 
 // Errors that another attempt would only repeat: a bad filter or cursor, a pruned cursor.
 const FINAL = new Set<number>([
-  status.INVALID_ARGUMENT,
-  status.NOT_FOUND,
-  status.ALREADY_EXISTS,
-  status.PERMISSION_DENIED,
-  status.FAILED_PRECONDITION,
-  status.OUT_OF_RANGE,
-  status.UNIMPLEMENTED,
-  status.UNAUTHENTICATED,
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.FailedPrecondition,
+  Code.OutOfRange,
+  Code.Unimplemented,
+  Code.Unauthenticated,
 ]);
 
 const FIRST_DELAY_MS = 250;

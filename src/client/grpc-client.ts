@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
+import { type Code, codeOf } from "../domain/errors.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import {
   type ReservationConflict,
@@ -18,11 +19,14 @@ import { ResourceService } from "../gen/reservation/resource_pb.js";
 import { WebhookService } from "../gen/reservation/webhook_pb.js";
 import { grpcServiceDefinition } from "../protocol/grpc-codec.js";
 
-/** A failed call: the gRPC status code, its message and any ReservationConflict detail. */
+/**
+ * A failed call: its status code (the service's Code, numbered as gRPC's status), its message
+ * and any ReservationConflict detail.
+ */
 export class RpcError extends Error {
   override readonly name = "RpcError";
   constructor(
-    readonly code: grpc.status,
+    readonly code: Code,
     message: string,
     readonly conflict?: ReservationConflict,
     /**
@@ -49,7 +53,7 @@ function toRpcError(err: unknown, sawHeaders: boolean): unknown {
       conflict ??= anyUnpack(any, ReservationConflictSchema);
     }
   }
-  return new RpcError(e.code, e.details ?? e.message ?? "", conflict, answered);
+  return new RpcError(codeOf(e.code), e.details ?? e.message ?? "", conflict, answered);
 }
 
 /** Per-call options. */

@@ -1,4 +1,4 @@
-import { Code, RsvpError } from "./errors.js";
+import { Code, quote, RsvpError } from "./errors.js";
 import type { Reservation, TimeWindow } from "./reservation.js";
 import { formatWindow } from "./time.js";
 
@@ -7,7 +7,7 @@ export function conflictError(resourceId: string, requested: TimeWindow, existin
   const window = { start: existing.start, end: existing.end };
   return new RsvpError(
     Code.AlreadyExists,
-    `resource ${JSON.stringify(resourceId)} is already reserved for ${formatWindow(window)}` +
+    `resource ${quote(resourceId)} is already reserved for ${formatWindow(window)}` +
       ` (requested ${formatWindow(requested)})`,
     { resourceId, requested: { start: requested.start, end: requested.end }, existing: window },
   );

@@ -1,6 +1,6 @@
-import { invalidArgument } from "./errors.js";
+import { invalidArgument, quote } from "./errors.js";
 import type { Micros } from "./reservation.js";
-import { parseName, parseNote } from "./validate.js";
+import { parseDuration, parseName, parseNote, parseOptionalDuration } from "./validate.js";
 
 /** Booking rules of a resource; each undefined = no limit. */
 export interface BookingRules {
@@ -38,11 +38,15 @@ export function parseTimeZone(field: string, zone: string): string {
     // Throws a RangeError for a name that is not a time zone.
     return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    throw invalidArgument(`${field} ${JSON.stringify(zone)} is not an IANA time zone`);
+    throw invalidArgument(`${field} ${quote(zone)} is not an IANA time zone`);
   }
 }
 
-/** Everything `PutResource` accepts, checked in one place. Durations arrive validated. */
+/**
+ * Everything `PutResource` accepts, checked in one place. Durations arrive non-negative; each
+ * is at most 10 years, so that a window widened by its buffers or a rule's bound stays a time
+ * the database can represent.
+ */
 export function parseResourceSpec(input: {
   id: string;
   pool: string;
@@ -52,7 +56,13 @@ export function parseResourceSpec(input: {
   rules: BookingRules;
   note: string;
 }): ResourceSpec {
-  const { minDuration, maxDuration } = input.rules;
+  const rules: BookingRules = {
+    minDuration: parseOptionalDuration("rules.min_duration", input.rules.minDuration),
+    maxDuration: parseOptionalDuration("rules.max_duration", input.rules.maxDuration),
+    minNotice: parseOptionalDuration("rules.min_notice", input.rules.minNotice),
+    maxAdvance: parseOptionalDuration("rules.max_advance", input.rules.maxAdvance),
+  };
+  const { minDuration, maxDuration } = rules;
   if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration) {
     throw invalidArgument("rules.min_duration must not exceed rules.max_duration");
   }
@@ -60,9 +70,9 @@ export function parseResourceSpec(input: {
     id: parseName("resource.id", input.id),
     pool: input.pool === "" ? "" : parseName("resource.pool", input.pool),
     timeZone: parseTimeZone("resource.time_zone", input.timeZone),
-    bufferBefore: input.bufferBefore,
-    bufferAfter: input.bufferAfter,
-    rules: input.rules,
+    bufferBefore: parseDuration("resource.buffer_before", input.bufferBefore),
+    bufferAfter: parseDuration("resource.buffer_after", input.bufferAfter),
+    rules,
     note: parseNote(input.note),
   };
 }

@@ -1,5 +1,5 @@
 import { RRuleTemporal } from "rrule-temporal";
-import { invalidArgument } from "./errors.js";
+import { invalidArgument, quote, shorten } from "./errors.js";
 import type { Micros, TimeWindow } from "./reservation.js";
 
 /** Most occurrences one series may have. */
@@ -9,6 +9,9 @@ export const MAX_OCCURRENCES = 1000;
 // changes how weeks are counted). Anything else is refused rather than silently ignored.
 const PARTS = new Set(["FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"]);
 const FREQS = new Set(["DAILY", "WEEKLY", "MONTHLY"]);
+// COUNT and INTERVAL: a plain whole number from 1 (no sign, fraction or exponent). Six digits
+// are more than any series may use: it has at most MAX_OCCURRENCES occurrences.
+const POSITIVE_INTEGER = /^[1-9][0-9]{0,5}$/;
 
 /** An RRULE value (with or without the "RRULE:" prefix), checked and normalised. */
 export function parseRrule(text: string): string {
@@ -19,10 +22,14 @@ export function parseRrule(text: string): string {
   for (const part of body.split(";")) {
     const [key = "", value = "", ...rest] = part.split("=");
     const name = key.toUpperCase();
-    if (value === "" || rest.length > 0)
-      throw invalidArgument(`rrule part ${JSON.stringify(part)} is malformed`);
-    if (!PARTS.has(name)) throw invalidArgument(`rrule part ${name} is not supported`);
+    if (value === "" || rest.length > 0) {
+      throw invalidArgument(`rrule part ${quote(part)} is malformed`);
+    }
+    if (!PARTS.has(name)) throw invalidArgument(`rrule part ${quote(name)} is not supported`);
     if (parts.has(name)) throw invalidArgument(`rrule part ${name} is given twice`);
+    if ((name === "COUNT" || name === "INTERVAL") && !POSITIVE_INTEGER.test(value)) {
+      throw invalidArgument(`rrule ${name} must be a whole number from 1, got ${quote(value)}`);
+    }
     parts.set(name, value.toUpperCase());
   }
   if (!FREQS.has(parts.get("FREQ") ?? "")) {
@@ -69,7 +76,10 @@ export function expandSeries(first: TimeWindow, rrule: string, zone: string): Ti
     // One more than allowed tells a series that is too long from one that just fits.
     starts = rule.all((_, i) => i <= MAX_OCCURRENCES);
   } catch (err) {
-    throw invalidArgument(`rrule ${JSON.stringify(body)} is invalid: ${(err as Error).message}`);
+    // The parser's reason may quote the rule: cut like any other caller's value.
+    throw invalidArgument(
+      `rrule ${quote(body)} is invalid: ${shorten((err as Error).message, 200)}`,
+    );
   }
   if (starts.length > MAX_OCCURRENCES) {
     throw invalidArgument(`a series may have at most ${MAX_OCCURRENCES} occurrences`);

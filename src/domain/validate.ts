@@ -1,4 +1,4 @@
-import { invalidArgument } from "./errors.js";
+import { invalidArgument, quote } from "./errors.js";
 import type { InitialStatus, Micros, NewReservation, Status } from "./reservation.js";
 import { MAX_MICROS, MIN_MICROS } from "./time.js";
 
@@ -8,24 +8,32 @@ export const MAX_ID_LENGTH = 64;
 export const MAX_NOTE_LENGTH = 4096;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Control characters: NUL cannot be stored in Postgres text at all, the rest are never intended.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// Control characters (C0, DEL, C1): NUL cannot be stored in Postgres text at all, the rest are
+// never intended. Bidi controls (U+202E and the like) make an id display as another one.
+const CONTROL = /[\p{Cc}\p{Bidi_Control}]/u;
+
+const DAY_MICROS = 86_400_000_000n;
+/** Longest duration of the catalog (buffers, booking rules) and of `available`: 10 years. */
+export const MAX_DURATION_MICROS = 3653n * DAY_MICROS;
+/** Longest hold: a year (366 days, so that a leap year's fits). */
+export const MAX_HOLD_MICROS = 366n * DAY_MICROS;
 
 /** A reservation (or group) id: a uuid, returned in lowercase canonical form. */
 export function parseId(id: string, field = "id"): string {
   if (id === "") throw invalidArgument(`${field} is required`);
-  if (!UUID.test(id)) throw invalidArgument(`${field} ${JSON.stringify(id)} is not a uuid`);
+  if (!UUID.test(id)) throw invalidArgument(`${field} ${quote(id)} is not a uuid`);
   return id.toLowerCase();
 }
 
-/** A user or resource id: 1–64 characters, no control characters. */
+/** A user or resource id: 1–64 characters, no control or bidi-control characters. */
 export function parseName(field: string, value: string): string {
   if (value === "") throw invalidArgument(`${field} is required`);
   if ([...value].length > MAX_ID_LENGTH) {
     throw invalidArgument(`${field} is longer than ${MAX_ID_LENGTH} characters`);
   }
-  if (CONTROL.test(value)) throw invalidArgument(`${field} contains control characters`);
+  if (CONTROL.test(value)) {
+    throw invalidArgument(`${field} contains control or bidi-control characters`);
+  }
   return value;
 }
 
@@ -57,6 +65,17 @@ export function parseOptionalTime(field: string, us: Micros | undefined): Micros
   return us === undefined ? undefined : parseTime(field, us);
 }
 
+/** A duration of the catalog or of `available`: at most 10 years (MAX_DURATION_MICROS). */
+export function parseDuration(field: string, us: Micros): Micros {
+  if (us > MAX_DURATION_MICROS) throw invalidArgument(`${field} must be at most 10 years`);
+  return us;
+}
+
+/** An optional duration: unset stays unset (no limit), a set one at most 10 years. */
+export function parseOptionalDuration(field: string, us: Micros | undefined): Micros | undefined {
+  return us === undefined ? undefined : parseDuration(field, us);
+}
+
 /** Statuses a reservation may be created with; unknown (undefined) becomes pending. */
 export function parseInitialStatus(status: Status | undefined): InitialStatus {
   if (status === undefined) return "pending";
@@ -77,13 +96,15 @@ export function parseWindow(start: Micros | undefined, end: Micros | undefined) 
 /** Longest idempotency key, in characters. */
 export const MAX_REQUEST_ID_LENGTH = 128;
 
-/** An idempotency key: up to 128 characters, no control characters; empty = none. */
+/** An idempotency key: up to 128 characters, no control or bidi-control characters; empty = none. */
 export function parseRequestId(requestId: string): string | undefined {
   if (requestId === "") return undefined;
   if ([...requestId].length > MAX_REQUEST_ID_LENGTH) {
     throw invalidArgument(`request_id is longer than ${MAX_REQUEST_ID_LENGTH} characters`);
   }
-  if (CONTROL.test(requestId)) throw invalidArgument("request_id contains control characters");
+  if (CONTROL.test(requestId)) {
+    throw invalidArgument("request_id contains control or bidi-control characters");
+  }
   return requestId;
 }
 
@@ -112,6 +133,12 @@ export function parseNewReservation(
     if (status !== "pending") throw invalidArgument("only a pending reservation can be a hold");
     if (input.expiresAt !== undefined && parseTime("expires_at", input.expiresAt) <= now) {
       throw invalidArgument("expires_at must be in the future");
+    }
+    const expiry = input.expiresAt ?? now + BigInt(holdSeconds ?? 0) * 1_000_000n;
+    if (expiry - now > MAX_HOLD_MICROS) {
+      throw invalidArgument(
+        `a hold lasts at most a year (${MAX_HOLD_MICROS / DAY_MICROS} days): ${input.expiresAt === undefined ? "hold_seconds" : "expires_at"} is too far`,
+      );
     }
   }
   return {

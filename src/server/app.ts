@@ -36,6 +36,7 @@ import { shutdownReason } from "./transport/call-abort.js";
 import { connectRoutes, observingInterceptor } from "./transport/connect-transport.js";
 import { DEFAULT_CONNECTION_LIMITS, warnIfCapExceedsFiles } from "./transport/connection-limits.js";
 import { createGrpcConnectionBounds } from "./transport/grpc-connection-bounds.js";
+import { requestFraming } from "./transport/grpc-request-framing.js";
 import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
@@ -134,7 +135,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const grpcBounds = createGrpcConnectionBounds(connections, limits.maxStreamsPerPeer, log);
   const server = new grpc.Server({
     ...GRPC_OPTIONS,
-    interceptors: [grpcBounds.interceptor],
+    // A truncated or corrupt request message is INVALID_ARGUMENT, as on the HTTP port.
+    interceptors: [grpcBounds.interceptor, requestFraming],
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     // A connection without calls is closed (GOAWAY) after this; a silent one too.
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,

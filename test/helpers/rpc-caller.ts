@@ -1,17 +1,44 @@
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { RpcError, type RsvpClient } from "../../src/client/grpc-client.js";
+import { type ResourceClient, RpcError, type RsvpClient } from "../../src/client/grpc-client.js";
 import {
   type ReservationConflict,
   ReservationConflictSchema,
   ReservationService,
 } from "../../src/gen/reservation/reservation_pb.js";
+import { ResourceService } from "../../src/gen/reservation/resource_pb.js";
 
 type Svc = typeof ReservationService.method;
 type In<K extends keyof Svc> = MessageInitShape<Svc[K]["input"]>;
 type Out<K extends keyof Svc> = MessageShape<Svc[K]["output"]>;
-type Unary = "reserve" | "confirm" | "update" | "cancel" | "get" | "filter" | "available";
+type Unary =
+  | "reserve"
+  | "confirm"
+  | "update"
+  | "cancel"
+  | "get"
+  | "filter"
+  | "available"
+  | "reserveAll"
+  | "reserveSeries";
+
+type Catalog = typeof ResourceService.method;
+type CatalogRpc = keyof Catalog;
+
+/** One caller of the resource catalog over one transport. */
+export type ResourceCaller = { readonly transport: string } & {
+  [K in CatalogRpc]: (
+    req: MessageInitShape<Catalog[K]["input"]>,
+  ) => Promise<MessageShape<Catalog[K]["output"]>>;
+};
+
+/** Per-call options of a caller: a deadline keeps a call that hangs from hanging the test. */
+export interface CallerOptions {
+  readonly timeoutMs?: number;
+  /** The transport's name in messages (default "grpc" or "connect"). */
+  readonly name?: string;
+}
 
 /** One caller of the service over one transport, with one token (or none). */
 export type Caller = { readonly transport: string } & {
@@ -73,10 +100,13 @@ async function all<T>(stream: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** A caller over native gRPC, sending `token` as metadata. */
-export function grpcCaller(client: RsvpClient, token?: string): Caller {
-  const opts = token ? { metadata: { authorization: `Bearer ${token}` } } : {};
+export function grpcCaller(client: RsvpClient, token?: string, o: CallerOptions = {}): Caller {
+  const opts = {
+    ...(token ? { metadata: { authorization: `Bearer ${token}` } } : {}),
+    deadlineMs: o.timeoutMs,
+  };
   return {
-    transport: "grpc",
+    transport: o.name ?? "grpc",
     reserve: (req) => client.reserve(req, opts),
     confirm: (req) => client.confirm(req, opts),
     update: (req) => client.update(req, opts),
@@ -84,6 +114,8 @@ export function grpcCaller(client: RsvpClient, token?: string): Caller {
     get: (req) => client.get(req, opts),
     filter: (req) => client.filter(req, opts),
     available: (req) => client.available(req, opts),
+    reserveAll: (req) => client.reserveAll(req, opts),
+    reserveSeries: (req) => client.reserveSeries(req, opts),
     query: (req) => all(client.query(req, opts)),
     listen(req, n = 1, signal) {
       const stream = client.listen(req, opts);
@@ -98,12 +130,12 @@ export function connectTransport(address: string, extra: object = {}): Transport
 }
 
 /** A caller over Connect, sending `token` as the authorization header. */
-export function connectCaller(transport: Transport, token?: string): Caller {
+export function connectCaller(transport: Transport, token?: string, o: CallerOptions = {}): Caller {
   const client = createClient(ReservationService, transport);
   const headers = token ? { authorization: `Bearer ${token}` } : undefined;
-  const opts = () => ({ headers });
+  const opts = () => ({ headers, timeoutMs: o.timeoutMs });
   return {
-    transport: "connect",
+    transport: o.name ?? "connect",
     reserve: (req) => client.reserve(req, opts()),
     confirm: (req) => client.confirm(req, opts()),
     update: (req) => client.update(req, opts()),
@@ -111,11 +143,52 @@ export function connectCaller(transport: Transport, token?: string): Caller {
     get: (req) => client.get(req, opts()),
     filter: (req) => client.filter(req, opts()),
     available: (req) => client.available(req, opts()),
+    reserveAll: (req) => client.reserveAll(req, opts()),
+    reserveSeries: (req) => client.reserveSeries(req, opts()),
     query: (req) => all(client.query(req, opts())),
     listen(req, n = 1, signal) {
       const abort = new AbortController();
-      const stream = client.listen(req, { headers, signal: abort.signal });
+      const stream = client.listen(req, { ...opts(), signal: abort.signal });
       return firstEvents(stream, n, () => abort.abort(), signal);
     },
+  };
+}
+
+/** A caller of the resource catalog over native gRPC, sending `token` as metadata. */
+export function grpcResourceCaller(
+  client: ResourceClient,
+  token?: string,
+  o: CallerOptions = {},
+): ResourceCaller {
+  const opts = {
+    ...(token ? { metadata: { authorization: `Bearer ${token}` } } : {}),
+    deadlineMs: o.timeoutMs,
+  };
+  return {
+    transport: o.name ?? "grpc",
+    putResource: (req) => client.putResource(req, opts),
+    getResource: (req) => client.getResource(req, opts),
+    listResources: (req) => client.listResources(req, opts),
+    deleteResource: (req) => client.deleteResource(req, opts),
+  };
+}
+
+/** A caller of the resource catalog over a Connect transport. */
+export function connectResourceCaller(
+  transport: Transport,
+  token?: string,
+  o: CallerOptions = {},
+): ResourceCaller {
+  const client = createClient(ResourceService, transport);
+  const opts = () => ({
+    headers: token ? { authorization: `Bearer ${token}` } : undefined,
+    timeoutMs: o.timeoutMs,
+  });
+  return {
+    transport: o.name ?? "connect",
+    putResource: (req) => client.putResource(req, opts()),
+    getResource: (req) => client.getResource(req, opts()),
+    listResources: (req) => client.listResources(req, opts()),
+    deleteResource: (req) => client.deleteResource(req, opts()),
   };
 }

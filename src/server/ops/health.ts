@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { notFound, quote } from "../../domain/errors.js";
 import {
   type Health,
   type HealthCheckResponseSchema,
@@ -60,7 +61,7 @@ export function createHealth(services: readonly string[]): HealthService {
     impl: {
       check(req) {
         if (!names.has(req.service)) {
-          throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
+          throw notFound(`unknown service ${quote(req.service)}`);
         }
         return response(statusOf(req.service));
       },

@@ -1,8 +1,8 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Queryable } from "../../db/engine/db.js";
 import { availableWindows, poolExists } from "../../db/store/availability.js";
-import { invalidArgument, notFound } from "../../domain/errors.js";
-import { parseName, parseWindow } from "../../domain/validate.js";
+import { invalidArgument, notFound, quote } from "../../domain/errors.js";
+import { parseDuration, parseName, parseWindow } from "../../domain/validate.js";
 import type { AvailableRequest } from "../../gen/reservation/reservation_pb.js";
 import { durationToMicros, microsToTimestamp, timestampToMicros } from "../../protocol/convert.js";
 
@@ -20,14 +20,14 @@ export function createAvailableHandler(db: Queryable) {
         timestampToMicros("start", req.start),
         timestampToMicros("end", req.end),
       );
-      const min = durationToMicros("min_duration", req.minDuration);
+      const min = parseDuration("min_duration", durationToMicros("min_duration", req.minDuration));
       // No window is longer than the range; asking for one must not overflow the query.
       const windows =
         min > range.end - range.start
           ? []
           : await availableWindows(db, target, range, min, ctx.signal);
       if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
-        throw notFound(`pool ${JSON.stringify(pool)} has no resources`);
+        throw notFound(`pool ${quote(pool)} has no resources`);
       }
       return {
         windows: windows.map((w) => ({

@@ -10,6 +10,7 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  quote,
   resourceExhausted,
 } from "../../domain/errors.js";
 import type { NewReservation, Reservation } from "../../domain/reservation.js";
@@ -93,7 +94,7 @@ export function createReservationService(
           throw failedPrecondition(outcome.message);
         case "mismatch":
           throw invalidArgument(
-            `request_id ${JSON.stringify(input.requestId)} was already used with a different request`,
+            `request_id ${quote(input.requestId ?? "")} was already used with a different request`,
           );
         default:
           return { reservation: reservationToProto(outcome.reservation) };

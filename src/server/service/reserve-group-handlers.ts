@@ -16,6 +16,7 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  quote,
   RsvpError,
 } from "../../domain/errors.js";
 import type { NewReservation, Reservation } from "../../domain/reservation.js";
@@ -91,9 +92,9 @@ function clashInfo(items: readonly GroupItem[], c: ItemClash, group: boolean): C
 function clashText(items: readonly GroupItem[], c: ItemClash): string {
   const item = items[c.item];
   const requested = item ? formatWindow(item) : "";
-  if (c.pool) return `no resource of pool ${JSON.stringify(c.pool)} is free for ${requested}`;
+  if (c.pool) return `no resource of pool ${quote(c.pool)} is free for ${requested}`;
   return (
-    `resource ${JSON.stringify(c.existing.resourceId)} is already reserved for ` +
+    `resource ${quote(c.existing.resourceId)} is already reserved for ` +
     `${formatWindow(c.existing)} (requested ${requested})`
   );
 }
@@ -116,12 +117,12 @@ export function groupResult(
       return { reservations: outcome.reservations, skipped: [] };
     case "mismatch":
       throw invalidArgument(
-        `request_id ${JSON.stringify(requestId)} was already used with a different request`,
+        `request_id ${quote(requestId ?? "")} was already used with a different request`,
       );
     case "rule":
       throw failedPrecondition(`${at(outcome.item)}${outcome.message}`);
     case "empty":
-      throw notFound(`${at(outcome.item)}pool ${JSON.stringify(outcome.pool)} has no resources`);
+      throw notFound(`${at(outcome.item)}pool ${quote(outcome.pool)} has no resources`);
     case "conflict":
       throw new RsvpError(
         Code.AlreadyExists,

@@ -3,7 +3,7 @@ import { callerOf } from "../../auth/caller.js";
 import { assertMayManageResources } from "../../auth/policy.js";
 import type { Queryable } from "../../db/engine/db.js";
 import * as resources from "../../db/store/resources.js";
-import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
+import { failedPrecondition, invalidArgument, notFound, quote } from "../../domain/errors.js";
 import { parseName, parseOptionalName } from "../../domain/validate.js";
 import type { ResourceService } from "../../gen/reservation/resource_pb.js";
 import { resourceSpecFromProto, resourceToProto } from "../../protocol/resource-convert.js";
@@ -42,7 +42,7 @@ export function createResourceService(db: Queryable): ServiceImpl<typeof Resourc
     async getResource(req, ctx) {
       const id = parseName("id", req.id);
       const r = await resources.getResource(db, id, ctx.signal);
-      if (!r) throw notFound(`resource ${JSON.stringify(id)} is not registered`);
+      if (!r) throw notFound(`resource ${quote(id)} is not registered`);
       return resourceToProto(r);
     },
 
@@ -65,10 +65,10 @@ export function createResourceService(db: Queryable): ServiceImpl<typeof Resourc
       assertMayManageResources(callerOf(ctx));
       const id = parseName("id", req.id);
       const outcome = await resources.deleteResource(db, id);
-      if (outcome === "missing") throw notFound(`resource ${JSON.stringify(id)} is not registered`);
+      if (outcome === "missing") throw notFound(`resource ${quote(id)} is not registered`);
       if (outcome === "busy") {
         throw failedPrecondition(
-          `resource ${JSON.stringify(id)} has live reservations that have not ended: cancel them first`,
+          `resource ${quote(id)} has live reservations that have not ended: cancel them first`,
         );
       }
       return {};

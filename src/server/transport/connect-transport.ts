@@ -1,30 +1,11 @@
 import type { DescService } from "@bufbuild/protobuf";
-import {
-  Code,
-  type Code as ConnectCode,
-  ConnectError,
-  type ConnectRouter,
-  type Interceptor,
-} from "@connectrpc/connect";
+import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import { ReservationConflictSchema } from "../../gen/reservation/reservation_pb.js";
-import { conflictToProto } from "../../protocol/convert.js";
-import type { Logger } from "../logger.js";
 import { abortable } from "./call-abort.js";
 import { type ObservedCall, OK, type RpcObserver } from "./call-observer.js";
-import { toRsvpError } from "./error-mapping.js";
+import { toConnectError } from "./error-mapping.js";
 import { checkingBodies } from "./request-bodies.js";
 import { REQUEST_ID } from "./request-id.js";
-
-function toConnectError(err: unknown, log: Logger): ConnectError {
-  if (err instanceof ConnectError) return err; // the protocol layer's own (bad request, deadline)
-  const e = toRsvpError(err, log);
-  const details = e.conflicts.map((c) => ({
-    desc: ReservationConflictSchema,
-    value: conflictToProto(c),
-  }));
-  return new ConnectError(e.message, e.code as number as ConnectCode, undefined, details);
-}
 
 /** The protocol of a request on the HTTP port, from its content type. */
 function protocolOf(header: Headers): string {

@@ -5,38 +5,18 @@ import {
   type DescMethod,
   type DescService,
   isMessage,
-  toBinary,
 } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { PEER_ADDRESS, peerHost } from "../../auth/caller.js";
-import type { RsvpError } from "../../domain/errors.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { ReservationConflictSchema } from "../../gen/reservation/reservation_pb.js";
-import { conflictToProto } from "../../protocol/convert.js";
 import { grpcServiceDefinition, parsed } from "../../protocol/grpc-codec.js";
 import { abortable } from "./call-abort.js";
 import type { RpcObserver } from "./call-observer.js";
-import { toRsvpError } from "./error-mapping.js";
+import { toGrpcStatus } from "./error-mapping.js";
 import { REQUEST_ID } from "./request-id.js";
 import { SEND_HEADERS } from "./send-headers.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
-
-/** The gRPC status for an RsvpError, with rich details (google.rpc.Status) when it has any. */
-export function toGrpcStatus(e: RsvpError): Partial<grpc.StatusObject> {
-  const metadata = new grpc.Metadata();
-  if (e.conflicts.length > 0) {
-    const status = create(StatusSchema, {
-      code: e.code,
-      message: e.message,
-      details: e.conflicts.map((c) => anyPack(ReservationConflictSchema, conflictToProto(c))),
-    });
-    metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));
-  }
-  return { code: e.code as number as grpc.status, details: e.message, metadata };
-}
 
 function headersOf(metadata: grpc.Metadata): Headers {
   const headers = new Headers();
@@ -207,7 +187,7 @@ export function addService(
       ctx.values.set(SEND_HEADERS, flushHeaders);
       // Once the call was cut (deadline, client gone, shutdown), that is its outcome.
       const failure = (err: unknown) =>
-        toRsvpError(ctx.signal.aborted ? ctx.signal.reason : err, obs.log);
+        toGrpcStatus(ctx.signal.aborted ? ctx.signal.reason : err, obs.log);
       return { obs, ctx, done, failure, flushHeaders };
     };
     if (m.methodKind === "unary") {
@@ -224,10 +204,10 @@ export function addService(
               callback(null, toMessage(m.output, res));
             },
             (err: unknown) => {
-              const e = failure(err);
-              obs.end(e.code);
+              const status = failure(err);
+              obs.end(status.code);
               flushHeaders();
-              callback(toGrpcStatus(e));
+              callback(status);
             },
           )
           .finally(done);
@@ -259,10 +239,10 @@ export function addService(
           flushHeaders();
           call.end();
         } catch (err) {
-          const e = failure(err);
-          obs.end(e.code);
+          const status = failure(err);
+          obs.end(status.code);
           flushHeaders();
-          if (!call.cancelled) call.emit("error", toGrpcStatus(e));
+          if (!call.cancelled) call.emit("error", status);
         } finally {
           done();
         }

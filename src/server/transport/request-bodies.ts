@@ -73,6 +73,9 @@ async function fault(
       at = end;
     }
   }
+  // Every method checked here takes exactly one message: none at all is a bad request (Connect
+  // would answer UNIMPLEMENTED, as if the method were of another kind).
+  if (messages.length === 0) return "the request message is missing or truncated";
   for (const { data, compressed } of messages) {
     const plain = compressed && encoding ? await decompress(data, encoding, maxBytes) : data;
     if (plain === OVERSIZE) return undefined;
