@@ -105,7 +105,9 @@ describe("configuration", () => {
     assert.deepEqual(loadLimits({}), {
       maxQueryRows: 100_000,
       maxListensPerCaller: 256,
+      maxListensPerPeer: 1024,
       maxStreamsPerConnection: 1000,
+      maxStreamsPerPeer: 2048,
       maxQueuedReserves: 1024,
     });
     assert.deepEqual(
@@ -114,11 +116,15 @@ describe("configuration", () => {
         RSVP_MAX_LISTENS_PER_CALLER: "2",
         RSVP_MAX_STREAMS_PER_CONNECTION: "30",
         RSVP_MAX_QUEUED_RESERVES: "4",
+        RSVP_MAX_LISTENS_PER_PEER: "5",
+        RSVP_MAX_STREAMS_PER_PEER: "6",
       }),
       {
         maxQueryRows: 10,
         maxListensPerCaller: 2,
+        maxListensPerPeer: 5,
         maxStreamsPerConnection: 30,
+        maxStreamsPerPeer: 6,
         maxQueuedReserves: 4,
       },
     );
