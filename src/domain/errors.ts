@@ -28,6 +28,8 @@ export interface ConflictInfo {
   readonly existing: TimeWindow;
   /** In a group: the position (0-based) of the item that clashed. */
   readonly item?: number | undefined;
+  /** Units free at the tightest instant of the requested window (0 on an exclusive resource). */
+  readonly free?: number | undefined;
 }
 
 /** The one error class of the service. Its message is safe to show to the caller. */

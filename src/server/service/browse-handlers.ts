@@ -2,7 +2,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf } from "../../auth/caller.js";
 import { scopedUserFilter } from "../../auth/policy.js";
 import type { Queryable } from "../../db/engine/db.js";
-import { availableWindows, poolExists } from "../../db/store/availability.js";
+import { availableWindows, largestCapacity, poolExists } from "../../db/store/availability.js";
 import { readPage } from "../../db/store/query-reservations.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import type { ReservationFilter } from "../../domain/reservation.js";
@@ -11,6 +11,7 @@ import {
   parseName,
   parseOptionalName,
   parseOptionalTime,
+  parseQuantity,
   parseWindow,
 } from "../../domain/validate.js";
 import type {
@@ -90,13 +91,21 @@ export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: S
         timestampToMicros("end", req.end),
       );
       const min = durationToMicros("min_duration", req.minDuration);
+      const quantity = parseQuantity("quantity", req.quantity);
       // No window is longer than the range; asking for one must not overflow the query.
       const windows =
         min > range.end - range.start
           ? []
-          : await availableWindows(db, target, range, min, ctx.signal);
+          : await availableWindows(db, target, range, min, ctx.signal, quantity);
       if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
         throw notFound(`pool ${JSON.stringify(pool)} has no resources`);
+      }
+      if (windows.length === 0 && quantity > 1) {
+        const most = await largestCapacity(db, target, ctx.signal);
+        if (quantity > most) {
+          const of = pool ? `any resource of pool ${JSON.stringify(pool)}` : target.resourceId;
+          throw invalidArgument(`quantity ${quantity} is more than the ${most} units of ${of}`);
+        }
       }
       return {
         windows: windows.map((w) => ({
@@ -104,6 +113,7 @@ export function createBrowseHandlers(db: Queryable, feed: ChangeFeed, secrets: S
           end: microsToTimestamp(w.end),
           // Named for a pool, where windows of different resources interleave.
           resourceId: pool ? w.resourceId : "",
+          free: w.free,
         })),
       };
     },

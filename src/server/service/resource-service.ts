@@ -7,9 +7,16 @@ import type { Queryable } from "../../db/engine/db.js";
 import * as resources from "../../db/store/resources.js";
 import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import type { Micros } from "../../domain/reservation.js";
-import { parseResourceSpec, type Resource } from "../../domain/resource.js";
+import {
+  parseResourceSpec,
+  type Quota,
+  type QuotaPeriod,
+  type Resource,
+} from "../../domain/resource.js";
 import { parseName, parseOptionalName } from "../../domain/validate.js";
 import {
+  type Quota as QuotaMessage,
+  QuotaPeriod as QuotaPeriodMessage,
   type Resource as ResourceMessage,
   ResourceSchema,
   type ResourceService,
@@ -21,6 +28,30 @@ const optionalDuration = (field: string, d: Duration | undefined) =>
   d === undefined ? undefined : durationToMicros(field, d);
 const optionalToProto = (us: Micros | undefined) =>
   us === undefined ? undefined : microsToDuration(us);
+
+const PERIODS: Record<QuotaPeriod, QuotaPeriodMessage> = {
+  day: QuotaPeriodMessage.DAY,
+  week: QuotaPeriodMessage.WEEK,
+  month: QuotaPeriodMessage.MONTH,
+};
+
+function periodFromProto(p: QuotaPeriodMessage): QuotaPeriod | undefined {
+  const found = Object.entries(PERIODS).find(([, v]) => v === p);
+  if (found) return found[0] as QuotaPeriod;
+  if (p === QuotaPeriodMessage.UNSPECIFIED) return undefined;
+  throw invalidArgument(`rules.quota.period ${p} is not a known QuotaPeriod`);
+}
+
+/** A wire quota as the domain's; unset stays unset. Limits are checked by parseResourceSpec. */
+function quotaFromProto(q: QuotaMessage | undefined): Quota | undefined {
+  if (!q) return undefined;
+  return {
+    period: periodFromProto(q.period),
+    maxReservations: q.maxReservations,
+    maxTime: optionalDuration("rules.quota.max_time", q.maxTime),
+    perPool: q.perPool,
+  };
+}
 
 /** A stored resource as its wire message. */
 export function resourceToProto(r: Resource): ResourceMessage {
@@ -35,8 +66,17 @@ export function resourceToProto(r: Resource): ResourceMessage {
       maxDuration: optionalToProto(r.rules.maxDuration),
       minNotice: optionalToProto(r.rules.minNotice),
       maxAdvance: optionalToProto(r.rules.maxAdvance),
+      quota: r.rules.quota && {
+        period: r.rules.quota.period
+          ? PERIODS[r.rules.quota.period]
+          : QuotaPeriodMessage.UNSPECIFIED,
+        maxReservations: r.rules.quota.maxReservations,
+        maxTime: optionalToProto(r.rules.quota.maxTime),
+        perPool: r.rules.quota.perPool,
+      },
     },
     note: r.note,
+    capacity: r.capacity,
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
   });
@@ -79,8 +119,10 @@ export function createResourceService(db: Queryable): ServiceImpl<typeof Resourc
           maxDuration: optionalDuration("rules.max_duration", r.rules?.maxDuration),
           minNotice: optionalDuration("rules.min_notice", r.rules?.minNotice),
           maxAdvance: optionalDuration("rules.max_advance", r.rules?.maxAdvance),
+          quota: quotaFromProto(r.rules?.quota),
         },
         note: r.note,
+        capacity: r.capacity,
       });
       return resourceToProto(await resources.putResource(db, spec));
     },
