@@ -55,6 +55,7 @@ for (const backend of backends) {
           maxDuration: null,
           minNotice: "30m",
           maxAdvance: null,
+          capacity: 0,
           note: "",
         },
       ]);
@@ -75,6 +76,43 @@ for (const backend of backends) {
       assert.match(gone.stderr, /not registered/);
       const bad = await rsvp("resource", "put", "x", "--buffer-after", "soon");
       assert.equal(bad.code, 1);
+    });
+
+    it("resource put --capacity, reserve --quantity, available --quantity", LIMIT, async () => {
+      const put = await ok("resource", "put", "car-park", "--capacity", "50", "--json");
+      assert.equal(jsonLines(put.stdout)[0]?.capacity, 50);
+      const window = ["--start", "2030-01-01T08:00:00Z", "--end", "2030-01-01T18:00:00Z"];
+      await ok("reserve", "-r", "car-park", "-u", "van-7", "--quantity", "48", ...window);
+      const full = await rsvp(
+        "reserve",
+        "-r",
+        "car-park",
+        "-u",
+        "van-8",
+        "--quantity",
+        "3",
+        ...window,
+      );
+      assert.equal(full.code, 2, full.stderr);
+      assert.match(full.stderr, /has only 2 units free throughout/);
+      const avail = await ok(
+        "available",
+        "-r",
+        "car-park",
+        "--start",
+        "2030-01-01T06:00:00Z",
+        "--end",
+        "2030-01-01T20:00:00Z",
+        "--quantity",
+        "3",
+        "--json",
+      );
+      assert.deepEqual(jsonLines(avail.stdout), [
+        { start: "2030-01-01T06:00:00Z", end: "2030-01-01T08:00:00Z", free: 50 },
+        { start: "2030-01-01T18:00:00Z", end: "2030-01-01T20:00:00Z", free: 50 },
+      ]);
+      const bad = await rsvp("reserve", "-r", "car-park", "-u", "x", "--quantity", "-1", ...window);
+      assert.notEqual(bad.code, 0);
     });
 
     it("reserve --pool and available --pool", LIMIT, async () => {

@@ -29,6 +29,7 @@ function change(seq: number, resourceId: string, userId: string): Change {
       userId,
       resourceId,
       status: "pending",
+      quantity: 1,
       note: "",
       start: 0n,
       end: 1n,

@@ -24,6 +24,7 @@ for (const backend of backends) {
           "004_reserve_without_probes.sql",
           "005_feed_horizon.sql",
           "006_resources.sql",
+          "007_capacity.sql",
           "008_webhooks.sql",
           "009_start_rules.sql",
         ]);
@@ -33,7 +34,7 @@ for (const backend of backends) {
         );
         assert.match(
           c?.def ?? "",
-          /EXCLUDE USING gist \(resource_id WITH =, occupied WITH &&\) WHERE \(\(status <> 'cancelled'/,
+          /EXCLUDE USING gist \(resource_id WITH =, occupied WITH &&, exclusive WITH =\) WHERE \(\(status <> 'cancelled'/,
         );
         // What a reservation occupies is its window widened by buffers that are never
         // negative: it always covers the window, so no two windows overlap either.

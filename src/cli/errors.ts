@@ -56,7 +56,14 @@ export function shortReason(err: RpcError): string {
 export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: number): CliError {
   const c = err.conflict;
   // A single resource's clash is retold in local time; a pool's ("no resource of pool …")
-  // says more as the server put it.
+  // says more as the server put it. A counted resource's says how many units are left.
+  if (err.code === Code.AlreadyExists && c && / units asked for free /.test(err.message)) {
+    return new CliError(
+      `resource ${JSON.stringify(c.resourceId)} has only ${c.free} units free throughout ` +
+        windowText(c.requestedStart, c.requestedEnd),
+      Exit.refused,
+    );
+  }
   if (err.code === Code.AlreadyExists && c && err.message.startsWith("resource ")) {
     return new CliError(
       `resource ${JSON.stringify(c.resourceId)} is already reserved for ` +

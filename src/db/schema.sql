@@ -42,7 +42,8 @@ CREATE TYPE rsvp.group_item AS (
 	status rsvp.reservation_status,
 	span tstzrange,
 	note text,
-	expires_at timestamp with time zone
+	expires_at timestamp with time zone,
+	quantity integer
 );
 
 --
@@ -57,50 +58,49 @@ CREATE TYPE rsvp.reservation_update_type AS ENUM (
 );
 
 --
--- Name: apply_resource(); Type: FUNCTION; Schema: rsvp; Owner: -
---
-
-CREATE FUNCTION rsvp.apply_resource() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-  res rsvp.resources;
-  broken text;
-BEGIN
-  IF TG_OP = 'UPDATE' AND NEW.timespan = OLD.timespan THEN
-    RETURN NEW;
-  END IF;
-  SELECT * INTO res FROM rsvp.resources WHERE id = NEW.resource_id;
-  IF NOT FOUND THEN
-    NEW.buffer_before := '0';
-    NEW.buffer_after := '0';
-    RETURN NEW;
-  END IF;
-  NEW.buffer_before := res.buffer_before;
-  NEW.buffer_after := res.buffer_after;
-  broken := rsvp.broken_rule(res, NEW.status, NEW.timespan);
-  IF broken IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = broken;
-  END IF;
-  RETURN NEW;
-END;
-$$;
-
---
--- Name: duration_text(interval); Type: FUNCTION; Schema: rsvp; Owner: -
---
-
-CREATE FUNCTION rsvp.duration_text(d interval) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (SELECT CASE WHEN (x.s = 0) THEN '0s'::text ELSE concat((NULLIF((x.s / 86400), 0) || 'd'::text), (NULLIF(((x.s % (86400)::bigint) / 3600), 0) || 'h'::text), (NULLIF(((x.s % (3600)::bigint) / 60), 0) || 'm'::text), (NULLIF((x.s % (60)::bigint), 0) || 's'::text)) END AS concat FROM (SELECT (floor(EXTRACT(epoch FROM duration_text.d)))::bigint AS s) x);
-
---
 -- Name: is_fixed_length(interval); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
 CREATE FUNCTION rsvp.is_fixed_length(i interval) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((EXTRACT(day FROM i) = (0)::numeric) AND (EXTRACT(month FROM i) = (0)::numeric) AND (EXTRACT(year FROM i) = (0)::numeric));
+
+--
+-- Name: widen(tstzrange, interval, interval); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.widen(span tstzrange, before interval, after interval) RETURNS tstzrange
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN tstzrange((lower(span) - before), (upper(span) + after), '[)'::text);
+
+--
+-- Name: reservations; Type: TABLE; Schema: rsvp; Owner: -
+--
+
+CREATE TABLE rsvp.reservations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id character varying(64) NOT NULL,
+    status rsvp.reservation_status DEFAULT 'pending'::rsvp.reservation_status NOT NULL,
+    resource_id character varying(64) NOT NULL,
+    timespan tstzrange NOT NULL,
+    note text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    buffer_before interval DEFAULT '00:00:00'::interval NOT NULL,
+    buffer_after interval DEFAULT '00:00:00'::interval NOT NULL,
+    occupied tstzrange GENERATED ALWAYS AS (rsvp.widen(timespan, buffer_before, buffer_after)) STORED,
+    group_id uuid,
+    quantity integer DEFAULT 1 NOT NULL,
+    exclusive boolean DEFAULT true,
+    revision integer DEFAULT 0 NOT NULL,
+    CONSTRAINT reservations_buffers_valid CHECK (((buffer_before >= '00:00:00'::interval) AND (buffer_after >= '00:00:00'::interval) AND rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after))),
+    CONSTRAINT reservations_expiry_only_pending CHECK (((expires_at IS NULL) OR (status = ANY (ARRAY['pending'::rsvp.reservation_status, 'cancelled'::rsvp.reservation_status])))),
+    CONSTRAINT reservations_ids_not_empty CHECK ((((user_id)::text <> ''::text) AND ((resource_id)::text <> ''::text))),
+    CONSTRAINT reservations_quantity_valid CHECK (((quantity >= 1) AND exclusive)),
+    CONSTRAINT reservations_status_known CHECK ((status <> 'unknown'::rsvp.reservation_status)),
+    CONSTRAINT reservations_timespan_valid CHECK (((NOT isempty(timespan)) AND (NOT lower_inf(timespan)) AND (NOT upper_inf(timespan)) AND lower_inc(timespan) AND (NOT upper_inc(timespan))))
+);
 
 --
 -- Name: resources; Type: TABLE; Schema: rsvp; Owner: -
@@ -119,10 +119,150 @@ CREATE TABLE rsvp.resources (
     note text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    capacity integer DEFAULT 0 NOT NULL,
+    quota_period text,
+    quota_max_reservations integer DEFAULT 0 NOT NULL,
+    quota_max_time interval,
+    quota_per_pool boolean DEFAULT false NOT NULL,
     CONSTRAINT resources_buffers_fixed_length CHECK ((rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after))),
+    CONSTRAINT resources_capacity_valid CHECK ((capacity >= 0)),
     CONSTRAINT resources_durations_not_negative CHECK (((buffer_before >= '00:00:00'::interval) AND (buffer_after >= '00:00:00'::interval) AND (min_duration >= '00:00:00'::interval) AND (max_duration >= '00:00:00'::interval) AND (min_notice >= '00:00:00'::interval) AND (max_advance >= '00:00:00'::interval))),
-    CONSTRAINT resources_id_not_empty CHECK (((id)::text <> ''::text))
+    CONSTRAINT resources_id_not_empty CHECK (((id)::text <> ''::text)),
+    CONSTRAINT resources_quota_valid CHECK (((quota_period = ANY (ARRAY['day'::text, 'week'::text, 'month'::text])) AND (quota_max_reservations >= 0) AND (quota_max_time >= '00:00:00'::interval)))
 );
+
+--
+-- Name: admit(rsvp.resources, rsvp.reservations, boolean); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.admit(res rsvp.resources, r rsvp.reservations, inserting boolean) RETURNS rsvp.reservations
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  cap integer := greatest(res.capacity, 1);
+  broken text;
+BEGIN
+  IF r.status = 'blocked' THEN
+    r.quantity := cap;
+  ELSIF r.quantity > cap THEN
+    IF inserting THEN
+      RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'RV013', MESSAGE = format('quantity %s is more than %s has', r.quantity, res.id);
+  ELSIF res.quota_period IS NOT NULL THEN
+    IF res.quota_per_pool AND res.pool <> '' THEN
+      PERFORM rsvp.lock_keys(ARRAY(SELECT m.id FROM rsvp.resources AS m WHERE m.pool = res.pool));
+    END IF;
+    broken := rsvp.broken_quota(res, r.user_id, r.status, r.timespan, r.id);
+    IF broken IS NOT NULL THEN
+      IF inserting THEN
+        RETURN NULL;
+      END IF;
+      RAISE EXCEPTION USING ERRCODE = 'RV012', MESSAGE = broken;
+    END IF;
+  END IF;
+  IF cap = 1 THEN
+    r.exclusive := true;
+    RETURN r;
+  END IF;
+  r.exclusive := NULL;
+  IF (SELECT t.free FROM rsvp.tightest(r.resource_id, rsvp.widen(r.timespan, r.buffer_before, r.buffer_after),
+                                        cap, r.id) AS t) < r.quantity THEN
+    IF inserting THEN
+      RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'RV011', MESSAGE = format('%s has too few units free', res.id);
+  END IF;
+  RETURN r;
+END;
+$$;
+
+--
+-- Name: apply_resource(); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.apply_resource() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  res rsvp.resources;
+  broken text;
+  moved boolean := TG_OP = 'INSERT' OR NEW.timespan <> OLD.timespan;
+BEGIN
+  IF NOT moved AND NEW.quantity = OLD.quantity THEN
+    RETURN NEW;
+  END IF;
+  SELECT * INTO res FROM rsvp.resources WHERE id = NEW.resource_id;
+  IF NOT FOUND THEN
+    NEW.buffer_before := '0';
+    NEW.buffer_after := '0';
+    IF NEW.quantity > 1 AND NEW.status <> 'blocked' THEN
+      IF TG_OP = 'INSERT' THEN
+        RETURN NULL;
+      END IF;
+      RAISE EXCEPTION USING ERRCODE = 'RV013', MESSAGE = format('%s holds one unit', NEW.resource_id);
+    END IF;
+    NEW.quantity := 1;
+    NEW.exclusive := true;
+    RETURN NEW;
+  END IF;
+  IF moved THEN
+    NEW.buffer_before := res.buffer_before;
+    NEW.buffer_after := res.buffer_after;
+    broken := rsvp.broken_rule(res, NEW.status, NEW.timespan);
+    IF broken IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = broken;
+    END IF;
+  END IF;
+  IF res.capacity > 1 OR res.quota_period IS NOT NULL OR NEW.quantity > 1 OR NEW.exclusive IS NULL THEN
+    RETURN rsvp.admit(res, NEW, TG_OP = 'INSERT');
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+--
+-- Name: broken_quota(rsvp.resources, text, rsvp.reservation_status, tstzrange, uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.broken_quota(res rsvp.resources, p_user_id text, status rsvp.reservation_status, span tstzrange, p_exclude uuid) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  n bigint;
+  booked interval;
+  what text;
+  every text;
+BEGIN
+  IF res.quota_period IS NULL OR status = 'blocked'
+     OR (res.quota_max_reservations = 0 AND res.quota_max_time IS NULL) THEN
+    RETURN NULL;
+  END IF;
+  SELECT count(*), coalesce(sum(upper(c.timespan) - lower(c.timespan)), '0')
+    INTO n, booked FROM rsvp.quota_counted(res, p_user_id, span, p_exclude) AS c;
+  what := CASE WHEN res.quota_per_pool AND res.pool <> '' THEN format('pool %s', res.pool)
+               ELSE res.id END;
+  every := 'a ' || res.quota_period;
+  IF res.quota_max_reservations > 0 AND n >= res.quota_max_reservations THEN
+    RETURN format('%s may book %s at most %s %s %s (quota)', p_user_id, what,
+                  res.quota_max_reservations,
+                  CASE WHEN res.quota_max_reservations = 1 THEN 'time' ELSE 'times' END, every);
+  END IF;
+  IF booked + (upper(span) - lower(span)) > res.quota_max_time THEN
+    RETURN format('%s may book %s for at most %s %s (quota)', p_user_id, what,
+                  rsvp.duration_text(res.quota_max_time), every);
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+--
+-- Name: duration_text(interval); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.duration_text(d interval) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT CASE WHEN (x.s = 0) THEN '0s'::text ELSE concat((NULLIF((x.s / 86400), 0) || 'd'::text), (NULLIF(((x.s % (86400)::bigint) / 3600), 0) || 'h'::text), (NULLIF(((x.s % (3600)::bigint) / 60), 0) || 'm'::text), (NULLIF((x.s % (60)::bigint), 0) || 's'::text)) END AS concat FROM (SELECT (floor(EXTRACT(epoch FROM duration_text.d)))::bigint AS s) x);
 
 --
 -- Name: earliest_start(rsvp.resources); Type: FUNCTION; Schema: rsvp; Owner: -
@@ -160,40 +300,6 @@ BEGIN
   RETURN NEW;
 END;
 $$;
-
---
--- Name: widen(tstzrange, interval, interval); Type: FUNCTION; Schema: rsvp; Owner: -
---
-
-CREATE FUNCTION rsvp.widen(span tstzrange, before interval, after interval) RETURNS tstzrange
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN tstzrange((lower(span) - before), (upper(span) + after), '[)'::text);
-
---
--- Name: reservations; Type: TABLE; Schema: rsvp; Owner: -
---
-
-CREATE TABLE rsvp.reservations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id character varying(64) NOT NULL,
-    status rsvp.reservation_status DEFAULT 'pending'::rsvp.reservation_status NOT NULL,
-    resource_id character varying(64) NOT NULL,
-    timespan tstzrange NOT NULL,
-    note text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone,
-    buffer_before interval DEFAULT '00:00:00'::interval NOT NULL,
-    buffer_after interval DEFAULT '00:00:00'::interval NOT NULL,
-    occupied tstzrange GENERATED ALWAYS AS (rsvp.widen(timespan, buffer_before, buffer_after)) STORED,
-    group_id uuid,
-    revision integer DEFAULT 0 NOT NULL,
-    CONSTRAINT reservations_buffers_valid CHECK (((buffer_before >= '00:00:00'::interval) AND (buffer_after >= '00:00:00'::interval) AND rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after))),
-    CONSTRAINT reservations_expiry_only_pending CHECK (((expires_at IS NULL) OR (status = ANY (ARRAY['pending'::rsvp.reservation_status, 'cancelled'::rsvp.reservation_status])))),
-    CONSTRAINT reservations_ids_not_empty CHECK ((((user_id)::text <> ''::text) AND ((resource_id)::text <> ''::text))),
-    CONSTRAINT reservations_status_known CHECK ((status <> 'unknown'::rsvp.reservation_status)),
-    CONSTRAINT reservations_timespan_valid CHECK (((NOT isempty(timespan)) AND (NOT lower_inf(timespan)) AND (NOT upper_inf(timespan)) AND lower_inc(timespan) AND (NOT upper_inc(timespan))))
-);
 
 --
 -- Name: cancel(uuid); Type: FUNCTION; Schema: rsvp; Owner: -
@@ -315,6 +421,21 @@ END;
 $$;
 
 --
+-- Name: free_spans(text, tstzrange, integer, integer); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.free_spans(p_resource_id text, p_span tstzrange, p_cap integer, p_quantity integer) RETURNS TABLE(span tstzrange, free integer)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH fits AS (
+    SELECT u.seg, u.used FROM rsvp.use_segments(p_resource_id, p_span, p_cap, NULL) AS u
+     WHERE p_cap - u.used >= p_quantity
+  )
+  SELECT s, (SELECT p_cap - max(f.used) FROM fits AS f WHERE f.seg <@ s)::integer
+    FROM unnest((SELECT range_agg(f.seg) FROM fits AS f)) AS s
+$$;
+
+--
 -- Name: lock_keys(text[]); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -348,6 +469,26 @@ END;
 $$;
 
 --
+-- Name: lock_reservation_keys(uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.lock_reservation_keys(p_id uuid) RETURNS rsvp.reservations
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  found_row rsvp.reservations;
+BEGIN
+  SELECT * INTO found_row FROM rsvp.reservations WHERE id = p_id;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  PERFORM rsvp.lock_keys(rsvp.write_keys(ARRAY[found_row.resource_id::text]));
+  SELECT * INTO found_row FROM rsvp.reservations WHERE id = p_id;
+  RETURN found_row;
+END;
+$$;
+
+--
 -- Name: lock_resource(text); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -367,6 +508,14 @@ BEGIN
   RETURN NULL;
 END;
 $$;
+
+--
+-- Name: occupant(text, timestamp with time zone); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.occupant(p_resource_id text, p_at timestamp with time zone) RETURNS rsvp.reservations
+    LANGUAGE sql STABLE
+    RETURN (SELECT x.*::rsvp.reservations AS x FROM rsvp.reservations x WHERE (((x.resource_id)::text = occupant.p_resource_id) AND (x.status <> 'cancelled'::rsvp.reservation_status) AND ((x.expires_at IS NULL) OR (x.expires_at > now())) AND (x.occupied @> occupant.p_at)) ORDER BY (lower(x.timespan)) LIMIT 1);
 
 --
 -- Name: prune_changes(interval, integer); Type: FUNCTION; Schema: rsvp; Owner: -
@@ -403,28 +552,88 @@ END;
 $$;
 
 --
--- Name: put_resource(text, text, text, interval, interval, interval, interval, interval, interval, text); Type: FUNCTION; Schema: rsvp; Owner: -
+-- Name: put_resource(text, text, text, interval, interval, interval, interval, interval, interval, text, integer, text, integer, interval, boolean); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.put_resource(p_id text, p_pool text, p_time_zone text, p_buffer_before interval, p_buffer_after interval, p_min_duration interval, p_max_duration interval, p_min_notice interval, p_max_advance interval, p_note text) RETURNS SETOF rsvp.resources
+CREATE FUNCTION rsvp.put_resource(p_id text, p_pool text, p_time_zone text, p_buffer_before interval, p_buffer_after interval, p_min_duration interval, p_max_duration interval, p_min_notice interval, p_max_advance interval, p_note text, p_capacity integer, p_quota_period text, p_quota_max_reservations integer, p_quota_max_time interval, p_quota_per_pool boolean) RETURNS SETOF rsvp.resources
     LANGUAGE plpgsql
     AS $$
+DECLARE
+  cap integer := greatest(p_capacity, 1);
+  over record;
 BEGIN
   PERFORM rsvp.lock_resource(p_id);
+  SELECT u.seg, u.used INTO over
+    FROM rsvp.use_segments(p_id, tstzrange(now(), 'infinity', '[)'), cap, NULL) AS u
+   WHERE u.used > cap ORDER BY lower(u.seg) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'RV014', MESSAGE = format(
+      'resource %s has %s units in use from %s to %s: its capacity cannot drop to %s',
+      to_json(p_id::text), over.used,
+      to_char(lower(over.seg) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+      to_char(upper(over.seg) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), p_capacity);
+  END IF;
   RETURN QUERY
     INSERT INTO rsvp.resources AS r (id, pool, time_zone, buffer_before, buffer_after, min_duration,
-                                     max_duration, min_notice, max_advance, note)
+                                     max_duration, min_notice, max_advance, note, capacity,
+                                     quota_period, quota_max_reservations, quota_max_time,
+                                     quota_per_pool)
     VALUES (p_id, p_pool, p_time_zone, p_buffer_before, p_buffer_after, p_min_duration,
-            p_max_duration, p_min_notice, p_max_advance, p_note)
+            p_max_duration, p_min_notice, p_max_advance, p_note, p_capacity, p_quota_period,
+            p_quota_max_reservations, p_quota_max_time, p_quota_per_pool)
     ON CONFLICT (id) DO UPDATE
       SET pool = EXCLUDED.pool, time_zone = EXCLUDED.time_zone,
           buffer_before = EXCLUDED.buffer_before, buffer_after = EXCLUDED.buffer_after,
           min_duration = EXCLUDED.min_duration, max_duration = EXCLUDED.max_duration,
           min_notice = EXCLUDED.min_notice, max_advance = EXCLUDED.max_advance,
-          note = EXCLUDED.note, updated_at = now()
+          note = EXCLUDED.note, capacity = EXCLUDED.capacity,
+          quota_period = EXCLUDED.quota_period,
+          quota_max_reservations = EXCLUDED.quota_max_reservations,
+          quota_max_time = EXCLUDED.quota_max_time, quota_per_pool = EXCLUDED.quota_per_pool,
+          updated_at = now()
     RETURNING r.*;
+  BEGIN
+    UPDATE rsvp.reservations
+       SET exclusive = CASE WHEN cap = 1 THEN true END,
+           quantity = CASE WHEN status = 'blocked' THEN cap ELSE quantity END
+     WHERE resource_id = p_id AND status <> 'cancelled' AND upper(occupied) > now()
+       AND (exclusive IS DISTINCT FROM CASE WHEN cap = 1 THEN true END
+            OR (status = 'blocked' AND quantity <> cap));
+  EXCEPTION WHEN exclusion_violation THEN
+    -- A reservation in progress overlaps, in the past, one made while the resource was
+    -- exclusive: the constraint cannot take it back until it ends.
+    RAISE EXCEPTION USING ERRCODE = 'RV014', MESSAGE = format(
+      'resource %s has reservations in progress that overlap others: its capacity cannot drop to %s until they end',
+      to_json(p_id::text), p_capacity);
+  END;
 END;
 $$;
+
+--
+-- Name: quota_counted(rsvp.resources, text, tstzrange, uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.quota_counted(res rsvp.resources, p_user_id text, span tstzrange, p_exclude uuid) RETURNS SETOF rsvp.reservations
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT x.* FROM rsvp.reservations AS x
+   WHERE x.user_id = p_user_id
+     AND lower(x.timespan) >= lower(rsvp.quota_period_of(res, span))
+     AND lower(x.timespan) < upper(rsvp.quota_period_of(res, span))
+     AND x.status IN ('pending', 'confirmed') AND (x.expires_at IS NULL OR x.expires_at > now())
+     AND x.id IS DISTINCT FROM p_exclude
+     AND (x.resource_id = res.id
+          OR (res.quota_per_pool AND res.pool <> ''
+              AND x.resource_id IN (SELECT m.id FROM rsvp.resources AS m WHERE m.pool = res.pool)))
+$$;
+
+--
+-- Name: quota_period_of(rsvp.resources, tstzrange); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.quota_period_of(res rsvp.resources, span tstzrange) RETURNS tstzrange
+    LANGUAGE sql STABLE
+    RETURN (SELECT tstzrange((x.d AT TIME ZONE (quota_period_of.res).time_zone), ((x.d + (('1 '::text || (quota_period_of.res).quota_period))::interval) AT TIME ZONE (quota_period_of.res).time_zone), '[)'::text) AS tstzrange FROM (SELECT date_trunc((quota_period_of.res).quota_period, (lower(quota_period_of.span) AT TIME ZONE (quota_period_of.res).time_zone)) AS d) x);
 
 --
 -- Name: reservation_changes; Type: TABLE; Schema: rsvp; Owner: -
@@ -445,12 +654,14 @@ CREATE TABLE rsvp.reservation_changes (
     committed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     expires_at timestamp with time zone,
     group_id uuid,
+    quantity integer DEFAULT 1 NOT NULL,
     prev_status rsvp.reservation_status,
     prev_resource_id character varying(64),
     prev_timespan tstzrange,
     prev_note text,
     prev_expires_at timestamp with time zone,
-    prev_updated_at timestamp with time zone
+    prev_updated_at timestamp with time zone,
+    prev_quantity integer
 );
 
 --
@@ -508,7 +719,8 @@ BEGIN
     kind := 'delete';
     r := NEW;
   ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.timespan IS DISTINCT FROM OLD.timespan
-        OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+        OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at
+        OR NEW.quantity IS DISTINCT FROM OLD.quantity THEN
     kind := 'update';
     r := NEW;
   ELSE
@@ -517,19 +729,52 @@ BEGIN
   IF kind = 'update' THEN
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id, prev_status, prev_resource_id, prev_timespan, prev_note,
-            prev_expires_at, prev_updated_at)
+            expires_at, group_id, quantity, prev_status, prev_resource_id, prev_timespan,
+            prev_note, prev_expires_at, prev_updated_at, prev_quantity)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id, OLD.status, OLD.resource_id, OLD.timespan,
-            OLD.note, OLD.expires_at, OLD.updated_at);
+            r.updated_at, r.expires_at, r.group_id, r.quantity, OLD.status, OLD.resource_id,
+            OLD.timespan, OLD.note, OLD.expires_at, OLD.updated_at, OLD.quantity);
   ELSE
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id)
+            expires_at, group_id, quantity)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id);
+            r.updated_at, r.expires_at, r.group_id, r.quantity);
   END IF;
   RETURN NULL;
+END;
+$$;
+
+--
+-- Name: refusal(rsvp.resources, text, text, rsvp.reservation_status, tstzrange, integer, uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.refusal(res rsvp.resources, p_resource_id text, p_user_id text, status rsvp.reservation_status, span tstzrange, p_quantity integer, p_exclude uuid) RETURNS TABLE(kind text, message text, free integer, at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  cap integer := greatest(coalesce(res.capacity, 1), 1);
+  broken text;
+BEGIN
+  IF status <> 'blocked' AND p_quantity > cap THEN
+    RETURN QUERY SELECT 'invalid', format('quantity %s is more than the %s %s of %s', p_quantity,
+                                          cap, CASE WHEN cap = 1 THEN 'unit' ELSE 'units' END,
+                                          p_resource_id),
+                        NULL::integer, NULL::timestamptz;
+    RETURN;
+  END IF;
+  IF res.id IS NOT NULL THEN
+    broken := rsvp.broken_quota(res, p_user_id, status, span, p_exclude);
+    IF broken IS NOT NULL THEN
+      RETURN QUERY SELECT 'rule', broken, NULL::integer, NULL::timestamptz;
+      RETURN;
+    END IF;
+  END IF;
+  RETURN QUERY
+    SELECT 'conflict', NULL::text, t.free, t.at
+      FROM rsvp.tightest(p_resource_id,
+                         rsvp.widen(span, coalesce(res.buffer_before, '0'), coalesce(res.buffer_after, '0')),
+                         cap, p_exclude) AS t;
 END;
 $$;
 
@@ -574,7 +819,7 @@ $$;
 -- Name: reserve(jsonb); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.reserve(p_requests jsonb) RETURNS TABLE(out_request uuid, out_kind text, out_row rsvp.reservations, out_message text)
+CREATE FUNCTION rsvp.reserve(p_requests jsonb) RETURNS TABLE(out_request uuid, out_kind text, out_row rsvp.reservations, out_message text, out_free integer)
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -585,20 +830,23 @@ DECLARE
   answered bigint;
   made bigint;
 BEGIN
+  -- rsvp.write_keys, spelled out: one statement, as before, plus a join that finds nothing
+  -- unless a quota counts a whole pool.
   PERFORM rsvp.lock_keys(array_agg(k)) FROM (
     SELECT q.resource_id AS k FROM jsonb_to_recordset(p_requests) AS q(resource_id text)
     UNION ALL
     SELECT 'request:' || q.user_id || ':' || q.request_id
       FROM jsonb_to_recordset(p_requests) AS q(user_id text, request_id text)
-     WHERE q.request_id IS NOT NULL) AS keys;
+     WHERE q.request_id IS NOT NULL
+    UNION ALL
+    SELECT m.id FROM jsonb_to_recordset(p_requests) AS q(resource_id text)
+      JOIN rsvp.resources AS r ON r.id = q.resource_id AND r.quota_per_pool AND r.pool <> ''
+      JOIN rsvp.resources AS m ON m.pool = r.pool) AS keys;
 
   IF keyed THEN
-    -- One primary-key lookup per request: LIMIT 1 keeps the planner from turning it into a
-    -- join hashed over the whole key table, which it did with ~20,000 keys whether statistics
-    -- were fresh or stale (the embedded database never refreshes them by itself).
     RETURN QUERY
       SELECT q.id, CASE WHEN k.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END, r.x,
-             NULL::text
+             NULL::text, NULL::integer
         FROM jsonb_to_recordset(p_requests) AS q(id uuid, user_id text, request_id text, request_hash text)
         CROSS JOIN LATERAL (
           SELECT y.request_hash, y.reservation_id FROM rsvp.reserve_requests AS y
@@ -614,7 +862,7 @@ BEGIN
 
   -- Rules before clashes: a window that breaks one is refused whether or not it is free.
   RETURN QUERY
-    SELECT q.id, 'rule', NULL::rsvp.reservations, b.message
+    SELECT q.id, 'rule', NULL::rsvp.reservations, b.message, NULL::integer
       FROM jsonb_to_recordset(p_requests)
         AS q(id uuid, resource_id text, status rsvp.reservation_status,
              start_at timestamptz, end_at timestamptz)
@@ -635,26 +883,30 @@ BEGIN
   answered := cardinality(replayed) + cardinality(refused);
 
   -- Each request's id is new, so a request was made here exactly when a row has its id: a
-  -- second attempt skips those through the primary key, and the answers count them.
+  -- second attempt skips those through the primary key, and the answers count them. The
+  -- trigger sees the rows this statement inserted before, so the batch's earlier requests
+  -- take a counted resource's units first.
   FOR attempt IN 1..2 LOOP
     RETURN QUERY
       WITH ins AS (
-        INSERT INTO rsvp.reservations AS t (id, user_id, resource_id, status, timespan, note, expires_at)
+        INSERT INTO rsvp.reservations AS t (id, user_id, resource_id, status, timespan, note, expires_at,
+                                            quantity)
         SELECT q.id, q.user_id, q.resource_id, q.status, tstzrange(q.start_at, q.end_at, '[)'), q.note,
-               COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds))
+               COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds)),
+               COALESCE(q.quantity, 1)
           FROM ROWS FROM (jsonb_to_recordset(p_requests)
                  AS (id uuid, user_id text, resource_id text, status rsvp.reservation_status,
                      start_at timestamptz, end_at timestamptz, note text, expires_at timestamptz,
-                     hold_seconds double precision))
+                     hold_seconds double precision, quantity integer))
                WITH ORDINALITY
                  AS q(id, user_id, resource_id, status, start_at, end_at, note, expires_at,
-                      hold_seconds, ord)
+                      hold_seconds, quantity, ord)
          WHERE q.id <> ALL (replayed) AND q.id <> ALL (refused)
          ORDER BY q.ord
         ON CONFLICT DO NOTHING
         RETURNING t
       )
-      SELECT (ins.t).id, 'created', ins.t, NULL::text FROM ins;
+      SELECT (ins.t).id, 'created', ins.t, NULL::text, NULL::integer FROM ins;
     GET DIAGNOSTICS made = ROW_COUNT;
     answered := answered + made;
     -- Everything in: done. Otherwise an expired hold may stand in the way: release, retry once.
@@ -664,19 +916,17 @@ BEGIN
 
   IF answered < total THEN
     RETURN QUERY
-      SELECT q.id, 'conflict', c.found, NULL::text
+      SELECT q.id, v.kind, rsvp.occupant(q.resource_id, v.at), v.message, v.free
         FROM jsonb_to_recordset(p_requests)
-          AS q(id uuid, resource_id text, start_at timestamptz, end_at timestamptz)
-        CROSS JOIN LATERAL (
-          SELECT x AS found FROM rsvp.reservations AS x
-           WHERE x.resource_id = q.resource_id AND x.status <> 'cancelled' AND x.id <> q.id
-             AND x.occupied && rsvp.widened(q.resource_id, tstzrange(q.start_at, q.end_at, '[)'))
-           ORDER BY lower(x.timespan)
-           LIMIT 1
-        ) AS c
+          AS q(id uuid, user_id text, resource_id text, status rsvp.reservation_status,
+               start_at timestamptz, end_at timestamptz, quantity integer)
+        LEFT JOIN rsvp.resources AS res ON res.id = q.resource_id
         -- Made here: a primary-key probe per request (LIMIT 1, as above: never a hash join).
         LEFT JOIN LATERAL (
           SELECT true AS made FROM rsvp.reservations AS y WHERE y.id = q.id LIMIT 1) AS m ON true
+        CROSS JOIN LATERAL rsvp.refusal(res, q.resource_id, q.user_id, q.status,
+                                        tstzrange(q.start_at, q.end_at, '[)'),
+                                        COALESCE(q.quantity, 1), NULL) AS v
        WHERE q.id <> ALL (replayed) AND q.id <> ALL (refused) AND m.made IS NULL;
   END IF;
 
@@ -696,7 +946,7 @@ $_$;
 -- Name: reserve_group(jsonb, uuid, text, text, text, boolean); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.reserve_group(p_items jsonb, p_group_id uuid, p_user_id text, p_request_id text, p_request_hash text, p_skip_conflicts boolean) RETURNS TABLE(out_item integer, out_kind text, out_row rsvp.reservations, out_message text)
+CREATE FUNCTION rsvp.reserve_group(p_items jsonb, p_group_id uuid, p_user_id text, p_request_id text, p_request_hash text, p_skip_conflicts boolean) RETURNS TABLE(out_item integer, out_kind text, out_row rsvp.reservations, out_message text, out_free integer)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -704,38 +954,47 @@ DECLARE
   item rsvp.group_item;
   member record;
   ins rsvp.reservations;
-  clash rsvp.reservations;
+  why_kind text;
+  why_message text;
+  why_free integer;
+  why_at timestamptz;
+  why_res rsvp.resources;
+  quota_message text;
+  quota_row rsvp.reservations;
   created rsvp.reservations[] := '{}';
   created_items integer[] := '{}';
   clashes rsvp.reservations[] := '{}';
   clash_items integer[] := '{}';
   clash_pools text[] := '{}';
+  clash_free integer[] := '{}';
+  breach_item integer;
+  breach_message text;
   prior rsvp.reserve_requests;
   members text[];
 BEGIN
   SELECT array_agg(ROW(q.ord - 1, q.id, q.user_id, q.resource_id, q.pool, q.status,
                        tstzrange(q.start_at, q.end_at, '[)'), q.note,
-                       COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds)))::rsvp.group_item
+                       COALESCE(q.expires_at, now() + make_interval(secs => q.hold_seconds)),
+                       COALESCE(q.quantity, 1))::rsvp.group_item
                    ORDER BY q.ord)
     INTO items
     FROM ROWS FROM (jsonb_to_recordset(p_items)
            AS (id uuid, user_id text, resource_id text, pool text, status rsvp.reservation_status,
                start_at timestamptz, end_at timestamptz, note text, expires_at timestamptz,
-               hold_seconds double precision))
+               hold_seconds double precision, quantity integer))
          WITH ORDINALITY AS q(id, user_id, resource_id, pool, status, start_at, end_at, note,
-                              expires_at, hold_seconds, ord);
+                              expires_at, hold_seconds, quantity, ord);
 
-  -- Lock every resource named and every member of every pool named, as read now. Pool items
-  -- use only the members locked here that are still in their pool: one that joins meanwhile
-  -- is not considered, one that leaves is dropped.
+  -- Lock every resource named and every member of every pool named, as read now (and the
+  -- pools of quotas that count a whole pool: rsvp.write_keys). Pool items use only the
+  -- members locked here that are still in their pool: one that joins meanwhile is not
+  -- considered, one that leaves is dropped.
   SELECT coalesce(array_agg(DISTINCT r.id), '{}') INTO members
     FROM rsvp.resources AS r WHERE r.pool IN (SELECT i.pool FROM unnest(items) AS i);
-  PERFORM rsvp.lock_keys(array_agg(k)) FROM (
-    SELECT i.resource_id AS k FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL
-    UNION ALL
-    SELECT unnest(members)
-    UNION ALL
-    SELECT 'request:' || p_user_id || ':' || p_request_id WHERE p_request_id IS NOT NULL) AS keys;
+  PERFORM rsvp.lock_keys(rsvp.write_keys(
+            ARRAY(SELECT i.resource_id FROM unnest(items) AS i WHERE i.resource_id IS NOT NULL)
+            || members)
+          || array_remove(ARRAY['request:' || p_user_id || ':' || p_request_id], NULL));
 
   IF p_request_id IS NOT NULL THEN
     SELECT * INTO prior FROM rsvp.reserve_requests AS k
@@ -744,7 +1003,7 @@ BEGIN
       RETURN QUERY
         SELECT (o.n - 1)::integer,
                CASE WHEN prior.request_hash = p_request_hash THEN 'replayed' ELSE 'mismatch' END,
-               r, NULL::text
+               r, NULL::text, NULL::integer
           FROM unnest(coalesce(prior.reservation_ids, ARRAY[prior.reservation_id]))
                WITH ORDINALITY AS o(id, n)
           JOIN rsvp.reservations AS r ON r.id = o.id
@@ -755,7 +1014,7 @@ BEGIN
 
   -- Pools with no resources at all.
   RETURN QUERY
-    SELECT i.ord, 'empty', NULL::rsvp.reservations, i.pool FROM unnest(items) AS i
+    SELECT i.ord, 'empty', NULL::rsvp.reservations, i.pool, NULL::integer FROM unnest(items) AS i
      WHERE i.pool IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM rsvp.resources AS r WHERE r.pool = i.pool AND r.id = ANY (members));
   IF FOUND THEN
@@ -765,7 +1024,7 @@ BEGIN
   -- Rules before clashes, for the whole group: a resource item that breaks one, or a pool
   -- item whose window no member's rules accept (the first member's broken rule is named).
   RETURN QUERY
-    SELECT i.ord, 'rule', NULL::rsvp.reservations, b.message
+    SELECT i.ord, 'rule', NULL::rsvp.reservations, b.message, NULL::integer
       FROM unnest(items) AS i
       CROSS JOIN LATERAL (
         SELECT m.message FROM (
@@ -782,6 +1041,27 @@ BEGIN
     RETURN;
   END IF;
 
+  -- Quantities that no resource the item may land on (accepting its window) could ever hold.
+  RETURN QUERY
+    SELECT i.ord, 'invalid', NULL::rsvp.reservations,
+           CASE WHEN i.pool IS NULL
+                THEN format('quantity %s is more than the %s %s of %s', i.quantity, c.cap,
+                            CASE WHEN c.cap = 1 THEN 'unit' ELSE 'units' END, i.resource_id)
+                ELSE format('no resource of pool %s that accepts the window holds %s units', i.pool,
+                            i.quantity) END,
+           NULL::integer
+      FROM unnest(items) AS i
+      CROSS JOIN LATERAL (
+        SELECT greatest(coalesce(max(r.capacity), 1), 1) AS cap FROM rsvp.resources AS r
+         WHERE r.id = i.resource_id
+            OR (r.pool = i.pool AND r.id = ANY (members)
+                AND rsvp.broken_rule(r, i.status, i.span) IS NULL)) AS c
+     WHERE i.status <> 'blocked' AND i.quantity > c.cap
+     ORDER BY i.ord LIMIT 1;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+
   -- Expired holds in the way of any candidate are released (a write of its own: kept).
   PERFORM rsvp.release_expired_in_way(jsonb_agg(jsonb_build_object(
             'resource_id', c.rid, 'start_at', lower(c.span), 'end_at', upper(c.span))))
@@ -793,18 +1073,20 @@ BEGIN
   BEGIN
     FOREACH item IN ARRAY items LOOP
       ins := NULL;
+      -- The trigger skips a member that has too few units free or where the user is at quota.
       FOR member IN
         SELECT item.resource_id AS id WHERE item.resource_id IS NOT NULL
         UNION ALL
         (SELECT r.id FROM rsvp.resources AS r
           WHERE r.pool = item.pool AND r.id = ANY (members)
             AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+            AND (item.status = 'blocked' OR greatest(r.capacity, 1) >= item.quantity)
           ORDER BY r.id)
       LOOP
         INSERT INTO rsvp.reservations AS t
-               (id, user_id, resource_id, status, timespan, note, expires_at, group_id)
+               (id, user_id, resource_id, status, timespan, note, expires_at, group_id, quantity)
         VALUES (item.id, item.user_id, member.id, item.status, item.span, item.note,
-                item.expires_at, p_group_id)
+                item.expires_at, p_group_id, item.quantity)
         ON CONFLICT DO NOTHING
         RETURNING t.* INTO ins;
         EXIT WHEN ins.id IS NOT NULL;
@@ -812,23 +1094,51 @@ BEGIN
       IF ins.id IS NOT NULL THEN
         created := created || ins;
         created_items := created_items || item.ord;
-      ELSE
-        -- What stands in the way: for a pool, on its first member that accepts the window.
-        SELECT x.* INTO clash FROM rsvp.reservations AS x
-         WHERE x.resource_id = coalesce(item.resource_id,
-                 (SELECT r.id FROM rsvp.resources AS r
-                   WHERE r.pool = item.pool AND r.id = ANY (members)
-                     AND rsvp.broken_rule(r, item.status, item.span) IS NULL
-                   ORDER BY r.id LIMIT 1))
-           AND x.status <> 'cancelled'
-           AND x.occupied && rsvp.widened(x.resource_id, item.span)
-         ORDER BY lower(x.timespan) LIMIT 1;
-        clashes := clashes || clash;
-        clash_items := clash_items || item.ord;
-        clash_pools := clash_pools || item.pool;
+        CONTINUE;
       END IF;
+      -- Why not: a clash at the first candidate where the user is not at quota; when the user
+      -- is at quota everywhere, the first candidate's quota.
+      quota_message := NULL;
+      quota_row := NULL;
+      why_kind := NULL;
+      FOR member IN
+        SELECT item.resource_id AS id WHERE item.resource_id IS NOT NULL
+        UNION ALL
+        (SELECT r.id FROM rsvp.resources AS r
+          WHERE r.pool = item.pool AND r.id = ANY (members)
+            AND rsvp.broken_rule(r, item.status, item.span) IS NULL
+            AND (item.status = 'blocked' OR greatest(r.capacity, 1) >= item.quantity)
+          ORDER BY r.id)
+      LOOP
+        why_res := NULL;
+        SELECT * INTO why_res FROM rsvp.resources AS r WHERE r.id = member.id;
+        SELECT v.kind, v.message, v.free, v.at INTO why_kind, why_message, why_free, why_at
+          FROM rsvp.refusal(why_res, member.id, item.user_id, item.status, item.span,
+                            item.quantity, NULL) AS v;
+        EXIT WHEN why_kind = 'conflict';
+        IF quota_message IS NULL THEN
+          quota_message := why_message;
+          SELECT c.* INTO quota_row FROM rsvp.quota_counted(why_res, item.user_id, item.span, NULL) AS c
+           ORDER BY lower(c.timespan) LIMIT 1;
+        END IF;
+      END LOOP;
+      IF why_kind = 'conflict' THEN
+        clashes := clashes || rsvp.occupant(member.id, why_at);
+        clash_free := clash_free || why_free;
+      ELSIF p_skip_conflicts THEN
+        clashes := clashes || quota_row;
+        clash_free := clash_free || NULL::integer;
+      ELSE
+        IF breach_item IS NULL THEN
+          breach_item := item.ord;
+          breach_message := quota_message;
+        END IF;
+        CONTINUE;
+      END IF;
+      clash_items := clash_items || item.ord;
+      clash_pools := clash_pools || item.pool;
     END LOOP;
-    IF cardinality(clash_items) > 0 AND NOT p_skip_conflicts THEN
+    IF (cardinality(clash_items) > 0 OR breach_item IS NOT NULL) AND NOT p_skip_conflicts THEN
       RAISE EXCEPTION USING ERRCODE = 'RV001', MESSAGE = 'rsvp: group rolled back';
     END IF;
   EXCEPTION WHEN SQLSTATE 'RV001' THEN
@@ -837,12 +1147,17 @@ BEGIN
     created_items := '{}';
   END;
 
+  -- A quota, like any rule, wins over clashes.
+  IF breach_item IS NOT NULL THEN
+    RETURN QUERY SELECT breach_item, 'rule', NULL::rsvp.reservations, breach_message, NULL::integer;
+    RETURN;
+  END IF;
   RETURN QUERY
     SELECT clash_items[n], CASE WHEN p_skip_conflicts THEN 'skipped' ELSE 'conflict' END,
-           clashes[n], clash_pools[n]
+           clashes[n], clash_pools[n], clash_free[n]
       FROM generate_subscripts(clash_items, 1) AS n ORDER BY n;
   RETURN QUERY
-    SELECT created_items[n], 'created', created[n], NULL::text
+    SELECT created_items[n], 'created', created[n], NULL::text, NULL::integer
       FROM generate_subscripts(created_items, 1) AS n ORDER BY n;
 
   IF p_request_id IS NOT NULL AND cardinality(created) > 0 THEN
@@ -855,6 +1170,18 @@ END;
 $$;
 
 --
+-- Name: tightest(text, tstzrange, integer, uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.tightest(p_resource_id text, p_span tstzrange, p_cap integer, p_exclude uuid) RETURNS TABLE(free integer, at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT p_cap - u.used, lower(u.seg)
+    FROM rsvp.use_segments(p_resource_id, p_span, p_cap, p_exclude) AS u
+   ORDER BY u.used DESC, lower(u.seg) LIMIT 1
+$$;
+
+--
 -- Name: to_micros(timestamp with time zone); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -863,16 +1190,19 @@ CREATE FUNCTION rsvp.to_micros(t timestamp with time zone) RETURNS bigint
     RETURN ((EXTRACT(epoch FROM t) * (1000000)::numeric))::bigint;
 
 --
--- Name: update(uuid, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: rsvp; Owner: -
+-- Name: update(uuid, text, timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.update(p_id uuid, p_note text, p_start timestamp with time zone, p_end timestamp with time zone) RETURNS TABLE(out_kind text, out_row rsvp.reservations, out_message text)
+CREATE FUNCTION rsvp.update(p_id uuid, p_note text, p_start timestamp with time zone, p_end timestamp with time zone, p_quantity integer) RETURNS TABLE(out_kind text, out_row rsvp.reservations, out_message text, out_free integer)
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  cur rsvp.reservations := rsvp.lock_reservation(p_id);
+  cur rsvp.reservations := rsvp.lock_reservation_keys(p_id);
   span tstzrange := CASE WHEN p_start IS NULL THEN cur.timespan ELSE tstzrange(p_start, p_end, '[)') END;
+  qty integer := CASE WHEN cur.status = 'blocked' THEN cur.quantity ELSE coalesce(p_quantity, cur.quantity) END;
+  res rsvp.resources;
   broken text;
+  why record;
 BEGIN
   IF cur.id IS NULL THEN
     RETURN;
@@ -882,36 +1212,78 @@ BEGIN
      WHERE id = p_id RETURNING * INTO cur;
   END IF;
   IF cur.status = 'cancelled' THEN
-    RETURN QUERY SELECT 'cancelled', cur, NULL::text;
+    RETURN QUERY SELECT 'cancelled', cur, NULL::text, NULL::integer;
     RETURN;
   END IF;
-  IF cur.note IS NOT DISTINCT FROM COALESCE(p_note, cur.note) AND cur.timespan = span THEN
-    RETURN QUERY SELECT 'unchanged', cur, NULL::text;
+  IF cur.note IS NOT DISTINCT FROM COALESCE(p_note, cur.note) AND cur.timespan = span
+     AND cur.quantity = qty THEN
+    RETURN QUERY SELECT 'unchanged', cur, NULL::text, NULL::integer;
     RETURN;
   END IF;
-  IF cur.timespan <> span THEN
-    SELECT rsvp.broken_rule(r, cur.status, span) INTO broken
-      FROM rsvp.resources AS r WHERE r.id = cur.resource_id;
-    IF broken IS NOT NULL THEN
-      RETURN QUERY SELECT 'rule', cur, broken;
+  IF cur.timespan <> span OR cur.quantity <> qty THEN
+    SELECT * INTO res FROM rsvp.resources AS r WHERE r.id = cur.resource_id;
+    IF cur.timespan <> span THEN
+      broken := rsvp.broken_rule(res, cur.status, span);
+      IF broken IS NOT NULL THEN
+        RETURN QUERY SELECT 'rule', cur, broken, NULL::integer;
+        RETURN;
+      END IF;
+    END IF;
+    IF cur.status <> 'blocked' AND qty > greatest(coalesce(res.capacity, 1), 1) THEN
+      SELECT * INTO why FROM rsvp.refusal(res, cur.resource_id, cur.user_id, cur.status, span, qty, p_id);
+      RETURN QUERY SELECT 'invalid', cur, why.message, NULL::integer;
       RETURN;
+    END IF;
+    IF cur.timespan <> span AND res.id IS NOT NULL THEN
+      broken := rsvp.broken_quota(res, cur.user_id, cur.status, span, p_id);
+      IF broken IS NOT NULL THEN
+        RETURN QUERY SELECT 'rule', cur, broken, NULL::integer;
+        RETURN;
+      END IF;
     END IF;
     PERFORM rsvp.release_expired_in_way(jsonb_build_array(jsonb_build_object(
       'resource_id', cur.resource_id, 'start_at', lower(span), 'end_at', upper(span))));
   END IF;
   BEGIN
     UPDATE rsvp.reservations
-       SET note = COALESCE(p_note, note), timespan = span, updated_at = now()
+       SET note = COALESCE(p_note, note), timespan = span, quantity = qty, updated_at = now()
      WHERE id = p_id RETURNING * INTO cur;
-  EXCEPTION WHEN exclusion_violation THEN
-    RETURN QUERY SELECT 'conflict', x, NULL::text FROM rsvp.reservations AS x
-      WHERE x.resource_id = cur.resource_id AND x.status <> 'cancelled' AND x.id <> p_id
-        AND x.occupied && rsvp.widened(cur.resource_id, span)
-      ORDER BY lower(x.timespan) LIMIT 1;
+  EXCEPTION WHEN exclusion_violation OR SQLSTATE 'RV011' THEN
+    SELECT * INTO why FROM rsvp.refusal(res, cur.resource_id, cur.user_id, cur.status, span, qty, p_id);
+    RETURN QUERY SELECT 'conflict', rsvp.occupant(cur.resource_id, why.at), NULL::text, why.free;
     RETURN;
   END;
-  RETURN QUERY SELECT 'updated', cur, NULL::text;
+  RETURN QUERY SELECT 'updated', cur, NULL::text, NULL::integer;
 END;
+$$;
+
+--
+-- Name: use_segments(text, tstzrange, integer, uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.use_segments(p_resource_id text, p_span tstzrange, p_cap integer, p_exclude uuid) RETURNS TABLE(seg tstzrange, used integer)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH live AS (
+    SELECT x.occupied * p_span AS o,
+           CASE WHEN x.status = 'blocked' THEN p_cap ELSE x.quantity END AS q
+      FROM rsvp.reservations AS x
+     WHERE x.resource_id = p_resource_id AND x.status <> 'cancelled'
+       AND (x.expires_at IS NULL OR x.expires_at > now())
+       AND x.occupied && p_span AND x.id IS DISTINCT FROM p_exclude
+  ), steps AS (
+    SELECT e.t, sum(e.d) AS d FROM (
+      SELECT lower(l.o) AS t, l.q AS d FROM live AS l
+      UNION ALL SELECT upper(l.o), -l.q FROM live AS l
+      UNION ALL SELECT lower(p_span), 0
+      UNION ALL SELECT upper(p_span), 0) AS e
+    GROUP BY e.t
+  ), run AS (
+    SELECT s.t, sum(s.d) OVER (ORDER BY s.t) AS used, lead(s.t) OVER (ORDER BY s.t) AS next
+      FROM steps AS s
+  )
+  SELECT tstzrange(r.t, r.next, '[)'), r.used::integer FROM run AS r
+   WHERE r.next IS NOT NULL ORDER BY r.t
 $$;
 
 --
@@ -921,6 +1293,21 @@ $$;
 CREATE FUNCTION rsvp.widened(p_resource_id text, span tstzrange) RETURNS tstzrange
     LANGUAGE sql STABLE
     RETURN (SELECT rsvp.widen(widened.span, COALESCE(r.buffer_before, '00:00:00'::interval), COALESCE(r.buffer_after, '00:00:00'::interval)) AS widen FROM ((SELECT 1 AS "?column?") one LEFT JOIN rsvp.resources r ON (((r.id)::text = widened.p_resource_id))));
+
+--
+-- Name: write_keys(text[]); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.write_keys(p_resource_ids text[]) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN ARRAY(SELECT k FROM unnest(p_resource_ids) AS k
+               UNION ALL
+               SELECT m.id FROM rsvp.resources AS r JOIN rsvp.resources AS m ON m.pool = r.pool
+                WHERE r.id = ANY (p_resource_ids) AND r.quota_per_pool AND r.pool <> '');
+END;
+$$;
 
 --
 -- Name: writer_pids(); Type: FUNCTION; Schema: rsvp; Owner: -
@@ -1038,7 +1425,7 @@ ALTER TABLE ONLY rsvp.reservation_changes
 --
 
 ALTER TABLE ONLY rsvp.reservations
-    ADD CONSTRAINT reservations_conflict EXCLUDE USING gist (resource_id WITH =, occupied WITH &&) WHERE ((status <> 'cancelled'::rsvp.reservation_status));
+    ADD CONSTRAINT reservations_conflict EXCLUDE USING gist (resource_id WITH =, occupied WITH &&, exclusive WITH =) WHERE ((status <> 'cancelled'::rsvp.reservation_status));
 
 --
 -- Name: reservations reservations_pkey; Type: CONSTRAINT; Schema: rsvp; Owner: -
@@ -1134,13 +1521,13 @@ CREATE INDEX resources_pool_idx ON rsvp.resources USING btree (pool, id) WHERE (
 -- Name: reservations reservations_apply_resource; Type: TRIGGER; Schema: rsvp; Owner: -
 --
 
-CREATE TRIGGER reservations_apply_resource BEFORE INSERT OR UPDATE OF timespan ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
+CREATE TRIGGER reservations_apply_resource BEFORE INSERT OR UPDATE OF timespan, quantity ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
 
 --
 -- Name: reservations reservations_bump_revision; Type: TRIGGER; Schema: rsvp; Owner: -
 --
 
-CREATE TRIGGER reservations_bump_revision BEFORE UPDATE ON rsvp.reservations FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.timespan IS DISTINCT FROM new.timespan) OR (old.note IS DISTINCT FROM new.note) OR (old.expires_at IS DISTINCT FROM new.expires_at) OR ((old.resource_id)::text IS DISTINCT FROM (new.resource_id)::text))) EXECUTE FUNCTION rsvp.bump_revision();
+CREATE TRIGGER reservations_bump_revision BEFORE UPDATE ON rsvp.reservations FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.timespan IS DISTINCT FROM new.timespan) OR (old.note IS DISTINCT FROM new.note) OR (old.expires_at IS DISTINCT FROM new.expires_at) OR (old.quantity IS DISTINCT FROM new.quantity) OR ((old.resource_id)::text IS DISTINCT FROM (new.resource_id)::text))) EXECUTE FUNCTION rsvp.bump_revision();
 
 --
 -- Name: reservations reservations_notify_change; Type: TRIGGER; Schema: rsvp; Owner: -

@@ -51,6 +51,8 @@ export interface ConflictInfo {
   readonly existing: TimeWindow;
   /** In a group: the position (0-based) of the item that clashed. */
   readonly item?: number | undefined;
+  /** Units free at the tightest instant of the requested window (0 on an exclusive resource). */
+  readonly free?: number | undefined;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface Reservation extends TimeWindow {
   readonly updatedAt: Micros;
   /** Shared by the reservations made together (a group or a series). */
   readonly groupId?: string | undefined;
+  /** Units of its resource it takes, at least 1 (a blocked one: the whole capacity). */
+  readonly quantity: number;
 }
 
 /** A validated request to reserve a window. */
@@ -40,6 +42,8 @@ export interface NewReservation extends TimeWindow {
   readonly holdSeconds?: number | undefined;
   /** Idempotency key, scoped to the user. */
   readonly requestId?: string | undefined;
+  /** Units of a counted resource to take; undefined = 1. */
+  readonly quantity?: number | undefined;
 }
 
 /** Validated `query` filters; every one optional. */

@@ -2,6 +2,22 @@ import { invalidArgument, quote } from "./errors.js";
 import type { Micros } from "./reservation.js";
 import { parseDuration, parseName, parseNote, parseOptionalDuration } from "./validate.js";
 
+/** The periods a quota counts in, in the resource's time zone (weeks are ISO: Monday first). */
+export const QUOTA_PERIODS = ["day", "week", "month"] as const;
+export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
+
+/** How much one user may book per period. */
+export interface Quota {
+  /** Undefined only when there are no limits either. */
+  readonly period: QuotaPeriod | undefined;
+  /** Most live reservations whose start falls in one period; 0 = no limit. */
+  readonly maxReservations: number;
+  /** Most booked time (each reservation's own window) per period; undefined = no limit. */
+  readonly maxTime?: Micros | undefined;
+  /** Count the user's reservations on every resource of the pool. */
+  readonly perPool: boolean;
+}
+
 /** Booking rules of a resource; each undefined = no limit. */
 export interface BookingRules {
   readonly minDuration?: Micros | undefined;
@@ -10,6 +26,7 @@ export interface BookingRules {
   readonly minNotice?: Micros | undefined;
   /** start <= now + maxAdvance */
   readonly maxAdvance?: Micros | undefined;
+  readonly quota?: Quota | undefined;
 }
 
 /** A registered resource: what it belongs to, what it keeps free, what it accepts. */
@@ -23,6 +40,8 @@ export interface ResourceSpec {
   readonly bufferAfter: Micros;
   readonly rules: BookingRules;
   readonly note: string;
+  /** Units usable at once; 0 or 1 = exclusive. */
+  readonly capacity: number;
 }
 
 /** A stored resource. */
@@ -55,16 +74,31 @@ export function parseResourceSpec(input: {
   bufferAfter: Micros;
   rules: BookingRules;
   note: string;
+  capacity?: number | undefined;
 }): ResourceSpec {
   const rules: BookingRules = {
     minDuration: parseOptionalDuration("rules.min_duration", input.rules.minDuration),
     maxDuration: parseOptionalDuration("rules.max_duration", input.rules.maxDuration),
     minNotice: parseOptionalDuration("rules.min_notice", input.rules.minNotice),
     maxAdvance: parseOptionalDuration("rules.max_advance", input.rules.maxAdvance),
+    quota: input.rules.quota,
   };
-  const { minDuration, maxDuration } = rules;
+  const { minDuration, maxDuration, quota } = rules;
   if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration) {
     throw invalidArgument("rules.min_duration must not exceed rules.max_duration");
+  }
+  const capacity = input.capacity ?? 0;
+  if (!Number.isInteger(capacity) || capacity < 0) {
+    throw invalidArgument("resource.capacity must not be negative");
+  }
+  if (quota) {
+    if (!Number.isInteger(quota.maxReservations) || quota.maxReservations < 0) {
+      throw invalidArgument("rules.quota.max_reservations must not be negative");
+    }
+    const limited = quota.maxReservations > 0 || quota.maxTime !== undefined;
+    if (limited && quota.period === undefined) {
+      throw invalidArgument("rules.quota.period is required with a limit");
+    }
   }
   return {
     id: parseName("resource.id", input.id),
@@ -74,5 +108,6 @@ export function parseResourceSpec(input: {
     bufferAfter: parseDuration("resource.buffer_after", input.bufferAfter),
     rules,
     note: parseNote(input.note),
+    capacity,
   };
 }

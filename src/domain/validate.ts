@@ -153,3 +153,11 @@ export function parseNewReservation(
     requestId: parseRequestId(input.requestId ?? ""),
   };
 }
+
+/** Units asked for (a reservation's quantity, an `available` quantity): 0 = 1, negative is refused. */
+export function parseQuantity(field: string, quantity: number): number {
+  if (!Number.isInteger(quantity) || quantity < 0) {
+    throw invalidArgument(`${field} must not be negative`);
+  }
+  return Math.max(quantity, 1);
+}

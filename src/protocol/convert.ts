@@ -74,6 +74,7 @@ export function reservationToProto(r: DomainReservation): Reservation {
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
     groupId: r.groupId ?? "",
+    quantity: r.quantity,
   });
 }
 
@@ -103,5 +104,6 @@ export function conflictToProto(c: ConflictInfo): ReservationConflict {
     existingStart: microsToTimestamp(c.existing.start),
     existingEnd: microsToTimestamp(c.existing.end),
     item: c.item ?? 0,
+    free: c.free ?? 0,
   });
 }

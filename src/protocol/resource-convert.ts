@@ -1,8 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import type { Duration } from "@bufbuild/protobuf/wkt";
+import { invalidArgument } from "../domain/errors.js";
 import type { Micros } from "../domain/reservation.js";
-import { parseResourceSpec, type Resource, type ResourceSpec } from "../domain/resource.js";
 import {
+  parseResourceSpec,
+  type Quota,
+  type QuotaPeriod,
+  type Resource,
+  type ResourceSpec,
+} from "../domain/resource.js";
+import {
+  type Quota as QuotaMessage,
+  QuotaPeriod as QuotaPeriodMessage,
   type Resource as ResourceMessage,
   ResourceSchema,
 } from "../gen/reservation/resource_pb.js";
@@ -12,6 +21,30 @@ const optionalDuration = (field: string, d: Duration | undefined) =>
   d === undefined ? undefined : durationToMicros(field, d);
 const optionalToProto = (us: Micros | undefined) =>
   us === undefined ? undefined : microsToDuration(us);
+
+const PERIODS: Record<QuotaPeriod, QuotaPeriodMessage> = {
+  day: QuotaPeriodMessage.DAY,
+  week: QuotaPeriodMessage.WEEK,
+  month: QuotaPeriodMessage.MONTH,
+};
+
+function periodFromProto(p: QuotaPeriodMessage): QuotaPeriod | undefined {
+  const found = Object.entries(PERIODS).find(([, v]) => v === p);
+  if (found) return found[0] as QuotaPeriod;
+  if (p === QuotaPeriodMessage.UNSPECIFIED) return undefined;
+  throw invalidArgument(`rules.quota.period ${p} is not a known QuotaPeriod`);
+}
+
+/** A wire quota as the domain's; unset stays unset. Limits are checked by parseResourceSpec. */
+function quotaFromProto(q: QuotaMessage | undefined): Quota | undefined {
+  if (!q) return undefined;
+  return {
+    period: periodFromProto(q.period),
+    maxReservations: q.maxReservations,
+    maxTime: optionalDuration("rules.quota.max_time", q.maxTime),
+    perPool: q.perPool,
+  };
+}
 
 /** A stored resource as its wire message. */
 export function resourceToProto(r: Resource): ResourceMessage {
@@ -26,8 +59,17 @@ export function resourceToProto(r: Resource): ResourceMessage {
       maxDuration: optionalToProto(r.rules.maxDuration),
       minNotice: optionalToProto(r.rules.minNotice),
       maxAdvance: optionalToProto(r.rules.maxAdvance),
+      quota: r.rules.quota && {
+        period: r.rules.quota.period
+          ? PERIODS[r.rules.quota.period]
+          : QuotaPeriodMessage.UNSPECIFIED,
+        maxReservations: r.rules.quota.maxReservations,
+        maxTime: optionalToProto(r.rules.quota.maxTime),
+        perPool: r.rules.quota.perPool,
+      },
     },
     note: r.note,
+    capacity: r.capacity,
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
   });
@@ -46,7 +88,9 @@ export function resourceSpecFromProto(r: ResourceMessage): ResourceSpec {
       maxDuration: optionalDuration("rules.max_duration", r.rules?.maxDuration),
       minNotice: optionalDuration("rules.min_notice", r.rules?.minNotice),
       maxAdvance: optionalDuration("rules.max_advance", r.rules?.maxAdvance),
+      quota: quotaFromProto(r.rules?.quota),
     },
     note: r.note,
+    capacity: r.capacity,
   });
 }

@@ -3,6 +3,7 @@ import type { Micros } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
 import { microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, clientCommand, durationArg, withClient } from "../client-command.js";
+import { countArg } from "../count-arg.js";
 import { formatDuration } from "../duration-input.js";
 import { CliError, Exit } from "../errors.js";
 import { formatLocal, formatTable, micros } from "../format.js";
@@ -13,6 +14,7 @@ interface AvailableOptions extends ClientOptions, WindowOptions {
   readonly resource?: string;
   readonly pool?: string;
   readonly min?: Micros;
+  readonly quantity: number;
 }
 
 /** `rsvp available`: the free windows of one resource in a range. */
@@ -29,6 +31,7 @@ export function registerAvailable(program: Command): void {
     },
   )
     .option("--min <duration>", "only windows at least this long (30m, 1h30m, 2d)", durationArg)
+    .option("--quantity <units>", "only windows with this many units free throughout", countArg, 0)
     .action(async (opts: AvailableOptions) => {
       if (opts.output === "id") {
         throw new CliError("free windows have no ids: use -o table or -o json", Exit.usage);
@@ -49,6 +52,7 @@ export function registerAvailable(program: Command): void {
             start: microsToTimestamp(start),
             end: microsToTimestamp(end),
             minDuration: { seconds: min / 1_000_000n, nanos: Number(min % 1_000_000n) * 1000 },
+            quantity: opts.quantity,
           },
           call,
         ),
@@ -57,10 +61,18 @@ export function registerAvailable(program: Command): void {
         resource: w.resourceId,
         start: micros(w.start) ?? 0n,
         end: micros(w.end) ?? 0n,
+        free: w.free,
       }));
+      // Units free are shown for counted resources (or when units were asked for); an
+      // exclusive resource's windows read as before.
+      const counted = opts.quantity > 0 || windows.some((w) => w.free !== 1);
       if (opts.output === "json") {
         for (const w of windows) {
-          const times = { start: formatInstant(w.start), end: formatInstant(w.end) };
+          const times = {
+            start: formatInstant(w.start),
+            end: formatInstant(w.end),
+            ...(counted ? { free: w.free } : {}),
+          };
           printJson(opts.pool === undefined ? times : { resourceId: w.resource, ...times });
         }
         return;
@@ -70,11 +82,13 @@ export function registerAvailable(program: Command): void {
         formatLocal(w.start),
         formatLocal(w.end),
         formatDuration(w.end - w.start),
+        ...(counted ? [String(w.free)] : []),
       ]);
+      const columns = ["START", "END", "LENGTH", ...(counted ? ["FREE"] : [])];
       // A pool's windows name their resource: two rooms free in turn are not one free room.
       if (rows.length > 0 && opts.pool !== undefined) {
         const named = rows.map((row, i) => [windows[i]?.resource ?? "", ...row]);
-        printLines(formatTable(["RESOURCE", "START", "END", "LENGTH"], named));
-      } else if (rows.length > 0) printLines(formatTable(["START", "END", "LENGTH"], rows));
+        printLines(formatTable(["RESOURCE", ...columns], named));
+      } else if (rows.length > 0) printLines(formatTable(columns, rows));
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ReservationStatus } from "../../gen/reservation/reservation_pb.js";
 import { microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, choiceOption, clientCommand, withClient } from "../client-command.js";
+import { countArg } from "../count-arg.js";
 import { CliError, Exit } from "../errors.js";
 import { formatLocal, micros } from "../format.js";
 import { printReservations } from "../output.js";
@@ -16,6 +17,7 @@ interface ReserveOptions extends ClientOptions, WindowOptions {
   readonly user?: string;
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
+  readonly quantity: number;
 }
 
 const STATUS = {
@@ -42,6 +44,7 @@ export function registerReserve(program: Command): void {
     },
   )
     .option("-n, --note <text>", "a note", "")
+    .option("--quantity <units>", "units of a counted resource to take (default 1)", countArg, 0)
     .addOption(
       choiceOption("--status <status>", "initial status", Object.keys(STATUS)).default("pending"),
     )
@@ -77,6 +80,7 @@ export function registerReserve(program: Command): void {
           end: microsToTimestamp(end),
           note: opts.note,
           status: STATUS[opts.status],
+          quantity: opts.quantity,
         },
         pool: opts.pool ?? "",
       };
@@ -102,7 +106,7 @@ export function registerReserve(program: Command): void {
       printReservations(series.reservations, opts.output);
       for (const c of series.skipped) {
         process.stderr.write(
-          `rsvp: skipped occurrence ${c.item}: ${formatLocal(micros(c.requestedStart) ?? 0n)} clashes with ` +
+          `rsvp: skipped occurrence ${c.item}: ${formatLocal(micros(c.requestedStart) ?? 0n)} does not fit beside ` +
             `${formatLocal(micros(c.existingStart) ?? 0n)} - ${formatLocal(micros(c.existingEnd) ?? 0n)}\n`,
         );
       }

@@ -8,6 +8,7 @@ import {
   durationArg,
   withServiceClient,
 } from "../client-command.js";
+import { countArg } from "../count-arg.js";
 import { formatTable } from "../format.js";
 import { printJson, printLines } from "../output.js";
 
@@ -21,6 +22,7 @@ interface PutOptions extends ClientOptions {
   readonly maxDuration?: Micros;
   readonly minNotice?: Micros;
   readonly maxAdvance?: Micros;
+  readonly capacity: number;
 }
 
 const toDuration = (us: Micros | undefined) =>
@@ -51,7 +53,7 @@ function formatDuration(d: Duration | undefined): string {
   return out.join("");
 }
 
-const COLUMNS = ["ID", "POOL", "TIME ZONE", "BUFFERS", "RULES", "NOTE"];
+const COLUMNS = ["ID", "POOL", "TIME ZONE", "BUFFERS", "RULES", "CAPACITY", "NOTE"];
 
 function cells(r: Resource): string[] {
   const rules = r.rules;
@@ -68,6 +70,7 @@ function cells(r: Resource): string[] {
     r.timeZone,
     `${formatDuration(r.bufferBefore)} / ${formatDuration(r.bufferAfter)}`,
     described.join(", ") || "-",
+    r.capacity > 1 ? String(r.capacity) : "exclusive",
     r.note,
   ];
 }
@@ -82,6 +85,7 @@ const json = (r: Resource) => ({
   maxDuration: r.rules?.maxDuration ? formatDuration(r.rules.maxDuration) : null,
   minNotice: r.rules?.minNotice ? formatDuration(r.rules.minNotice) : null,
   maxAdvance: r.rules?.maxAdvance ? formatDuration(r.rules.maxAdvance) : null,
+  capacity: r.capacity,
   note: r.note,
 });
 
@@ -118,6 +122,12 @@ export function registerResource(program: Command): void {
     .option("--max-duration <duration>", "longest reservation accepted", durationArg)
     .option("--min-notice <duration>", "a reservation starts at least this far ahead", durationArg)
     .option("--max-advance <duration>", "a reservation starts at most this far ahead", durationArg)
+    .option(
+      "--capacity <units>",
+      "units usable at once: seats, spaces, rooms of a type (0 or 1: exclusive)",
+      countArg,
+      0,
+    )
     .option("-n, --note <text>", "a note", "")
     .action(async (id: string, opts: PutOptions) => {
       const put = await withServiceClient(ResourceService, opts, (client, call) =>
@@ -136,6 +146,7 @@ export function registerResource(program: Command): void {
                 maxAdvance: toDuration(opts.maxAdvance),
               },
               note: opts.note,
+              capacity: opts.capacity,
             },
           },
           call,

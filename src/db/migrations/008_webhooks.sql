@@ -1,7 +1,7 @@
 -- Calendar revisions, and webhooks fed by the change log.
 
 -- Every reservation counts its changes: revision grows by one with each change of its status,
--- window, note, hold expiry or resource, so a calendar's SEQUENCE grows with every change however long ago
+-- window, note, hold expiry, quantity or resource, so a calendar's SEQUENCE grows with every change however long ago
 -- the change log was pruned.
 ALTER TABLE rsvp.reservations ADD COLUMN revision integer NOT NULL DEFAULT 0;
 
@@ -18,7 +18,7 @@ CREATE TRIGGER reservations_bump_revision
   FOR EACH ROW
   WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.timespan IS DISTINCT FROM NEW.timespan
         OR OLD.note IS DISTINCT FROM NEW.note OR OLD.expires_at IS DISTINCT FROM NEW.expires_at
-        OR OLD.resource_id IS DISTINCT FROM NEW.resource_id)
+        OR OLD.quantity IS DISTINCT FROM NEW.quantity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id)
   EXECUTE FUNCTION rsvp.bump_revision();
 
 -- An update's change also records what it changed from, so a listener or a webhook receiver
@@ -30,9 +30,10 @@ ALTER TABLE rsvp.reservation_changes
   ADD COLUMN prev_timespan tstzrange,
   ADD COLUMN prev_note text,
   ADD COLUMN prev_expires_at timestamptz,
-  ADD COLUMN prev_updated_at timestamptz;
+  ADD COLUMN prev_updated_at timestamptz,
+  ADD COLUMN prev_quantity integer;
 
--- record_change as in 006, plus the previous state of an update.
+-- record_change as in 007 (with the quantity), plus the previous state of an update.
 CREATE OR REPLACE FUNCTION rsvp.record_change() RETURNS trigger
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -49,7 +50,8 @@ BEGIN
     kind := 'delete';
     r := NEW;
   ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.timespan IS DISTINCT FROM OLD.timespan
-        OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+        OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at
+        OR NEW.quantity IS DISTINCT FROM OLD.quantity THEN
     kind := 'update';
     r := NEW;
   ELSE
@@ -58,17 +60,17 @@ BEGIN
   IF kind = 'update' THEN
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id, prev_status, prev_resource_id, prev_timespan, prev_note,
-            prev_expires_at, prev_updated_at)
+            expires_at, group_id, quantity, prev_status, prev_resource_id, prev_timespan,
+            prev_note, prev_expires_at, prev_updated_at, prev_quantity)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id, OLD.status, OLD.resource_id, OLD.timespan,
-            OLD.note, OLD.expires_at, OLD.updated_at);
+            r.updated_at, r.expires_at, r.group_id, r.quantity, OLD.status, OLD.resource_id,
+            OLD.timespan, OLD.note, OLD.expires_at, OLD.updated_at, OLD.quantity);
   ELSE
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id)
+            expires_at, group_id, quantity)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id);
+            r.updated_at, r.expires_at, r.group_id, r.quantity);
   END IF;
   RETURN NULL;
 END;

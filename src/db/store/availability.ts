@@ -10,9 +10,13 @@ import type { Queryable } from "../engine/db.js";
 // rsvp.latest_start (the functions rsvp.broken_rule checks every write with), and no window is
 // shorter than min_duration. Blocked windows (admins) are exempt from rules.
 // $1 is one resource, or (with $1 NULL) $5 a pool: then every resource of it, each apart.
+// A counted resource (capacity > 1) has room where at least $6 units are free throughout what
+// a window there occupies: the maximal spans of such room, shrunk by the buffers, each with
+// the fewest units free in it. Resources with fewer units than $6 have no room at all.
 const AVAILABLE_SQL = `
   WITH res AS (
     SELECT t.rid, coalesce(r.buffer_before, '0') AS bb, coalesce(r.buffer_after, '0') AS ba,
+           greatest(coalesce(r.capacity, 1), 1) AS cap,
            greatest($2::timestamptz, rsvp.earliest_start(r)) AS lo,
            least($3::timestamptz, rsvp.latest_start(r)) AS last_start,
            greatest($4::bigint * interval '1 microsecond', r.min_duration) AS min_len
@@ -20,8 +24,8 @@ const AVAILABLE_SQL = `
             UNION ALL
             SELECT p.id FROM rsvp.resources AS p WHERE p.pool = $5::text) AS t
       LEFT JOIN rsvp.resources AS r ON r.id = t.rid
-  )
-  SELECT res.rid, rsvp.to_micros(lower(w)) AS start_us, rsvp.to_micros(upper(w)) AS end_us
+  ), found AS (
+  SELECT res.rid, w, 1 AS free, res.min_len, res.last_start
     FROM res, unnest(
            CASE WHEN res.lo >= $3::timestamptz THEN '{}'::tstzmultirange
                 ELSE tstzmultirange(tstzrange(res.lo, $3::timestamptz, '[)')) END
@@ -33,18 +37,30 @@ const AVAILABLE_SQL = `
                    AND r.occupied && tstzrange($2::timestamptz - res.bb, $3::timestamptz + res.ba, '[)')),
                '{}'::tstzmultirange)
          ) AS w
-   WHERE upper(w) - lower(w) >= res.min_len
-     AND lower(w) <= res.last_start
-   ORDER BY lower(w), res.rid`;
+   WHERE res.cap = 1 AND $6::integer = 1
+  UNION ALL
+  SELECT res.rid, tstzrange(lower(s.span) + res.bb, upper(s.span) - res.ba, '[)') * tstzrange(res.lo, $3::timestamptz, '[)'),
+         s.free, res.min_len, res.last_start
+    FROM res CROSS JOIN LATERAL rsvp.free_spans(
+           res.rid, tstzrange(res.lo - res.bb, $3::timestamptz + res.ba, '[)'), res.cap, $6::integer) AS s
+   WHERE res.cap > 1 AND res.cap >= $6::integer AND res.lo < $3::timestamptz
+     AND upper(s.span) - lower(s.span) > res.bb + res.ba
+  )
+  SELECT f.rid, rsvp.to_micros(lower(f.w)) AS start_us, rsvp.to_micros(upper(f.w)) AS end_us, f.free
+    FROM found AS f
+   WHERE NOT isempty(f.w) AND upper(f.w) - lower(f.w) >= f.min_len AND lower(f.w) <= f.last_start
+   ORDER BY lower(f.w), f.rid`;
 
-/** A free window on one resource. */
+/** A free window on one resource, with the fewest units free in it (1: exclusive). */
 export interface FreeWindow extends TimeWindow {
   readonly resourceId: string;
+  readonly free: number;
 }
 
 /**
- * The free windows within `range`, each at least `minDuration` long, of one resource or
- * (`{ pool }`) of every resource of a pool, ordered by start, then resource.
+ * The free windows within `range`, each at least `minDuration` long and with at least
+ * `quantity` units free throughout, of one resource or (`{ pool }`) of every resource of a
+ * pool, ordered by start, then resource.
  */
 export async function availableWindows(
   db: Queryable,
@@ -52,11 +68,13 @@ export async function availableWindows(
   range: TimeWindow,
   minDuration: Micros,
   signal?: AbortSignal,
+  quantity = 1,
 ): Promise<FreeWindow[]> {
   const rows = await db.query<{
     rid: string;
     start_us: bigint | number | string;
     end_us: bigint | number | string;
+    free: number;
   }>(
     AVAILABLE_SQL,
     [
@@ -65,6 +83,7 @@ export async function availableWindows(
       microsToIso(range.end),
       minDuration.toString(),
       "pool" in target ? target.pool : null,
+      quantity,
     ],
     { signal },
   );
@@ -72,7 +91,23 @@ export async function availableWindows(
     resourceId: r.rid,
     start: BigInt(r.start_us),
     end: BigInt(r.end_us),
+    free: r.free,
   }));
+}
+
+/** The most units any resource of the target holds (1 for an unregistered one). */
+export async function largestCapacity(
+  db: Queryable,
+  target: { readonly resourceId: string } | { readonly pool: string },
+  signal?: AbortSignal,
+): Promise<number> {
+  const [row] = await db.query<{ cap: number }>(
+    `SELECT greatest(coalesce(max(r.capacity), 1), 1) AS cap FROM rsvp.resources AS r
+      WHERE r.id = $1::text OR r.pool = $2::text`,
+    ["resourceId" in target ? target.resourceId : null, "pool" in target ? target.pool : null],
+    { signal },
+  );
+  return row?.cap ?? 1;
 }
 
 /** Whether any resource is registered in `pool`. */

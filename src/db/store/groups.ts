@@ -15,11 +15,16 @@ export interface GroupItem extends Omit<NewReservation, "requestId"> {
   readonly pool?: string | undefined;
 }
 
-/** A clash of one item: what stands in its way (on the pool's first candidate, for a pool). */
+/**
+ * A clash of one item: what stands in its way (on the pool's first candidate, for a pool) and
+ * the units free at the tightest instant. A series item skipped at its quota names a
+ * reservation that counts against the quota (none when its own window alone is too long).
+ */
 export interface ItemClash {
   readonly item: number;
-  readonly existing: Reservation;
+  readonly existing: Reservation | undefined;
   readonly pool?: string | undefined;
+  readonly free: number;
 }
 
 /** What a group reserve did. Nothing was written unless `kind` is "created". */
@@ -34,8 +39,10 @@ export type GroupOutcome =
   | { readonly kind: "replayed"; readonly reservations: Reservation[] }
   /** The idempotency key was used with another body. */
   | { readonly kind: "mismatch" }
-  /** An item breaks a booking rule: `message` names it. */
+  /** An item breaks a booking rule or quota: `message` names it. */
   | { readonly kind: "rule"; readonly item: number; readonly message: string }
+  /** An item asks for more units than any resource it may land on has. */
+  | { readonly kind: "invalid"; readonly item: number; readonly message: string }
   /** An item names a pool that has no resources. */
   | { readonly kind: "empty"; readonly item: number; readonly pool: string }
   /** Items clashed (all or nothing): one entry per clashing item. */
@@ -56,11 +63,16 @@ export interface GroupOptions {
   readonly deadline?: number | undefined;
 }
 
-const SQL = `SELECT f.out_item, f.out_kind, f.out_message, ${reservationColumns("r")}
+const SQL = `SELECT f.out_item, f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
   FROM rsvp.reserve_group($1::text::jsonb, $2::uuid, $3, $4, $5, $6) AS f,
        LATERAL (SELECT (f.out_row).*) AS r`;
 
-type Row = ReservationRow & { out_item: number; out_kind: string; out_message: string | null };
+type Row = ReservationRow & {
+  out_item: number;
+  out_kind: string;
+  out_message: string | null;
+  out_free: number | null;
+};
 
 /** What makes two group calls with one idempotency key "the same call". */
 function hashOf(items: readonly GroupItem[], opts: GroupOptions): string {
@@ -110,8 +122,9 @@ export async function reserveGroup(
       .filter((r) => r.out_kind === kind)
       .map((r) => ({
         item: r.out_item,
-        existing: toReservation(r),
+        existing: r.id === null ? undefined : toReservation(r),
         pool: r.out_message ?? undefined,
+        free: r.out_free ?? 0,
       }));
   switch (first.out_kind) {
     case "replayed":
@@ -119,7 +132,8 @@ export async function reserveGroup(
     case "mismatch":
       return { kind: "mismatch" };
     case "rule":
-      return { kind: "rule", item: first.out_item, message: first.out_message ?? "" };
+    case "invalid":
+      return { kind: first.out_kind, item: first.out_item, message: first.out_message ?? "" };
     case "empty":
       return { kind: "empty", item: first.out_item, pool: first.out_message ?? "" };
     case "conflict":

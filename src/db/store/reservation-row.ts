@@ -15,6 +15,7 @@ export function reservationColumns(t: string): string {
     `rsvp.to_micros(${t}.created_at) AS created_us`,
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
     `${t}.group_id`,
+    `${t}.quantity`,
   ].join(", ");
 }
 
@@ -32,6 +33,7 @@ export interface ReservationRow {
   created_us: bigint | number | string;
   updated_us: bigint | number | string;
   group_id: string | null;
+  quantity: number;
 }
 
 /** The one row-to-domain mapper for reservations (drivers differ in how they return int8). */
@@ -48,6 +50,7 @@ export function toReservation(row: ReservationRow): Reservation {
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
     groupId: row.group_id ?? undefined,
+    quantity: row.quantity,
   };
 }
 
@@ -64,5 +67,6 @@ export function requestColumns(r: Omit<NewReservation, "resourceId" | "requestId
     note: r.note,
     expires_at: r.expiresAt === undefined ? null : microsToIso(r.expiresAt),
     hold_seconds: r.holdSeconds ?? null,
+    quantity: r.quantity ?? 1,
   };
 }

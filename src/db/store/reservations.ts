@@ -15,14 +15,16 @@ export type ReserveOutcome =
   | { readonly kind: "created"; readonly reservation: Reservation }
   /** A retry of an earlier request with the same key: the reservation it made. */
   | { readonly kind: "replayed"; readonly reservation: Reservation }
-  /** Clashed with this live reservation. */
-  | { readonly kind: "conflict"; readonly reservation: Reservation }
+  /** Does not fit: `reservation` is a live one in the way, `free` the units left at the tightest instant. */
+  | { readonly kind: "conflict"; readonly reservation: Reservation; readonly free: number }
   /** The key was used before with another body; `reservation` is what it made then. */
   | { readonly kind: "mismatch"; readonly reservation: Reservation }
-  /** Breaks a booking rule of its resource; `message` names the rule. */
-  | { readonly kind: "rule"; readonly message: string };
+  /** Breaks a booking rule or quota of its resource; `message` names it. */
+  | { readonly kind: "rule"; readonly message: string }
+  /** Asks for more units than its resource has; `message` says so. */
+  | { readonly kind: "invalid"; readonly message: string };
 
-const RESERVE_SQL = `SELECT f.out_request, f.out_kind, f.out_message, ${reservationColumns("r")}
+const RESERVE_SQL = `SELECT f.out_request, f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
   FROM rsvp.reserve($1::text::jsonb) AS f, LATERAL (SELECT (f.out_row).*) AS r`;
 
 /** What makes two requests with one idempotency key "the same request". */
@@ -36,6 +38,7 @@ function requestHash(r: NewReservation): string {
     r.note,
     r.expiresAt,
     r.holdSeconds,
+    r.quantity ?? 1,
   ];
   return createHash("sha256")
     .update(JSON.stringify(body, (_, v) => (typeof v === "bigint" ? v.toString() : v)))
@@ -65,6 +68,7 @@ export async function reserveMany(
       out_request: string;
       out_kind: ReserveOutcome["kind"];
       out_message: string | null;
+      out_free: number | null;
     }
   >(RESERVE_SQL, [JSON.stringify(payload)], { signal });
   const byRequest = new Map(rows.map((row) => [row.out_request, row]));
@@ -72,7 +76,12 @@ export async function reserveMany(
     const row = byRequest.get(id);
     // rsvp.reserve holds the resource lock while it looks, so every request has an answer.
     if (!row) throw new Error(`reserve returned no outcome for request ${id}`);
-    if (row.out_kind === "rule") return { kind: "rule", message: row.out_message ?? "" };
+    if (row.out_kind === "rule" || row.out_kind === "invalid") {
+      return { kind: row.out_kind, message: row.out_message ?? "" };
+    }
+    if (row.out_kind === "conflict") {
+      return { kind: "conflict", reservation: toReservation(row), free: row.out_free ?? 0 };
+    }
     return { kind: row.out_kind, reservation: toReservation(row) };
   });
 }
@@ -85,8 +94,8 @@ async function one(db: Queryable, sql: string, params: unknown[], signal?: Abort
 const CONFIRM_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.confirm($1::uuid) AS r`;
 const CANCEL_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.cancel($1::uuid) AS r`;
 const GET_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.reservations AS r WHERE r.id = $1::uuid`;
-const UPDATE_SQL = `SELECT f.out_kind, f.out_message, ${reservationColumns("r")}
-  FROM rsvp.update($1::uuid, $2::text, $3::timestamptz, $4::timestamptz) AS f,
+const UPDATE_SQL = `SELECT f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
+  FROM rsvp.update($1::uuid, $2::text, $3::timestamptz, $4::timestamptz, $5::integer) AS f,
        LATERAL (SELECT (f.out_row).*) AS r`;
 
 /** Confirms a pending reservation; returns the row as it stands afterwards, if it exists. */
@@ -110,30 +119,45 @@ export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
   one(db, GET_SQL, [id], signal);
 
 /**
- * The answer to an update: the row afterwards, or for a conflict the row in the way; for a
- * broken booking rule the row unchanged and `message` naming the rule.
+ * The answer to an update: the row afterwards, or for a conflict the row in the way (and the
+ * units `free` at the tightest instant); for a broken booking rule or quota, or a quantity
+ * above the capacity ("invalid"), the row unchanged and `message` saying why.
  */
 export interface UpdateOutcome {
-  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict" | "rule";
+  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict" | "rule" | "invalid";
   readonly reservation: Reservation;
   readonly message?: string | undefined;
+  readonly free?: number | undefined;
 }
 
-/** Changes a live reservation's note and/or window atomically; undefined if it does not exist. */
+/**
+ * Changes a live reservation's note, window and/or quantity atomically; undefined if it does
+ * not exist.
+ */
 export async function update(
   db: Queryable,
   id: string,
-  change: { note?: string | undefined; window?: TimeWindow | undefined },
+  change: {
+    note?: string | undefined;
+    window?: TimeWindow | undefined;
+    quantity?: number | undefined;
+  },
 ): Promise<UpdateOutcome | undefined> {
   const [row] = await db.query<
-    ReservationRow & { out_kind: UpdateOutcome["kind"]; out_message: string | null }
+    ReservationRow & {
+      out_kind: UpdateOutcome["kind"];
+      out_message: string | null;
+      out_free: number | null;
+    }
   >(UPDATE_SQL, [
     id,
     change.note ?? null,
     change.window ? microsToIso(change.window.start) : null,
     change.window ? microsToIso(change.window.end) : null,
+    change.quantity ?? null,
   ]);
   if (!row) return undefined;
   const message = row.out_message ?? undefined;
-  return { kind: row.out_kind, reservation: toReservation(row), message };
+  const free = row.out_free ?? undefined;
+  return { kind: row.out_kind, reservation: toReservation(row), message, free };
 }

@@ -1,5 +1,7 @@
-import type { Resource, ResourceSpec } from "../../domain/resource.js";
+import { failedPrecondition } from "../../domain/errors.js";
+import type { QuotaPeriod, Resource, ResourceSpec } from "../../domain/resource.js";
 import type { Queryable } from "../engine/db.js";
+import { sqlState } from "../engine/db-errors.js";
 
 type Int = bigint | number | string;
 type Nullable<T> = T | null;
@@ -16,6 +18,11 @@ interface ResourceRow {
   min_notice_us: Nullable<Int>;
   max_advance_us: Nullable<Int>;
   note: string;
+  capacity: number;
+  quota_period: QuotaPeriod | null;
+  quota_max_reservations: number;
+  quota_max_time_us: Nullable<Int>;
+  quota_per_pool: boolean;
   created_us: Int;
   updated_us: Int;
 }
@@ -35,6 +42,11 @@ const COLUMNS = (t: string) =>
     `${us(`${t}.min_notice`)} AS min_notice_us`,
     `${us(`${t}.max_advance`)} AS max_advance_us`,
     `${t}.note`,
+    `${t}.capacity`,
+    `${t}.quota_period`,
+    `${t}.quota_max_reservations`,
+    `${us(`${t}.quota_max_time`)} AS quota_max_time_us`,
+    `${t}.quota_per_pool`,
     `rsvp.to_micros(${t}.created_at) AS created_us`,
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
   ].join(", ");
@@ -53,8 +65,18 @@ function toResource(row: ResourceRow): Resource {
       maxDuration: opt(row.max_duration_us),
       minNotice: opt(row.min_notice_us),
       maxAdvance: opt(row.max_advance_us),
+      quota:
+        row.quota_period === null && row.quota_max_reservations === 0 && !row.quota_per_pool
+          ? undefined
+          : {
+              period: row.quota_period ?? undefined,
+              maxReservations: row.quota_max_reservations,
+              maxTime: opt(row.quota_max_time_us),
+              perPool: row.quota_per_pool,
+            },
     },
     note: row.note,
+    capacity: row.capacity,
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
   };
@@ -62,28 +84,46 @@ function toResource(row: ResourceRow): Resource {
 
 const interval = (n: number) => `($${n}::bigint * interval '1 microsecond')`;
 const PUT_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.put_resource($1, $2, $3, ${interval(4)},
-  ${interval(5)}, ${interval(6)}, ${interval(7)}, ${interval(8)}, ${interval(9)}, $10) AS r`;
+  ${interval(5)}, ${interval(6)}, ${interval(7)}, ${interval(8)}, ${interval(9)}, $10, $11::integer,
+  $12::text, $13::integer, ${interval(14)}, $15::boolean) AS r`;
 const GET_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.resources AS r WHERE r.id = $1`;
 const LIST_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.resources AS r
   WHERE ($1::text IS NULL OR r.pool = $1) AND r.id > $2 ORDER BY r.id LIMIT $3`;
 
 const micros = (v: bigint | undefined) => (v === undefined ? null : v.toString());
 
-/** Creates or replaces a resource (under its lock: no reserve of it is mid-way). */
+/**
+ * Creates or replaces a resource (under its lock: no reserve of it is mid-way). Lowering the
+ * capacity below what live reservations use from now on is FAILED_PRECONDITION, naming where.
+ */
 export async function putResource(db: Queryable, spec: ResourceSpec): Promise<Resource> {
   const { rules } = spec;
-  const [row] = await db.query<ResourceRow>(PUT_SQL, [
-    spec.id,
-    spec.pool,
-    spec.timeZone,
-    spec.bufferBefore.toString(),
-    spec.bufferAfter.toString(),
-    micros(rules.minDuration),
-    micros(rules.maxDuration),
-    micros(rules.minNotice),
-    micros(rules.maxAdvance),
-    spec.note,
-  ]);
+  const quota = rules.quota;
+  let rows: ResourceRow[];
+  try {
+    rows = await db.query<ResourceRow>(PUT_SQL, [
+      spec.id,
+      spec.pool,
+      spec.timeZone,
+      spec.bufferBefore.toString(),
+      spec.bufferAfter.toString(),
+      micros(rules.minDuration),
+      micros(rules.maxDuration),
+      micros(rules.minNotice),
+      micros(rules.maxAdvance),
+      spec.note,
+      spec.capacity,
+      quota?.period ?? null,
+      quota?.maxReservations ?? 0,
+      micros(quota?.maxTime),
+      quota?.perPool ?? false,
+    ]);
+  } catch (err) {
+    // rsvp.put_resource's refusal to drop the capacity below what is in use.
+    if (sqlState(err) === "RV014" && err instanceof Error) throw failedPrecondition(err.message);
+    throw err;
+  }
+  const [row] = rows;
   if (!row) throw new Error(`put_resource returned no row for ${spec.id}`);
   return toResource(row);
 }

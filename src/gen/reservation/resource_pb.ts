@@ -5,8 +5,8 @@
 // The resource catalog: pools, buffers and booking rules of the resources reservations name.
 // A resource id never registered here has none of them and behaves exactly as before.
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reservation/resource.proto.
  */
 export const file_reservation_resource: GenFile = /*@__PURE__*/
-  fileDesc("ChpyZXNlcnZhdGlvbi9yZXNvdXJjZS5wcm90bxILcmVzZXJ2YXRpb24isgIKCFJlc291cmNlEgoKAmlkGAEgASgJEgwKBHBvb2wYAiABKAkSEQoJdGltZV96b25lGAMgASgJEjAKDWJ1ZmZlcl9iZWZvcmUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMYnVmZmVyX2FmdGVyGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEigKBXJ1bGVzGAYgASgLMhkucmVzZXJ2YXRpb24uQm9va2luZ1J1bGVzEgwKBG5vdGUYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizwEKDEJvb2tpbmdSdWxlcxIvCgxtaW5fZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMbWF4X2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCm1pbl9ub3RpY2UYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLbWF4X2FkdmFuY2UYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPQoSUHV0UmVzb3VyY2VSZXF1ZXN0EicKCHJlc291cmNlGAEgASgLMhUucmVzZXJ2YXRpb24uUmVzb3VyY2UiIAoSR2V0UmVzb3VyY2VSZXF1ZXN0EgoKAmlkGAEgASgJIksKFExpc3RSZXNvdXJjZXNSZXF1ZXN0EgwKBHBvb2wYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoVTGlzdFJlc291cmNlc1Jlc3BvbnNlEigKCXJlc291cmNlcxgBIAMoCzIVLnJlc2VydmF0aW9uLlJlc291cmNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVEZWxldGVSZXNvdXJjZVJlcXVlc3QSCgoCaWQYASABKAkiGAoWRGVsZXRlUmVzb3VyY2VSZXNwb25zZTLSAgoPUmVzb3VyY2VTZXJ2aWNlEkUKC1B1dFJlc291cmNlEh8ucmVzZXJ2YXRpb24uUHV0UmVzb3VyY2VSZXF1ZXN0GhUucmVzZXJ2YXRpb24uUmVzb3VyY2USRQoLR2V0UmVzb3VyY2USHy5yZXNlcnZhdGlvbi5HZXRSZXNvdXJjZVJlcXVlc3QaFS5yZXNlcnZhdGlvbi5SZXNvdXJjZRJWCg1MaXN0UmVzb3VyY2VzEiEucmVzZXJ2YXRpb24uTGlzdFJlc291cmNlc1JlcXVlc3QaIi5yZXNlcnZhdGlvbi5MaXN0UmVzb3VyY2VzUmVzcG9uc2USWQoORGVsZXRlUmVzb3VyY2USIi5yZXNlcnZhdGlvbi5EZWxldGVSZXNvdXJjZVJlcXVlc3QaIy5yZXNlcnZhdGlvbi5EZWxldGVSZXNvdXJjZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChpyZXNlcnZhdGlvbi9yZXNvdXJjZS5wcm90bxILcmVzZXJ2YXRpb24ixAIKCFJlc291cmNlEgoKAmlkGAEgASgJEgwKBHBvb2wYAiABKAkSEQoJdGltZV96b25lGAMgASgJEjAKDWJ1ZmZlcl9iZWZvcmUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMYnVmZmVyX2FmdGVyGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEigKBXJ1bGVzGAYgASgLMhkucmVzZXJ2YXRpb24uQm9va2luZ1J1bGVzEgwKBG5vdGUYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIY2FwYWNpdHkYCiABKAUi8gEKDEJvb2tpbmdSdWxlcxIvCgxtaW5fZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMbWF4X2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCm1pbl9ub3RpY2UYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLbWF4X2FkdmFuY2UYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIQoFcXVvdGEYBSABKAsyEi5yZXNlcnZhdGlvbi5RdW90YSKKAQoFUXVvdGESKAoGcGVyaW9kGAEgASgOMhgucmVzZXJ2YXRpb24uUXVvdGFQZXJpb2QSGAoQbWF4X3Jlc2VydmF0aW9ucxgCIAEoBRIrCghtYXhfdGltZRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghwZXJfcG9vbBgEIAEoCCI9ChJQdXRSZXNvdXJjZVJlcXVlc3QSJwoIcmVzb3VyY2UYASABKAsyFS5yZXNlcnZhdGlvbi5SZXNvdXJjZSIgChJHZXRSZXNvdXJjZVJlcXVlc3QSCgoCaWQYASABKAkiSwoUTGlzdFJlc291cmNlc1JlcXVlc3QSDAoEcG9vbBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChVMaXN0UmVzb3VyY2VzUmVzcG9uc2USKAoJcmVzb3VyY2VzGAEgAygLMhUucmVzZXJ2YXRpb24uUmVzb3VyY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiMKFURlbGV0ZVJlc291cmNlUmVxdWVzdBIKCgJpZBgBIAEoCSIYChZEZWxldGVSZXNvdXJjZVJlc3BvbnNlKnAKC1F1b3RhUGVyaW9kEhwKGFFVT1RBX1BFUklPRF9VTlNQRUNJRklFRBAAEhQKEFFVT1RBX1BFUklPRF9EQVkQARIVChFRVU9UQV9QRVJJT0RfV0VFSxACEhYKElFVT1RBX1BFUklPRF9NT05USBADMtICCg9SZXNvdXJjZVNlcnZpY2USRQoLUHV0UmVzb3VyY2USHy5yZXNlcnZhdGlvbi5QdXRSZXNvdXJjZVJlcXVlc3QaFS5yZXNlcnZhdGlvbi5SZXNvdXJjZRJFCgtHZXRSZXNvdXJjZRIfLnJlc2VydmF0aW9uLkdldFJlc291cmNlUmVxdWVzdBoVLnJlc2VydmF0aW9uLlJlc291cmNlElYKDUxpc3RSZXNvdXJjZXMSIS5yZXNlcnZhdGlvbi5MaXN0UmVzb3VyY2VzUmVxdWVzdBoiLnJlc2VydmF0aW9uLkxpc3RSZXNvdXJjZXNSZXNwb25zZRJZCg5EZWxldGVSZXNvdXJjZRIiLnJlc2VydmF0aW9uLkRlbGV0ZVJlc291cmNlUmVxdWVzdBojLnJlc2VydmF0aW9uLkRlbGV0ZVJlc291cmNlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message reservation.Resource
@@ -77,6 +77,14 @@ export type Resource = Message<"reservation.Resource"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Units usable at once (seats, spaces, rooms of a type); 0 or 1 = exclusive: one
+   * reservation at a time.
+   *
+   * @generated from field: int32 capacity = 10;
+   */
+  capacity: number;
 };
 
 /**
@@ -115,6 +123,13 @@ export type BookingRules = Message<"reservation.BookingRules"> & {
    * @generated from field: google.protobuf.Duration max_advance = 4;
    */
   maxAdvance?: Duration | undefined;
+
+  /**
+   * How much one user may book; unset = no limit.
+   *
+   * @generated from field: reservation.Quota quota = 5;
+   */
+  quota?: Quota | undefined;
 };
 
 /**
@@ -123,6 +138,48 @@ export type BookingRules = Message<"reservation.BookingRules"> & {
  */
 export const BookingRulesSchema: GenMessage<BookingRules> = /*@__PURE__*/
   messageDesc(file_reservation_resource, 1);
+
+/**
+ * A per-user limit on the live reservations whose start falls in one period.
+ *
+ * @generated from message reservation.Quota
+ */
+export type Quota = Message<"reservation.Quota"> & {
+  /**
+   * DAY, WEEK (ISO, Monday first) or MONTH, in the resource's time zone.
+   *
+   * @generated from field: reservation.QuotaPeriod period = 1;
+   */
+  period: QuotaPeriod;
+
+  /**
+   * Most reservations per period; 0 = no limit.
+   *
+   * @generated from field: int32 max_reservations = 2;
+   */
+  maxReservations: number;
+
+  /**
+   * Most booked time per period (each reservation's own window); unset = no limit.
+   *
+   * @generated from field: google.protobuf.Duration max_time = 3;
+   */
+  maxTime?: Duration | undefined;
+
+  /**
+   * Count the user's reservations on every resource of this resource's pool.
+   *
+   * @generated from field: bool per_pool = 4;
+   */
+  perPool: boolean;
+};
+
+/**
+ * Describes the message reservation.Quota.
+ * Use `create(QuotaSchema)` to create a new message.
+ */
+export const QuotaSchema: GenMessage<Quota> = /*@__PURE__*/
+  messageDesc(file_reservation_resource, 2);
 
 /**
  * @generated from message reservation.PutResourceRequest
@@ -139,7 +196,7 @@ export type PutResourceRequest = Message<"reservation.PutResourceRequest"> & {
  * Use `create(PutResourceRequestSchema)` to create a new message.
  */
 export const PutResourceRequestSchema: GenMessage<PutResourceRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 2);
+  messageDesc(file_reservation_resource, 3);
 
 /**
  * @generated from message reservation.GetResourceRequest
@@ -156,7 +213,7 @@ export type GetResourceRequest = Message<"reservation.GetResourceRequest"> & {
  * Use `create(GetResourceRequestSchema)` to create a new message.
  */
 export const GetResourceRequestSchema: GenMessage<GetResourceRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 3);
+  messageDesc(file_reservation_resource, 4);
 
 /**
  * @generated from message reservation.ListResourcesRequest
@@ -189,7 +246,7 @@ export type ListResourcesRequest = Message<"reservation.ListResourcesRequest"> &
  * Use `create(ListResourcesRequestSchema)` to create a new message.
  */
 export const ListResourcesRequestSchema: GenMessage<ListResourcesRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 4);
+  messageDesc(file_reservation_resource, 5);
 
 /**
  * @generated from message reservation.ListResourcesResponse
@@ -213,7 +270,7 @@ export type ListResourcesResponse = Message<"reservation.ListResourcesResponse">
  * Use `create(ListResourcesResponseSchema)` to create a new message.
  */
 export const ListResourcesResponseSchema: GenMessage<ListResourcesResponse> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 5);
+  messageDesc(file_reservation_resource, 6);
 
 /**
  * @generated from message reservation.DeleteResourceRequest
@@ -230,7 +287,7 @@ export type DeleteResourceRequest = Message<"reservation.DeleteResourceRequest">
  * Use `create(DeleteResourceRequestSchema)` to create a new message.
  */
 export const DeleteResourceRequestSchema: GenMessage<DeleteResourceRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 6);
+  messageDesc(file_reservation_resource, 7);
 
 /**
  * @generated from message reservation.DeleteResourceResponse
@@ -243,7 +300,38 @@ export type DeleteResourceResponse = Message<"reservation.DeleteResourceResponse
  * Use `create(DeleteResourceResponseSchema)` to create a new message.
  */
 export const DeleteResourceResponseSchema: GenMessage<DeleteResourceResponse> = /*@__PURE__*/
-  messageDesc(file_reservation_resource, 7);
+  messageDesc(file_reservation_resource, 8);
+
+/**
+ * @generated from enum reservation.QuotaPeriod
+ */
+export enum QuotaPeriod {
+  /**
+   * @generated from enum value: QUOTA_PERIOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: QUOTA_PERIOD_DAY = 1;
+   */
+  DAY = 1,
+
+  /**
+   * @generated from enum value: QUOTA_PERIOD_WEEK = 2;
+   */
+  WEEK = 2,
+
+  /**
+   * @generated from enum value: QUOTA_PERIOD_MONTH = 3;
+   */
+  MONTH = 3,
+}
+
+/**
+ * Describes the enum reservation.QuotaPeriod.
+ */
+export const QuotaPeriodSchema: GenEnum<QuotaPeriod> = /*@__PURE__*/
+  enumDesc(file_reservation_resource, 0);
 
 /**
  * @generated from service reservation.ResourceService

@@ -1,8 +1,8 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Queryable } from "../../db/engine/db.js";
-import { availableWindows, poolExists } from "../../db/store/availability.js";
+import { availableWindows, largestCapacity, poolExists } from "../../db/store/availability.js";
 import { invalidArgument, notFound, quote } from "../../domain/errors.js";
-import { parseDuration, parseName, parseWindow } from "../../domain/validate.js";
+import { parseDuration, parseName, parseQuantity, parseWindow } from "../../domain/validate.js";
 import type { AvailableRequest } from "../../gen/reservation/reservation_pb.js";
 import { durationToMicros, microsToTimestamp, timestampToMicros } from "../../protocol/convert.js";
 
@@ -21,13 +21,21 @@ export function createAvailableHandler(db: Queryable) {
         timestampToMicros("end", req.end),
       );
       const min = parseDuration("min_duration", durationToMicros("min_duration", req.minDuration));
+      const quantity = parseQuantity("quantity", req.quantity);
       // No window is longer than the range; asking for one must not overflow the query.
       const windows =
         min > range.end - range.start
           ? []
-          : await availableWindows(db, target, range, min, ctx.signal);
+          : await availableWindows(db, target, range, min, ctx.signal, quantity);
       if (pool && windows.length === 0 && !(await poolExists(db, pool))) {
         throw notFound(`pool ${quote(pool)} has no resources`);
+      }
+      if (windows.length === 0 && quantity > 1) {
+        const most = await largestCapacity(db, target, ctx.signal);
+        if (quantity > most) {
+          const of = pool ? `any resource of pool ${quote(pool)}` : target.resourceId;
+          throw invalidArgument(`quantity ${quantity} is more than the ${most} units of ${of}`);
+        }
       }
       return {
         windows: windows.map((w) => ({
@@ -35,6 +43,7 @@ export function createAvailableHandler(db: Queryable) {
           end: microsToTimestamp(w.end),
           // Named for a pool, where windows of different resources interleave.
           resourceId: pool ? w.resourceId : "",
+          free: w.free,
         })),
       };
     },

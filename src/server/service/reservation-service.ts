@@ -15,7 +15,7 @@ import {
 } from "../../domain/errors.js";
 import type { NewReservation, Reservation } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
-import { parseId, parseNote, parseWindow } from "../../domain/validate.js";
+import { parseId, parseNote, parseQuantity, parseWindow } from "../../domain/validate.js";
 import type { ReservationService } from "../../gen/reservation/reservation_pb.js";
 import { reservationToProto, timestampToMicros } from "../../protocol/convert.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
@@ -89,9 +89,17 @@ export function createReservationService(
       const outcome = await batcher.reserve(input, ctx.signal, deadlineOf(ctx));
       switch (outcome.kind) {
         case "conflict":
-          throw conflictError(input.resourceId, input, outcome.reservation);
+          throw conflictError(
+            input.resourceId,
+            input,
+            outcome.reservation,
+            outcome.free,
+            input.quantity,
+          );
         case "rule":
           throw failedPrecondition(outcome.message);
+        case "invalid":
+          throw invalidArgument(outcome.message);
         case "mismatch":
           throw invalidArgument(
             `request_id ${quote(input.requestId ?? "")} was already used with a different request`,
@@ -114,18 +122,29 @@ export function createReservationService(
       const start = timestampToMicros("start", req.start);
       const end = timestampToMicros("end", req.end);
       const window = start === undefined && end === undefined ? undefined : parseWindow(start, end);
-      // Without a new window, the note is always applied ("" clears it), as a client that does
-      // not set field presence expects.
-      const note = req.note !== undefined || !window ? parseNote(req.note ?? "") : undefined;
+      // 0 = unchanged; more units is a reschedule in units.
+      const quantity = req.quantity === 0 ? undefined : parseQuantity("quantity", req.quantity);
+      // Without a new window or quantity, the note is always applied ("" clears it), as a
+      // client that does not set field presence expects.
+      const note =
+        req.note !== undefined || (!window && quantity === undefined)
+          ? parseNote(req.note ?? "")
+          : undefined;
       await mayActOn(ctx, id);
-      const outcome = await reservations.update(db, id, { note, window });
+      const outcome = await reservations.update(db, id, { note, window, quantity });
       if (!outcome) throw notFound(`reservation ${id} not found`);
       if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
       if (outcome.kind === "rule") throw failedPrecondition(outcome.message ?? "a booking rule");
+      if (outcome.kind === "invalid") throw invalidArgument(outcome.message ?? "quantity");
       if (outcome.kind === "conflict") {
-        // Only a move can clash, and only with a reservation of the same resource.
-        if (!window) throw new Error(`update of ${id} clashed without a new window`);
-        throw conflictError(outcome.reservation.resourceId, window, outcome.reservation);
+        // Only a move or more units can clash, and only with a reservation of the same resource.
+        if (!window && quantity === undefined) {
+          throw new Error(`update of ${id} clashed without a new window or quantity`);
+        }
+        const r = outcome.reservation;
+        // More units in place: the window asked for is the reservation's own.
+        const requested = window ?? found(id, await reservations.get(db, id));
+        throw conflictError(r.resourceId, requested, r, outcome.free, quantity);
       }
       return { reservation: reservationToProto(outcome.reservation) };
     },

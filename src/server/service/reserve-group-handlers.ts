@@ -26,6 +26,7 @@ import { formatWindow } from "../../domain/time.js";
 import {
   parseName,
   parseNewReservation,
+  parseQuantity,
   parseRequestId,
   parseTime,
 } from "../../domain/validate.js";
@@ -74,17 +75,22 @@ export function parseReserveRequest(
     nowMicros(),
   );
   assertMayCreate(caller, input.status);
-  return pool === undefined ? input : { ...input, resourceId: "", pool };
+  const quantity = parseQuantity("reservation.quantity", r.quantity);
+  return pool === undefined ? { ...input, quantity } : { ...input, quantity, resourceId: "", pool };
 }
 
 function clashInfo(items: readonly GroupItem[], c: ItemClash, group: boolean): ConflictInfo {
   const item = items[c.item];
   if (!item) throw new Error(`clash reported for unknown item ${c.item}`);
+  const requested = { start: item.start, end: item.end };
+  // An item at its quota with no other reservation counting: its own window is in the way.
+  const existing = c.existing ?? { ...requested, resourceId: item.resourceId };
   return {
-    resourceId: c.existing.resourceId,
-    requested: { start: item.start, end: item.end },
-    existing: { start: c.existing.start, end: c.existing.end },
+    resourceId: existing.resourceId,
+    requested,
+    existing: { start: existing.start, end: existing.end },
     item: group ? c.item : undefined,
+    free: c.free,
   };
 }
 
@@ -93,6 +99,14 @@ function clashText(items: readonly GroupItem[], c: ItemClash): string {
   const item = items[c.item];
   const requested = item ? formatWindow(item) : "";
   if (c.pool) return `no resource of pool ${quote(c.pool)} is free for ${requested}`;
+  if (!c.existing) return `nothing is free for ${requested}`;
+  const units = item?.quantity ?? 1;
+  if (units > 1 || c.free > 0) {
+    return (
+      `resource ${quote(c.existing.resourceId)} has ${c.free} of the ${units} units ` +
+      `asked for free throughout ${requested}`
+    );
+  }
   return (
     `resource ${quote(c.existing.resourceId)} is already reserved for ` +
     `${formatWindow(c.existing)} (requested ${requested})`
@@ -121,6 +135,8 @@ export function groupResult(
       );
     case "rule":
       throw failedPrecondition(`${at(outcome.item)}${outcome.message}`);
+    case "invalid":
+      throw invalidArgument(`${at(outcome.item)}${outcome.message}`);
     case "empty":
       throw notFound(`${at(outcome.item)}pool ${quote(outcome.pool)} has no resources`);
     case "conflict":
