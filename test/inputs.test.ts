@@ -255,10 +255,15 @@ for (const backend of backends) {
               resources.putResource({ resource: { id: `${p}-b`, pool: bad } }, opts),
             ],
           ];
-          for (const [field, call] of calls) {
-            const f = await failureOf(call);
-            assert.equal(f?.code, status.INVALID_ARGUMENT, `${field} ${JSON.stringify(bad)}`);
-          }
+          // Every call's outcome is awaited together: none rejects unheard while another runs.
+          const failures = await Promise.all(calls.map(([, call]) => failureOf(call)));
+          calls.forEach(([field], i) => {
+            assert.equal(
+              failures[i]?.code,
+              status.INVALID_ARGUMENT,
+              `${field} ${JSON.stringify(bad)}`,
+            );
+          });
         }
       });
 

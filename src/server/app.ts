@@ -135,8 +135,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const grpcBounds = createGrpcConnectionBounds(connections, limits.maxStreamsPerPeer, log);
   const server = new grpc.Server({
     ...GRPC_OPTIONS,
-    // A truncated or corrupt request message is INVALID_ARGUMENT, as on the HTTP port.
-    interceptors: [grpcBounds.interceptor, requestFraming],
+    // A truncated or corrupt request message is INVALID_ARGUMENT, as on the HTTP port. The
+    // framing check adjusts grpc-js's own call, so it must be the first to see it.
+    interceptors: [requestFraming, grpcBounds.interceptor],
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     // A connection without calls is closed (GOAWAY) after this; a silent one too.
     "grpc.max_connection_idle_ms": connections.idleTimeoutMs,
