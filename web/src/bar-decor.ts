@@ -18,10 +18,9 @@ export function bufferBlocks(
     const node = el("div", `buffer ${side}`);
     place(node, start, end);
     node.setAttribute("role", "img");
-    node.setAttribute(
-      "aria-label",
-      `${b.resourceId}, ${barWindow({ start, end })}, buffer kept free ${side} ${barWindow(b)}`,
-    );
+    const what = `${b.resourceId}, ${barWindow({ start, end })}, buffer kept free ${side} ${barWindow(b)}`;
+    node.setAttribute("aria-label", what);
+    node.title = what; // and pressing one says it too (see Timeline)
     out.push(node);
   };
   if (buffers.before > 0) block("before", b.start - buffers.before, b.start);
@@ -31,12 +30,14 @@ export function bufferBlocks(
 
 /**
  * A colour of its own for each group (series), from its id: bars of one series share an outline,
- * and neighbouring series most likely differ.
+ * and neighbouring series most likely differ. Violets and purples only (hues 255–315), which
+ * no state, the "now" line or the selection use: a series never reads as cancelled or as an
+ * error.
  */
 export function groupColour(groupId: string): string {
   let h = 0;
   for (let i = 0; i < groupId.length; i++) h = (h * 31 + groupId.charCodeAt(i)) >>> 0;
-  return `hsl(${h % 360} 75% 38%)`;
+  return `hsl(${255 + (h % 61)} ${50 + ((h >>> 8) % 25)}% ${34 + ((h >>> 16) % 12)}%)`;
 }
 
 /** Marks a bar as one of a group: a ↻ before its time and the group's outline colour. */

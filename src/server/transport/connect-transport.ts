@@ -13,6 +13,7 @@ import type { Logger } from "../logger.js";
 import { type ObservedCall, OK, type RpcObserver } from "../ops/rpc-observer.js";
 import { abortable } from "./call-abort.js";
 import { toRsvpError } from "./error-mapping.js";
+import { describingRefusals } from "./refusal-bodies.js";
 import { checkingBodies } from "./request-bodies.js";
 import { REQUEST_ID } from "./request-id.js";
 
@@ -102,7 +103,7 @@ export function connectRoutes(
     // The adapter reads the router's handlers once routes are registered: checked ones then.
     const handlers = router.handlers as UniversalHandler[];
     handlers.forEach((h, i) => {
-      handlers[i] = checkingBodies(h, maxBytes);
+      handlers[i] = describingRefusals(checkingBodies(h, maxBytes));
     });
   };
 }

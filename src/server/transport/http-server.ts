@@ -12,6 +12,7 @@ import { after, http1Timeouts, http2Timeouts } from "./connection-timeouts.js";
 import { createCors } from "./cors.js";
 import { createHostCheck } from "./host-check.js";
 import type { HttpRoute } from "./http-route.js";
+import { notFound, writeRefusal } from "./refusal-bodies.js";
 import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -71,8 +72,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket.remoteAddress),
     fallback: async (req, res) => {
       for (const route of opts.extraRoutes) if (await route(req, res)) return;
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
+      writeRefusal(res, 404, notFound(req.method, req.url));
     },
   });
   const handle: NodeHandlerFn = (req, res) => {
