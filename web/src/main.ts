@@ -125,6 +125,14 @@ let loads = 0;
 let rescroll = true;
 
 const phone = matchMedia("(max-width: 700px)");
+// Where the timeline's time axis ends, for a phone's sheet to stop short of it (see style.css):
+// the header above it grows and shrinks with the width and the words in it.
+const axisEnds = new ResizeObserver(() => {
+  const bottom = timeline.root.getBoundingClientRect().top + timeline.rowHeight();
+  document.documentElement.style.setProperty("--axis-bottom", `${Math.ceil(bottom)}px`);
+});
+axisEnds.observe(timeline.root);
+axisEnds.observe(byId("live").closest("header") ?? timeline.root);
 phone.addEventListener("change", () => setView(view));
 
 /**

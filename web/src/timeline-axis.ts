@@ -46,7 +46,9 @@ export class TimelineAxis {
     const heading = el("span", "tick-label day-label");
     heading.append(
       el("span", "day-weekday", weekday),
+      " ",
       el("span", "day-date", date),
+      " ",
       el("span", "day-month", month),
     );
     heading.setAttribute("aria-label", formatDay(day));

@@ -87,7 +87,7 @@ export class TimelineDrag {
     this.t.redraw(b.resourceId);
     const bubble = el("div", "clash");
     bubble.setAttribute("role", "alert");
-    bubble.append(el("span", "", clash.message));
+    bubble.append(el("span", "clash-text", clash.message));
     const { offer } = clash;
     if (offer) {
       const take = el("button", "", `Move to ${barWindow(offer)}`);
