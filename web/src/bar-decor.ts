@@ -5,13 +5,14 @@ import { el } from "./dom.js";
 
 /**
  * The resource's buffers either side of a live bar: hatched blocks that are not bars (no focus,
- * no click, no drag), each described for a screen reader. They show why the slot next to a
+ * no booking, no drag), each described for a screen reader and when pressed. They show why the slot next to a
  * booking cannot be taken.
  */
 export function bufferBlocks(
   b: Booking,
   buffers: Buffers,
   place: (node: HTMLElement, start: number, end: number) => void,
+  explain: (what: string) => void,
 ): HTMLElement[] {
   const out: HTMLElement[] = [];
   const block = (side: "before" | "after", start: number, end: number) => {
@@ -20,7 +21,10 @@ export function bufferBlocks(
     node.setAttribute("role", "img");
     const what = `${b.resourceId}, ${barWindow({ start, end })}, buffer kept free ${side} ${barWindow(b)}`;
     node.setAttribute("aria-label", what);
-    node.title = what; // and pressing one says it too (see Timeline)
+    node.title = what;
+    // Pressing one says it too. A listener of its own also makes it a tap target, which a
+    // phone then prefers to the bar beside it.
+    node.addEventListener("click", () => explain(what));
     out.push(node);
   };
   if (buffers.before > 0) block("before", b.start - buffers.before, b.start);

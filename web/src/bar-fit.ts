@@ -8,8 +8,8 @@ export type Fit = "full" | "window" | "start-user" | "start" | "none";
 
 /** The fewest letters of a note worth showing before its ellipsis. */
 const NOTE_MIN = 6;
-/** A bar's padding (6 px a side) and a margin for the rounding of text widths. */
-const INSET_PX = 16;
+/** A bar's padding (6 px a side) and a pixel for the rounding of text widths. */
+const INSET_PX = 13;
 
 /** The width of `text` in the bar's font, bold (the time) or not. */
 export type Measure = (text: string, bold: boolean) => number;

@@ -185,7 +185,8 @@ async function refreshBusy() {
   };
   try {
     const busy = await busyBlocks(client, rows.rows(), range, own);
-    if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
+    const now = loadedRange(view);
+    if (range.start === now.from && range.end === now.to) timeline.setBusy(busy);
   } catch {
     // busy blocks are a hint; the bookings themselves are loaded and shown
   }
@@ -234,7 +235,10 @@ async function load(): Promise<string> {
 
 /** Shows `next` without loading it. */
 function setView(next: View) {
-  if (next.from !== view.from || next.to !== view.to) rescroll = true;
+  if (next.from !== view.from || next.to !== view.to) {
+    rescroll = true;
+    timeline.setBusy(new Map()); // another range's; its own come after its load
+  }
   view = next;
   byId("range").textContent = describeView(view);
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
@@ -244,6 +248,9 @@ function setView(next: View) {
   find.setDay(toDateValue(view.from));
   history.replaceState(null, "", viewToHash(view));
 }
+
+/** The hour width the timeline was last drawn at. */
+let width = Number.NaN;
 
 /**
  * Shows the view widened to every booking on its day (see `widened`), at the chosen zoom;
@@ -259,8 +266,6 @@ function fitHours() {
   width = hourWidth();
   timeline.setView(fitted, showCancelled.checked, width);
 }
-/** The hour width the timeline was last drawn at. */
-let width = Number.NaN;
 
 function show(next: View) {
   setView(next);

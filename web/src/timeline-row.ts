@@ -25,6 +25,8 @@ export interface RowContent {
    */
   readonly minMs: number;
   readonly selected: string | undefined;
+  /** Says what a pressed block that is not a booking is (a buffer, a busy window). */
+  readonly explain: (what: string) => void;
 }
 
 /** One resource's row: its label, then busy blocks, buffers and a bar (a button) per booking. */
@@ -42,12 +44,13 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
     const what = `${resource}, ${barWindow({ start, end })}, busy`;
     block.setAttribute("aria-label", what);
     block.title = what;
+    block.addEventListener("click", () => c.explain(what));
     block.setAttribute("role", "img");
     lane.append(block);
   }
   for (const b of c.bookings) {
     if (b.status !== ReservationStatus.CANCELLED)
-      lane.append(...bufferBlocks(b, c.buffers, c.place));
+      lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
   }
   const live = c.bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
   for (const b of c.bookings) {

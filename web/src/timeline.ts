@@ -48,7 +48,7 @@ export class Timeline {
     readonly root: HTMLElement,
     readonly store: Store,
     readonly rows: RowModel,
-    actions: TimelineActions,
+    private readonly actions: TimelineActions,
     private readonly buffers: (resource: string) => Buffers,
   ) {
     const header = el("div", "axis");
@@ -59,12 +59,8 @@ export class Timeline {
     root.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(root);
     this.body.addEventListener("click", (e) => {
-      const target = e.target as Element;
-      const id = target.closest<HTMLElement>(".bar")?.dataset.id;
+      const id = (e.target as Element).closest<HTMLElement>(".bar")?.dataset.id;
       if (id && !this.drag.consumeClick()) actions.open(id);
-      // A buffer or a busy block books nothing: pressing one says what it is.
-      const block = target.closest(".buffer, .busy")?.getAttribute("aria-label");
-      if (!id && block) actions.explain(block);
     });
     this.drag = new TimelineDrag(this, actions);
     this.keys = new TimelineKeys(this, actions);
@@ -86,7 +82,6 @@ export class Timeline {
 
   /** Shows another range, or cancelled reservations or not, `hourWidth` px an hour (0: fit). */
   setView(view: View, showCancelled: boolean, hourWidth: number): void {
-    const changed = view.from !== this.view.from || view.to !== this.view.to;
     this.view = view;
     this.showCancelled = showCancelled;
     this.root.dataset.from = String(view.from);
@@ -95,7 +90,6 @@ export class Timeline {
     const hours = (view.to - view.from) / 3_600_000;
     const lane = hourWidth > 0 ? hours * hourWidth : 0;
     this.root.style.setProperty("--lane-min", `${lane}px`);
-    if (changed) this.busy = new Map();
     this.axis.draw(view);
     this.allDirty = true;
     this.schedule();
@@ -302,6 +296,7 @@ export class Timeline {
       // Two pixels, as time.
       minMs: this.lanePx > 0 ? (2 * (this.view.to - this.view.from)) / this.lanePx : 0,
       selected: this.selected,
+      explain: (what) => this.actions.explain(what),
     });
   }
 }
