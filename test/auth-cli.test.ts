@@ -100,6 +100,16 @@ describe("rsvp token and --token", () => {
     const confirmed = await runCli(["confirm", mine.id, "--json"], env);
     assert.equal(JSON.parse(confirmed.stdout).status, "confirmed");
 
+    const others = await runCli(["reserve", "--resource=cli-auth", "--user=bob", ...window], env);
+    assert.equal(others.code, 2);
+    assert.match(
+      others.stderr,
+      /^rsvp: your token lets you reserve only for yourself: leave out --user/,
+    );
+    assert.doesNotMatch(others.stderr, /user_id/, "the terminal's words, not the API's");
+    const othersList = await runCli(["query", "--resource=cli-auth", "--user=bob"], env);
+    assert.equal(othersList.code, 2);
+    assert.match(othersList.stderr, /^rsvp: your token lets you see only your own reservations/);
     const denied = await runCli(["cancel", bobsId], env);
     assert.equal(denied.code, 2);
     assert.match(denied.stderr, /^rsvp: reservation \S+ is not yours\n$/);

@@ -349,7 +349,7 @@ for (const backend of backends) {
 
       const badFormat = await rsvp(["get", first, "-o", "yaml"]);
       assert.equal(badFormat.code, 1);
-      assertOneLineError(badFormat, /Allowed choices are table, json, id/);
+      assertOneLineError(badFormat, /Allowed choices are table, wide, json, id/);
       const conflicting = await rsvp(["get", first, "-o", "table", "--json"]);
       assert.equal(conflicting.code, 1);
       assertOneLineError(conflicting, /--json.*cannot be used with.*--output/);

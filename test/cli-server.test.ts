@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,6 +77,42 @@ describe("rsvp serve and migrate name their database; a busy port is one line", 
       }
     });
   }
+
+  it(
+    "a port in use is said before the data directory's lock, and before any database is made",
+    LIMIT,
+    async () => {
+      const port = await freePort();
+      const dataDir = await mkdtemp(join(tmpdir(), "rsvp-port-"));
+      const fresh = await mkdtemp(join(tmpdir(), "rsvp-port-fresh-"));
+      const first = await startServe(port, { DATABASE_URL: "", RSVP_DATA_DIR: dataDir });
+      try {
+        const expected =
+          `port ${port} is already in use: another process listens on 127.0.0.1:${port} ` +
+          "(stop it, or set PORT to another port)";
+        for (const dir of [dataDir, fresh]) {
+          const second = await runCli(
+            ["serve"],
+            {
+              HOST: "127.0.0.1",
+              PORT: String(port),
+              HTTP_PORT: "0",
+              DATABASE_URL: "",
+              RSVP_DATA_DIR: dir,
+            },
+            SLOW_MS,
+          );
+          assert.equal(second.code, 1);
+          assertOneLine(second, expected);
+        }
+        assert.deepEqual(await readdir(fresh), [], "no database was made in the other directory");
+      } finally {
+        await first.stop("SIGTERM");
+        await rm(dataDir, { recursive: true, force: true });
+        await rm(fresh, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("a gRPC or HTTP port in use is one line naming it, and exit 1", LIMIT, async () => {
     const port = await freePort();

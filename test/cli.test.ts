@@ -320,11 +320,56 @@ for (const backend of backends) {
       const cursors = events.map((e) => e.cursor as string);
       assert.equal(new Set(cursors).size, 4);
 
-      // From the first event's cursor, as a table: the rest replayed, then live until SIGTERM.
+      // From the first event's cursor, as a narrow table: within 100 columns, no cursors.
+      const narrow = new CliProcess([
+        "listen",
+        "--server",
+        server,
+        "-r",
+        "cli-tail",
+        "--cursor",
+        cursors[0] ?? "",
+      ]);
+      await narrow.waitFor("three rows", () => narrow.lines().length >= 4);
+      assert.deepEqual(await narrow.stop("SIGTERM"), { code: 0, signal: null });
+      const [narrowHeader, ...narrowRows] = narrow.lines();
+      assert.deepEqual(cells(narrowHeader), [
+        "OP",
+        "ID",
+        "STATUS",
+        "RESOURCE",
+        "USER",
+        "WHEN",
+        "NOTE",
+      ]);
+      const when = "01-01 05:00–06:00";
+      assert.deepEqual(
+        narrowRows.map((r) => cells(r).slice(0, 6)),
+        [
+          ["update", id, "confirmed", "cli-tail", "alice", when],
+          ["update", id, "confirmed", "cli-tail", "alice", when],
+          ["delete", id, "cancelled", "cli-tail", "alice", when],
+        ],
+      );
+      // The note gets what is left of 100 columns: whole, or its start and an ellipsis.
+      for (const r of narrowRows.slice(1)) {
+        const note = cells(r)[6] ?? "";
+        const whole = note === "bring snacks";
+        assert.ok(whole || /^bring .*…$/.test(note), `the note as ${JSON.stringify(note)}`);
+        assert.ok(whole || r.length === 100, "cut at the 100th column");
+      }
+      for (const line of narrow.lines()) {
+        assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
+        assert.ok(!cursors.some((c) => line.includes(c)), "no cursor in the narrow table");
+      }
+
+      // -o wide: every column, cursors too; the rest replayed, then live until SIGTERM.
       const replay = new CliProcess([
         "listen",
         "--server",
         server,
+        "-o",
+        "wide",
         "-r",
         "cli-tail",
         "--cursor",

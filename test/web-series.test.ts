@@ -106,7 +106,15 @@ describe("web page: buffers, series and the week view", () => {
 
       // Pressing a buffer books nothing: the bar pressed next opens alone, the Book form keeps
       // its fresh values (a slot press would fill 09:30).
+      // It says what it is, on hover and when pressed.
+      assert.equal(
+        await before.getAttribute("title"),
+        "room-4, 09:50–10:00, buffer kept free before 10:00–11:00",
+      );
       await press(before, phone);
+      await page
+        .locator("#toast", { hasText: "room-4, 09:50–10:00, buffer kept free before 10:00–11:00" })
+        .waitFor(WAIT);
       await press(bar, phone);
       await page.locator("#details h2", { hasText: "room-4 · 10:00–11:00" }).waitFor(WAIT);
       assert.equal(await page.inputValue("#reserve-form [name=from]"), "07:00");
@@ -202,11 +210,20 @@ describe("web page: buffers, series and the week view", () => {
         await rendered(".bar-time"),
         phone ? "08:00" : `${mondayLabel} 08:00 – Thu 6 Jun 08:00`,
       );
-      // An hour is a few pixels wide in a week: no cut letters, and the details panel on press.
+      // An hour is a few pixels wide in a week: no cut letters, its whole name on hover, and the
+      // details panel on a click. A phone's tap opens the day instead, where bars are tappable.
       const short = row(page, "room-4").locator(".bar").first();
       assert.equal(await short.locator("span:visible").count(), 0, "no cut letters");
-      assert.equal(await short.getAttribute("title"), null, "no tooltip");
-      await press(short, phone);
+      assert.equal(
+        await short.getAttribute("title"),
+        `room-4, ${mondayLabel} 10:00–11:00, alice, confirmed`,
+      );
+      if (phone) {
+        const b = await box(short);
+        await page.touchscreen.tap(b.x + b.width / 2, b.y + b.height / 2);
+        await page.locator("#range", { hasText: "Monday" }).waitFor(WAIT);
+        await press(barNamed(page, "room-4, 10:00–11:00, alice, confirmed"), phone);
+      } else await press(short, phone);
       await page.locator("#details h2", { hasText: "room-4 · 10:00–11:00" }).waitFor(WAIT);
       await page.locator("#details dd", { hasText: "alice" }).waitFor(WAIT);
       if (phone) await assertPhoneLayout(page);
@@ -216,6 +233,7 @@ describe("web page: buffers, series and the week view", () => {
         await press(page.locator("#sheet-close"), phone);
         await page.locator("#sheet.open").waitFor({ state: "detached", ...WAIT });
       }
+      if (phone) await page.evaluate(`location.hash = "#week/${monday}"`);
       await page.selectOption("#zoom", "120");
       await short.locator(".bar-user").waitFor({ state: "visible", ...WAIT });
       assert.equal(await short.locator(".bar-time").textContent(), "10:00–11:00");

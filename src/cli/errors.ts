@@ -1,29 +1,10 @@
 import { RpcError } from "../client/grpc-client.js";
 import { Code, codeName } from "../domain/errors.js";
+// Kept apart from the gRPC-aware code below, so a command that makes no call loads no gRPC.
+import { CliError, Exit } from "./exit.js";
 import { formatLocal, micros } from "./format.js";
 
-/** The exit statuses of `rsvp`, documented in its `--help`. */
-export const Exit = {
-  ok: 0,
-  /** Bad usage or input: nothing was done (whether rsvp or the server found the fault). */
-  usage: 1,
-  /** The server answered and refused: not found, a clashing window, a wrong state. */
-  refused: 2,
-  /** No answer: the server is unreachable, timed out or failed internally. */
-  unavailable: 3,
-} as const;
-export type Exit = (typeof Exit)[keyof typeof Exit];
-
-/** A failure to report as one line, `rsvp: <message>`, and an exit status. */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    message: string,
-    readonly exitCode: Exit,
-  ) {
-    super(message);
-  }
-}
+export { CliError, Exit };
 
 const NO_ANSWER = new Set<number>([
   Code.Unavailable,
@@ -51,6 +32,21 @@ export function shortReason(err: RpcError): string {
   )?.[1];
   return cause ?? err.message;
 }
+
+/**
+ * Refusals whose server wording names the API's fields (`user_id`), retold in the CLI's
+ * terms: what the token allows, and which option to change.
+ */
+const AT_THE_TERMINAL: ReadonlyArray<[RegExp, string]> = [
+  [
+    /^a user may reserve only for itself\b/,
+    "your token lets you reserve only for yourself: leave out --user, or give your own name",
+  ],
+  [
+    /^a user may list only its own reservations\b/,
+    "your token lets you see only your own reservations: leave out --user, or give your own name",
+  ],
+];
 
 /** What a failed call means to the person who typed the command. */
 export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: number): CliError {
@@ -84,6 +80,10 @@ export function explainRpcError(err: RpcError, server: string, timeoutSeconds?: 
       `cannot reach the server at ${server}: ${shortReason(err)}`,
       Exit.unavailable,
     );
+  }
+  if (err.code === Code.PermissionDenied) {
+    const retold = AT_THE_TERMINAL.find(([server]) => server.test(err.message))?.[1];
+    if (retold) return new CliError(retold, Exit.refused);
   }
   if (err.code === Code.Unauthenticated) {
     return new CliError(

@@ -98,6 +98,41 @@ export function eventJson(e: ListenResponse) {
 /** The table columns of a change event, in order. */
 export const EVENT_COLUMNS = ["OP", ...RESERVATION_COLUMNS.slice(0, -1), "CURSOR", "NOTE"];
 
+/**
+ * `01-01 10:00–11:00` (local time, the seconds only when there are some; both days when the
+ * window spans more than one): a window that leaves room in a narrow table.
+ */
+export function formatWhen(start: Micros | undefined, end: Micros | undefined): string {
+  if (start === undefined || end === undefined) return "-";
+  const [sDay, sTime] = shortLocal(start);
+  const [eDay, eTime] = shortLocal(end);
+  return sDay === eDay ? `${sDay} ${sTime}–${eTime}` : `${sDay} ${sTime}–${eDay} ${eTime}`;
+}
+
+function shortLocal(us: Micros): [string, string] {
+  const local = formatLocal(us); // 2030-01-01 10:00:00+01:00
+  const seconds = local.slice(17, 19);
+  return [local.slice(5, 10), local.slice(11, seconds === "00" ? 16 : 19)];
+}
+
+/** The narrow table of change events (`-o table`); `-o wide` has {@link EVENT_COLUMNS}. */
+export const NARROW_EVENT_COLUMNS = ["OP", "ID", "STATUS", "RESOURCE", "USER", "WHEN", "NOTE"];
+
+/** One row under {@link NARROW_EVENT_COLUMNS}. */
+export function narrowEventCells(e: ListenResponse): string[] {
+  const r = e.reservation;
+  if (!r) return [opName(e.op), ...NARROW_EVENT_COLUMNS.slice(1).map(() => "-")];
+  return [
+    opName(e.op),
+    r.id,
+    statusName(r.status),
+    printable(r.resourceId),
+    printable(r.userId),
+    formatWhen(micros(r.start), micros(r.end)),
+    printable(r.note),
+  ];
+}
+
 /** One row under {@link EVENT_COLUMNS}. */
 export function eventCells(e: ListenResponse): string[] {
   const cells = reservationCells(e.reservation);

@@ -1,5 +1,5 @@
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ReservationService } from "../../src/gen/reservation/reservation_pb.js";
 import { ResourceService } from "../../src/gen/reservation/resource_pb.js";
 import { loadToken } from "./token.js";
@@ -19,10 +19,15 @@ const bearer: Interceptor = (next) => (req) => {
 
 let shared: Transport | undefined;
 
-/** One transport for both services: same origin, so no CORS. */
+/**
+ * One transport for both services: same origin, so no CORS. gRPC-Web rather than Connect: it
+ * answers every call with HTTP 200 and puts a refusal in the trailers, where the Connect
+ * protocol answers a unary refusal with an HTTP error status (a clash is 409), which the
+ * browser logs as a failed load in the console though the page expects and explains it.
+ */
 function transport(): Transport {
   // Binary protobuf keeps a week of thousands of reservations small on the wire.
-  shared ??= createConnectTransport({
+  shared ??= createGrpcWebTransport({
     baseUrl: location.origin,
     useBinaryFormat: true,
     interceptors: [bearer],

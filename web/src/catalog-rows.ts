@@ -29,6 +29,8 @@ export class CatalogRows implements RowSource {
   private entries = new Map<string, Entry>();
   private readonly listeners: Array<() => void> = [];
   private loading: Promise<void> | undefined;
+  /** The service has no catalog for this caller: reading it again tells nothing new. */
+  private absent = false;
 
   constructor(private readonly client: Catalog) {}
 
@@ -55,6 +57,11 @@ export class CatalogRows implements RowSource {
   /** The catalog's pools, by name. */
   pools(): string[] {
     return [...new Set([...this.entries.values()].map((e) => e.pool).filter(Boolean))].sort();
+  }
+
+  /** Reads the catalog again unless the service has none for this caller (a poll's check). */
+  refresh(): Promise<void> {
+    return this.absent ? Promise.resolve() : this.load();
   }
 
   /** Reads the whole catalog again (one load at a time); failures leave the last one shown. */
@@ -84,9 +91,11 @@ export class CatalogRows implements RowSource {
     } catch (err) {
       // No catalog here (an older service, or a caller it is not shown to): rows come from
       // bookings and this browser's list alone, as before the catalog existed.
-      if (WITHOUT_CATALOG.has(ConnectError.from(err).code)) this.replace(new Map());
+      this.absent = WITHOUT_CATALOG.has(ConnectError.from(err).code);
+      if (this.absent) this.replace(new Map());
       return; // anything else (the network) keeps the catalog last read
     }
+    this.absent = false;
     this.replace(next);
   }
 

@@ -16,6 +16,20 @@ const rangeFormat = new Intl.DateTimeFormat(undefined, {
   year: "numeric",
 });
 
+const dayPartsFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+});
+
+/** `Tue`, `1`, `Jan`: a day's parts, for a heading that drops the month when narrow. */
+export function dayParts(ms: number): { weekday: string; day: string; month: string } {
+  const parts = dayPartsFormat.formatToParts(ms);
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    parts.find((p) => p.type === type)?.value ?? "";
+  return { weekday: part("weekday"), day: part("day"), month: part("month") };
+}
+
 /** `10:00` */
 export const formatTime = (ms: number): string => timeFormat.format(ms);
 

@@ -25,6 +25,7 @@ import { setupTokenForm, tokenRole } from "./token.js";
 import {
   atHour,
   describeView,
+  loadedRange,
   shiftView,
   startOfDay,
   toDateValue,
@@ -32,6 +33,7 @@ import {
   viewContaining,
   viewFromHash,
   viewToHash,
+  widened,
   type Zoom,
 } from "./view.js";
 
@@ -64,11 +66,21 @@ const timeline = new Timeline(
   rows,
   {
     open: (id) => select(id, true),
+    day: (ms) => show(viewContaining(ms, "day", settings.hours)),
+    explain: (what) => toast.show(what),
     book: (resource, start, end) => startBooking(resource, { start, end }),
     reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
   },
   (resource) => catalog.buffers(resource),
 );
+/**
+ * How often the catalog is read again while the page is in view: a resource registered
+ * elsewhere (the change feed carries reservations only) gets its row without a reload.
+ */
+const CATALOG_POLL_MS = 5000;
+window.setInterval(() => {
+  if (document.visibilityState === "visible") void catalog.refresh();
+}, CATALOG_POLL_MS);
 // Buffers may change while rows stay; new rows may be busy (the catalog can land after a load).
 catalog.subscribe(() => {
   timeline.redrawAll();
@@ -113,6 +125,14 @@ let loads = 0;
 let rescroll = true;
 
 const phone = matchMedia("(max-width: 700px)");
+// Where the timeline's time axis ends, for a phone's sheet to stop short of it (see style.css):
+// the header above it grows and shrinks with the width and the words in it.
+const axisEnds = new ResizeObserver(() => {
+  const bottom = timeline.root.getBoundingClientRect().top + timeline.rowHeight();
+  document.documentElement.style.setProperty("--axis-bottom", `${Math.ceil(bottom)}px`);
+});
+axisEnds.observe(timeline.root);
+axisEnds.observe(byId("live").closest("header") ?? timeline.root);
 phone.addEventListener("change", () => setView(view));
 
 /**
@@ -137,7 +157,8 @@ function select(id: string | undefined, open: boolean) {
 
 /** Moves to the day of `ms` when the view does not show it. */
 function showDayOf(ms: number) {
-  if (ms < view.from || ms >= view.to) show(viewContaining(ms, view.zoom, settings.hours));
+  const range = loadedRange(view);
+  if (ms < range.from || ms >= range.to) show(viewContaining(ms, view.zoom, settings.hours));
 }
 
 function startBooking(resource: string, w: Window) {
@@ -153,7 +174,8 @@ function startBooking(resource: string, w: Window) {
  */
 async function refreshBusy() {
   if (tokenRole() !== "user") return;
-  const range = { start: view.from, end: view.to };
+  const loaded = loadedRange(view);
+  const range = { start: loaded.from, end: loaded.to };
   // The caller's own bookings with the buffers around them: `available` counts both as taken.
   const own = (resource: string) => {
     const { before, after } = catalog.buffers(resource);
@@ -163,7 +185,8 @@ async function refreshBusy() {
   };
   try {
     const busy = await busyBlocks(client, rows.rows(), range, own);
-    if (range.start === view.from && range.end === view.to) timeline.setBusy(busy);
+    const now = loadedRange(view);
+    if (range.start === now.from && range.end === now.to) timeline.setBusy(busy);
   } catch {
     // busy blocks are a hint; the bookings themselves are loaded and shown
   }
@@ -177,8 +200,9 @@ async function refreshBusy() {
 async function load(): Promise<string> {
   const load = ++loads;
   void catalog.load(); // registered or changed since: rows, pools and buffers stay current
-  const mark = store.begin(view);
-  const range = { start: timestampFromMs(view.from), end: timestampFromMs(view.to) };
+  const loaded = loadedRange(view);
+  const mark = store.begin(loaded);
+  const range = { start: timestampFromMs(loaded.from), end: timestampFromMs(loaded.to) };
   // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
   // first, so the first one's cursor comes before both reads.
   const statuses = showCancelled.checked
@@ -211,15 +235,36 @@ async function load(): Promise<string> {
 
 /** Shows `next` without loading it. */
 function setView(next: View) {
-  if (next.from !== view.from || next.to !== view.to) rescroll = true;
+  if (next.from !== view.from || next.to !== view.to) {
+    rescroll = true;
+    timeline.setBusy(new Map()); // another range's; its own come after its load
+  }
   view = next;
   byId("range").textContent = describeView(view);
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-zoom]")) {
     button.setAttribute("aria-pressed", String(button.dataset.zoom === view.zoom));
   }
-  timeline.setView(view, showCancelled.checked, hourWidth());
+  fitHours();
   find.setDay(toDateValue(view.from));
   history.replaceState(null, "", viewToHash(view));
+}
+
+/** The hour width the timeline was last drawn at. */
+let width = Number.NaN;
+
+/**
+ * Shows the view widened to every booking on its day (see `widened`), at the chosen zoom;
+ * called again whenever the bookings change, so one made at 05:00 by anyone comes into view.
+ */
+function fitHours() {
+  const shown = [...store.all()].filter(
+    (b) => showCancelled.checked || b.status !== ReservationStatus.CANCELLED,
+  );
+  const fitted = widened(view, shown);
+  const same = fitted.from === timeline.view.from && fitted.to === timeline.view.to;
+  if (same && timeline.showCancelled === showCancelled.checked && width === hourWidth()) return;
+  width = hourWidth();
+  timeline.setView(fitted, showCancelled.checked, width);
 }
 
 function show(next: View) {
@@ -233,6 +278,7 @@ function summarise() {
   summary.textContent = `${n} reservation${n === 1 ? "" : "s"} · ${count} resource${count === 1 ? "" : "s"}`;
 }
 store.subscribe(summarise);
+store.subscribe(fitHours);
 rows.subscribe(summarise); // the catalog's rows may come after the bookings
 setupSuggestions(byId("resources"), byId("find-targets"), rows, catalog);
 

@@ -44,6 +44,11 @@ export class Store {
     return this.byResource.get(resourceId)?.values() ?? [];
   }
 
+  /** Every loaded reservation. */
+  all(): Iterable<Booking> {
+    return this.byId.values();
+  }
+
   get(id: string): Booking | undefined {
     return this.byId.get(id);
   }

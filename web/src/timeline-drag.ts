@@ -3,6 +3,7 @@ import { barWindow } from "./bar-text.js";
 import type { Booking } from "./booking.js";
 import { el } from "./dom.js";
 import type { Timeline } from "./timeline.js";
+import { placeOverAxis } from "./toast.js";
 
 /** Drags snap to a quarter hour. */
 const SNAP_MS = 15 * 60_000;
@@ -22,6 +23,10 @@ export interface Clash {
 export interface TimelineActions {
   /** Show a reservation's details. */
   open(id: string): void;
+  /** Say what a block that is not a booking is (a buffer, a busy window). */
+  explain(what: string): void;
+  /** Show the day of `ms` (a tap on a phone's week view, where bars are too thin to tap). */
+  day(ms: number): void;
   /** Start booking `[start, end)` of a resource. */
   book(resource: string, start: number, end: number): void;
   /** Move a reservation; resolves with the clash when the service refuses. */
@@ -42,6 +47,9 @@ interface Drag {
   start: number;
   end: number;
 }
+
+/** A phone's screen, where a week's bars are drawn to scale and a tap opens their day. */
+const PHONE = matchMedia("(max-width: 700px)");
 
 const snap = (ms: number) => Math.round(ms / SNAP_MS) * SNAP_MS;
 
@@ -73,15 +81,13 @@ export class TimelineDrag {
     return was;
   }
 
-  /** Says why a move was refused, next to the bar, with a button for the offered window. */
+  /** Says why a move was refused, over the time axis, with a button for the offered window. */
   showClash(b: Booking, clash: Clash): void {
     this.clearClash();
     this.t.redraw(b.resourceId);
-    const lane = this.t.rowEl(b.resourceId)?.querySelector<HTMLElement>(".lane");
-    if (!lane) return;
     const bubble = el("div", "clash");
     bubble.setAttribute("role", "alert");
-    bubble.append(el("span", "", clash.message));
+    bubble.append(el("span", "clash-text", clash.message));
     const { offer } = clash;
     if (offer) {
       const take = el("button", "", `Move to ${barWindow(offer)}`);
@@ -99,9 +105,9 @@ export class TimelineDrag {
     close.setAttribute("aria-label", "Dismiss");
     close.addEventListener("click", () => this.clearClash());
     bubble.append(close);
-    this.t.place(bubble, b.start, b.start);
-    bubble.style.width = "";
-    lane.append(bubble);
+    // Over the time axis like a toast, not over the next row's bars.
+    this.t.root.append(bubble);
+    placeOverAxis(bubble);
     this.bubble = bubble;
   }
 
@@ -187,7 +193,9 @@ export class TimelineDrag {
     if (!d) return;
     const b = d.booking;
     if (!d.started) {
-      if (!b) {
+      if (!b && this.t.view.zoom === "week" && PHONE.matches) {
+        this.actions.day(d.anchor);
+      } else if (!b) {
         // A click books the hour from the half hour it lands in.
         const start = Math.floor(d.anchor / (HOUR_MS / 2)) * (HOUR_MS / 2);
         this.actions.book(d.resource, start, start + HOUR_MS);

@@ -1,5 +1,6 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { bufferBlocks, markGroup } from "./bar-decor.js";
+import { type BarText, fitBar, type Measure } from "./bar-fit.js";
 import { barName, barParts, barWindow } from "./bar-text.js";
 import { type Booking, statusName } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
@@ -18,7 +19,14 @@ export interface RowContent {
   readonly place: (node: HTMLElement, start: number, end: number) => void;
   /** Bars say their day (a week view). */
   readonly withDay: boolean;
+  /**
+   * The narrowest a bar is drawn, as time: a short booking stays visible, yet no wider than
+   * the gap to the next one, so bars of one resource never cover each other.
+   */
+  readonly minMs: number;
   readonly selected: string | undefined;
+  /** Says what a pressed block that is not a booking is (a buffer, a busy window). */
+  readonly explain: (what: string) => void;
 }
 
 /** One resource's row: its label, then busy blocks, buffers and a bar (a button) per booking. */
@@ -33,29 +41,55 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
   for (const [start, end] of c.busy) {
     const block = el("div", "busy", "busy");
     c.place(block, start, end);
-    block.setAttribute("aria-label", `${resource}, ${barWindow({ start, end })}, busy`);
+    const what = `${resource}, ${barWindow({ start, end })}, busy`;
+    block.setAttribute("aria-label", what);
+    block.title = what;
+    block.addEventListener("click", () => c.explain(what));
     block.setAttribute("role", "img");
     lane.append(block);
   }
   for (const b of c.bookings) {
     if (b.status !== ReservationStatus.CANCELLED)
-      lane.append(...bufferBlocks(b, c.buffers, c.place));
+      lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
   }
-  for (const b of c.bookings) lane.append(buildBar(b, c));
+  const live = c.bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
+  for (const b of c.bookings) {
+    const next = live.find((n) => n.start >= b.end && n.id !== b.id)?.start ?? Infinity;
+    const end = Math.min(Math.max(b.end, b.start + c.minMs), Math.max(b.end, next));
+    lane.append(buildBar(b, end, c));
+  }
   row.append(label, lane);
   return row;
 }
 
+/** What each built bar says, to fit to its width (see {@link fitRow}). */
+const texts = new WeakMap<HTMLElement, BarText>();
+
+/**
+ * Shows in each bar of `row` the fullest text that fits (see `fitBar`): `lanePx` is the lane's
+ * width, `minPx` the narrowest a bar is drawn (its CSS min-width).
+ */
+export function fitRow(row: HTMLElement, lanePx: number, minPx: number, measure: Measure): void {
+  for (const bar of row.querySelectorAll<HTMLElement>(".bar")) {
+    const text = texts.get(bar);
+    if (!text) continue;
+    const px = Math.max(minPx, (Number.parseFloat(bar.style.width) / 100) * lanePx);
+    const { fit, note } = fitBar(text, px, measure);
+    bar.dataset.fit = fit;
+    bar.classList.toggle("without-note", !note);
+  }
+}
+
 /**
  * A bar reads `10:00–11:00 bob` over its note; narrower ones drop the days of a long window, the
- * end time, then the user and note, then all text (CSS), rather than show a few cut letters:
- * the details panel says the rest.
+ * end time, then the user and note, then all text (see {@link fitRow}), rather than show a few
+ * cut letters: its title and the details panel say the rest.
  */
-function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
+function buildBar(b: Booking, drawnEnd: number, c: RowContent): HTMLButtonElement {
   const bar = el("button", `bar ${statusName(b.status)}`);
   bar.type = "button";
   bar.dataset.id = b.id;
-  c.place(bar, b.start, b.end);
+  c.place(bar, b.start, drawnEnd);
   const head = el("span", "bar-head");
   const time = el("span", "bar-time");
   const { day, start, end } = barParts(b);
@@ -64,8 +98,11 @@ function buildBar(b: Booking, c: RowContent): HTMLButtonElement {
   head.append(time, el("span", "bar-user", ` ${b.userId}`));
   bar.append(head);
   if (b.note) bar.append(el("span", "bar-note", b.note));
+  texts.set(bar, { mark: b.groupId !== "", day, start, end, user: b.userId, note: b.note });
   const name = barName(b, c.withDay);
   bar.setAttribute("aria-label", b.groupId ? `${name}, part of a group` : name);
+  // The whole description on hover, whatever the bar has room to show.
+  bar.title = b.note ? `${name}\n${b.note}` : name;
   if (b.groupId) markGroup(bar, head, b.groupId);
   if (b.note) bar.setAttribute("aria-description", b.note);
   if (b.id === c.selected) {

@@ -1,4 +1,5 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
+import { measureIn } from "./bar-fit.js";
 import type { Booking } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
@@ -9,7 +10,7 @@ import { TimelineAxis } from "./timeline-axis.js";
 import { type TimelineActions, TimelineDrag } from "./timeline-drag.js";
 import { TimelineKeys } from "./timeline-keys.js";
 import { layoutRows, type Slot } from "./timeline-layout.js";
-import { type Busy, buildRow } from "./timeline-row.js";
+import { type Busy, buildRow, fitRow } from "./timeline-row.js";
 import type { View } from "./view.js";
 
 /** Rows built beyond the visible ones, so a short scroll shows no blank rows. */
@@ -34,6 +35,9 @@ export class Timeline {
   private readonly dirty = new Set<string>();
   private allDirty = true;
   private frame = 0;
+  /** The lane's width at the last render, and at the last fitting of bar text. */
+  private lanePx = 0;
+  private fittedPx = 0;
   private readonly axis = new TimelineAxis((node, start, end) => this.place(node, start, end));
   readonly body = el("div", "body");
   private readonly heads = new PoolHeads(this.body);
@@ -44,7 +48,7 @@ export class Timeline {
     readonly root: HTMLElement,
     readonly store: Store,
     readonly rows: RowModel,
-    actions: TimelineActions,
+    private readonly actions: TimelineActions,
     private readonly buffers: (resource: string) => Buffers,
   ) {
     const header = el("div", "axis");
@@ -78,15 +82,14 @@ export class Timeline {
 
   /** Shows another range, or cancelled reservations or not, `hourWidth` px an hour (0: fit). */
   setView(view: View, showCancelled: boolean, hourWidth: number): void {
-    const changed = view.from !== this.view.from || view.to !== this.view.to;
     this.view = view;
     this.showCancelled = showCancelled;
     this.root.dataset.from = String(view.from);
     this.root.dataset.to = String(view.to);
+    this.root.dataset.zoom = view.zoom;
     const hours = (view.to - view.from) / 3_600_000;
     const lane = hourWidth > 0 ? hours * hourWidth : 0;
     this.root.style.setProperty("--lane-min", `${lane}px`);
-    if (changed) this.busy = new Map();
     this.axis.draw(view);
     this.allDirty = true;
     this.schedule();
@@ -196,8 +199,19 @@ export class Timeline {
     });
   }
 
+  /** The lane's width in pixels: the chosen hours' width, or the room beside the labels. */
+  private laneWidth(): number {
+    const style = getComputedStyle(this.root);
+    const label = Number.parseFloat(style.getPropertyValue("--label")) || 0;
+    const min = Number.parseFloat(style.getPropertyValue("--lane-min")) || 0;
+    return Math.max(min, this.root.clientWidth - label);
+  }
+
   private render() {
     if (this.allDirty) this.slots = layoutRows(this.rows.rows());
+    this.lanePx = this.laneWidth();
+    const refit = this.lanePx !== this.fittedPx;
+    const fresh = new Set<HTMLElement>();
     const slots = this.slots;
     const h = this.rowHeight();
     this.body.style.height = `${slots.length * h}px`;
@@ -223,14 +237,16 @@ export class Timeline {
       const resource = slot.resource;
       let row = this.rowEls.get(resource);
       if (!row || this.allDirty || this.dirty.has(resource)) {
-        const fresh = this.buildRow(resource);
-        if (row) row.replaceWith(fresh);
-        else this.body.append(fresh);
-        row = fresh;
+        const built = this.buildRow(resource);
+        if (row) row.replaceWith(built);
+        else this.body.append(built);
+        row = built;
         this.rowEls.set(resource, row);
+        fresh.add(row);
       }
       row.style.top = `${i * h}px`;
     }
+    this.fit(refit ? new Set(this.rowEls.values()) : fresh);
     this.dirty.clear();
     this.allDirty = false;
     this.empty.hidden = slots.length > 0;
@@ -242,6 +258,17 @@ export class Timeline {
       else this.root.focus({ preventScroll: true });
     }
     this.axis.placeNow(this.view);
+  }
+
+  /** Fits each bar's text of `rows` to its width (see `fitBar`): measured, never cut. */
+  private fit(rows: ReadonlySet<HTMLElement>) {
+    const sample = this.body.querySelector<HTMLElement>(".bar");
+    if (!sample || rows.size === 0) return;
+    const style = getComputedStyle(sample);
+    const measure = measureIn({ family: style.fontFamily, size: style.fontSize });
+    const minPx = Number.parseFloat(style.minWidth) || 0;
+    for (const row of rows) fitRow(row, this.lanePx, minPx, measure);
+    this.fittedPx = this.lanePx;
   }
 
   /** Exactly one Tab stop: the active bar when built, else the timeline itself. */
@@ -266,7 +293,10 @@ export class Timeline {
       buffers: this.buffers(resource),
       place: (node, start, end) => this.place(node, start, end),
       withDay: this.view.zoom === "week",
+      // Two pixels, as time.
+      minMs: this.lanePx > 0 ? (2 * (this.view.to - this.view.from)) / this.lanePx : 0,
       selected: this.selected,
+      explain: (what) => this.actions.explain(what),
     });
   }
 }

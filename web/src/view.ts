@@ -55,6 +55,46 @@ export function viewContaining(ms: number, zoom: Zoom, hours: Hours = ALL_DAY): 
   return { zoom, from, to: d.getTime() };
 }
 
+/** What a view loads: the whole day of a day view (bookings outside its hours widen it). */
+export function loadedRange(view: View): { from: number; to: number } {
+  if (view.zoom === "week") return view;
+  const from = startOfDay(view.from);
+  const next = new Date(from);
+  next.setDate(next.getDate() + 1);
+  return { from, to: next.getTime() };
+}
+
+/**
+ * A day view widened, in whole hours, to show every one of `windows` on its day: a booking at
+ * 04:00 moves the start of 07–20 to 04:00, as a calendar shows what exists. A week shows
+ * whole days already.
+ */
+export function widened(view: View, windows: Iterable<{ start: number; end: number }>): View {
+  if (view.zoom === "week") return view;
+  const day = loadedRange(view);
+  let { from, to } = view;
+  for (const w of windows) {
+    if (w.end <= day.from || w.start >= day.to) continue;
+    if (w.start < from) from = floorHour(Math.max(w.start, day.from));
+    if (w.end > to) to = ceilHour(Math.min(w.end, day.to));
+  }
+  return from === view.from && to === view.to ? view : { zoom: view.zoom, from, to };
+}
+
+function floorHour(ms: number): number {
+  const d = new Date(ms);
+  d.setMinutes(0, 0, 0);
+  return d.getTime();
+}
+
+function ceilHour(ms: number): number {
+  const floor = floorHour(ms);
+  if (floor === ms) return ms;
+  const d = new Date(floor);
+  d.setHours(d.getHours() + 1);
+  return d.getTime();
+}
+
 /** The view `steps` days or weeks away. */
 export function shiftView(view: View, steps: number, hours: Hours = ALL_DAY): View {
   const d = new Date(view.from);

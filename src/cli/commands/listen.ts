@@ -2,7 +2,14 @@ import type { Command } from "commander";
 import type { ListenResponse } from "../../gen/reservation/reservation_pb.js";
 import { type ClientOptions, clientCommand, withClient } from "../client-command.js";
 import { shortReason } from "../errors.js";
-import { EVENT_COLUMNS, eventCells, eventJson, formatRow } from "../format.js";
+import {
+  EVENT_COLUMNS,
+  eventCells,
+  eventJson,
+  formatRow,
+  NARROW_EVENT_COLUMNS,
+  narrowEventCells,
+} from "../format.js";
 import { printJson, printLines } from "../output.js";
 import { resumableListen } from "../resumable-listen.js";
 
@@ -24,21 +31,36 @@ const LISTEN_CHANNEL = {
 const note = (line: string) => process.stderr.write(`rsvp: ${line}\n`);
 
 // Cells whose width is known before any row: an id, `confirmed`, a time without fraction.
-const MIN_WIDTHS: Record<string, number> = { ID: 36, STATUS: 9, START: 25, END: 25 };
+const MIN_WIDTHS: Record<string, number> = { ID: 36, STATUS: 9, START: 25, END: 25, WHEN: 17 };
+
+/** The table's width: its last column (the note) is cut to it. The wide table is not. */
+const TABLE_COLUMNS = 100;
+
+/** `text` cut to `room` characters, its end an ellipsis when cut. */
+function cut(text: string, room: number): string {
+  const chars = [...text];
+  return chars.length <= room ? text : `${chars.slice(0, Math.max(0, room - 1)).join("")}…`;
+}
 
 /**
  * Table rows for a tail: the columns cannot be sized from rows not seen yet, so each keeps
- * the widest cell so far and later rows line up once the widths settle.
+ * the widest cell so far and later rows line up once the widths settle. The narrow table
+ * keeps to {@link TABLE_COLUMNS} by cutting the note (the full one is in `-o wide` and json).
  */
-function tablePrinter() {
-  const widths = EVENT_COLUMNS.map((h) => Math.max(h.length, MIN_WIDTHS[h] ?? 0));
+function tablePrinter(wide: boolean) {
+  const columns = wide ? EVENT_COLUMNS : NARROW_EVENT_COLUMNS;
+  const widths = columns.map((h) => Math.max(h.length, MIN_WIDTHS[h] ?? 0));
   let headerDone = false;
   return (e: ListenResponse) => {
-    const cells = eventCells(e);
+    const cells = wide ? eventCells(e) : narrowEventCells(e);
     cells.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length);
+      if (i < cells.length - 1) widths[i] = Math.max(widths[i] ?? 0, c.length);
     });
-    const lines = headerDone ? [] : [formatRow(EVENT_COLUMNS, widths)];
+    if (!wide) {
+      const before = widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0);
+      cells[cells.length - 1] = cut(cells.at(-1) ?? "", Math.max(1, TABLE_COLUMNS - before));
+    }
+    const lines = headerDone ? [] : [formatRow(columns, widths)];
     headerDone = true;
     printLines([...lines, formatRow(cells, widths)]);
   };
@@ -63,7 +85,7 @@ export function registerListen(program: Command): void {
           ? (e: ListenResponse) => printJson(eventJson(e))
           : opts.output === "id"
             ? (e: ListenResponse) => printLines([e.reservation?.id ?? ""])
-            : tablePrinter();
+            : tablePrinter(opts.output === "wide");
       try {
         await withClient(
           opts,

@@ -12,7 +12,7 @@ export function registerQuery(program: Command): void {
       const fields = filterFields(opts);
       const rows: Reservation[] = [];
       // Scripts get each line as it arrives; a table needs every row to align its columns.
-      const streams = opts.output !== "table";
+      const streams = opts.output === "json" || opts.output === "id";
       await withClient(opts, async (client, call) => {
         for await (const r of client.query(fields, call)) {
           if (streams) printReservations([r], opts.output);

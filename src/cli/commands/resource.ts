@@ -179,7 +179,8 @@ export function registerResource(program: Command): void {
         } while (pageToken !== "");
         return out;
       });
-      if (all.length === 0 && opts.output === "table") process.stderr.write("no resource\n");
+      if (all.length === 0 && (opts.output === "table" || opts.output === "wide"))
+        process.stderr.write("no resource\n");
       else print(all, opts.output);
     });
 

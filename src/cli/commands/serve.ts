@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { startApp } from "../../server/app.js";
 import { type Config, loadConfig } from "../../server/config.js";
 import { createLogger, type Logger } from "../../server/logger.js";
+import { assertPortFree } from "../../server/transport/port-check.js";
 import { CliError, Exit } from "../errors.js";
 
 /**
@@ -51,7 +52,12 @@ export function registerServe(program: Command): void {
       const config = opts.insecure ? { ...loaded, insecure: true } : loaded;
       const log = createLogger();
       routeGrpcLogs(log);
-      const app = await startApp({ config, log }).catch((err: unknown) => {
+      const app = await (async () => {
+        for (const port of [config.port, config.httpPort]) {
+          await assertPortFree(config.host, port);
+        }
+        return startApp({ config, log });
+      })().catch((err: unknown) => {
         throw explainBindFailure(err, config);
       });
       process.stdout.write(

@@ -4,6 +4,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { abortable } from "./call-abort.js";
 import { type ObservedCall, OK, type RpcObserver } from "./call-observer.js";
 import { toConnectError } from "./error-mapping.js";
+import { describingRefusals } from "./refusal-bodies.js";
 import { checkingBodies } from "./request-bodies.js";
 import { REQUEST_ID } from "./request-id.js";
 
@@ -83,7 +84,7 @@ export function connectRoutes(
     // The adapter reads the router's handlers once routes are registered: checked ones then.
     const handlers = router.handlers as UniversalHandler[];
     handlers.forEach((h, i) => {
-      handlers[i] = checkingBodies(h, maxBytes);
+      handlers[i] = describingRefusals(checkingBodies(h, maxBytes));
     });
   };
 }

@@ -14,6 +14,7 @@ import { createCors } from "./cors.js";
 import { createHostCheck, namedAuthorities, originForm } from "./host-check.js";
 import type { HttpRoute } from "./http-route.js";
 import { createPeerCounts } from "./peer-counts.js";
+import { notFound, writeRefusal } from "./refusal-bodies.js";
 import type { TlsConfig } from "./tls-config.js";
 
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -78,8 +79,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket.remoteAddress),
     fallback: async (req, res) => {
       for (const route of opts.extraRoutes) if (await route(req, res)) return;
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
+      writeRefusal(res, 404, notFound(req.method, req.url));
     },
   });
   const streams = createPeerCounts(opts.maxStreamsPerPeer, {
