@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { startApp } from "../../server/app.js";
 import { type Config, loadConfig } from "../../server/config.js";
 import { createLogger, type Logger } from "../../server/logger.js";
-import { assertPortFree } from "../../server/transport/port-check.js";
 import { CliError, Exit } from "../errors.js";
+import { assertPortFree } from "../port-check.js";
 
 /**
  * A port another process holds, as one line naming the port and the variable that moves it,
