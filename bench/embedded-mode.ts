@@ -1,5 +1,7 @@
+import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
+import type { Db, Queryable } from "../src/db/engine/db.js";
 import { migrate } from "../src/db/engine/migrate.js";
-import { openDb } from "../src/db/engine/open.js";
 import { BARE_TABLE_DDL, findBinary, limitStatements } from "./baselines.js";
 import {
   type Ctx,
@@ -18,12 +20,35 @@ import { mainRound } from "./scenarios.js";
 import type { UnaryResult, VerifyResult } from "./tasks.js";
 
 /**
+ * PGlite on the harness's own thread, no thread between it and its caller: the engine's own
+ * speed, which the service's embedded rows are compared with.
+ */
+async function bareEngine(): Promise<Db> {
+  const pg = await PGlite.create("memory://", { extensions: { btree_gist } });
+  const on = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      (await q.query<T>(text, [...params])).rows,
+    exec: async (text: string) => {
+      await q.exec(text);
+    },
+  });
+  return {
+    kind: "embedded",
+    description: "bare PGlite",
+    ...on(pg),
+    transaction: (fn) => pg.transaction((tx) => fn(on(tx))),
+    listen: () => Promise.reject(new Error("not needed for the limits")),
+    close: () => pg.close(),
+  };
+}
+
+/**
  * The embedded database's own limits, keyed like pgbench's: the same statements one after
  * another on a PGlite of the harness's own (PGlite has a single connection, so this is its
  * concurrency). CPU is the harness's own, which is then all PGlite.
  */
 async function embeddedLimits(rec: Recorder, durationMs: number, warmupMs: number): Promise<void> {
-  const db = await openDb({ kind: "embedded", dataDir: "memory://" });
+  const db = await bareEngine();
   try {
     await migrate(db);
     await db.exec(BARE_TABLE_DDL);
@@ -57,7 +82,7 @@ async function embeddedLimits(rec: Recorder, durationMs: number, warmupMs: numbe
 }
 
 /**
- * The same scenarios against the embedded database (PGlite in the service process, in
+ * The same scenarios against the embedded database (PGlite on a thread of the service process, in
  * memory). There is no SQL access from outside: data sets are built and checked over gRPC.
  * The service's CPU includes the database's.
  */

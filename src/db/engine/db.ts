@@ -6,7 +6,7 @@ export interface QueryOptions {
   /**
    * Cancels the statement when it aborts (a client's deadline or cancel): Postgres is asked
    * to stop it (SQLSTATE 57014); the embedded database, which cannot interrupt a running
-   * statement, refuses to start one after the abort.
+   * statement, never starts one after the abort (one already waiting its turn included).
    */
   readonly signal?: AbortSignal | undefined;
 }
