@@ -6,8 +6,9 @@ import { after, before, describe, it } from "node:test";
 import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
 import type { Db } from "../src/db/engine/db.js";
 import { openDb } from "../src/db/engine/open.js";
-import { freePort, killAll, startServe } from "./helpers/cli-process.js";
+import { killAll, startServe } from "./helpers/cli-process.js";
 import { hour } from "./helpers/fixtures.js";
+import { freePort } from "./helpers/free-port.js";
 
 describe("the embedded database runs on a thread of its own", () => {
   let db: Db;
