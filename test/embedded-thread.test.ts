@@ -34,6 +34,22 @@ describe("the embedded database runs on a thread of its own", () => {
     assert.equal(firedDuringStatement, true, "the 20 ms timer waited for the 2 s statement");
   });
 
+  it("every listener of a channel hears each notification, and one leaving leaves the rest", async () => {
+    const heard = { feed: 0, webhooks: 0 };
+    const notified = (who: keyof typeof heard) => () => {
+      heard[who]++;
+    };
+    const feed = await db.listen("both_hear", notified("feed"), () => {});
+    const webhooks = await db.listen("both_hear", notified("webhooks"), () => {});
+    // Answered after the notification is delivered: the thread posts it before the result.
+    await db.query("SELECT pg_notify('both_hear', '')");
+    assert.deepEqual(heard, { feed: 1, webhooks: 1 });
+    await webhooks.unlisten();
+    await db.query("SELECT pg_notify('both_hear', '')");
+    assert.deepEqual(heard, { feed: 2, webhooks: 1 });
+    await feed.unlisten();
+  });
+
   it("a statement whose caller gave up while it waited never runs", async () => {
     const busy = db.query("SELECT pg_sleep(1)");
     const gaveUp = new AbortController();

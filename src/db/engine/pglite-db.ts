@@ -25,13 +25,18 @@ function stoppedError(cause: unknown): Error {
  */
 function connect(worker: Worker) {
   const pending = new Map<number, Pending>();
-  const listeners = new Map<string, () => void>();
+  // Several parts of the service may listen on one channel (the change feed, webhooks): each
+  // hears every notification.
+  const listeners = new Map<string, Set<() => void>>();
   let nextId = 1;
   let stopped: Error | undefined;
   worker.unref();
 
   worker.on("message", (reply: WorkerReply) => {
-    if (reply.kind === "notify") return listeners.get(reply.channel)?.();
+    if (reply.kind === "notify") {
+      for (const onNotify of listeners.get(reply.channel) ?? []) onNotify();
+      return;
+    }
     if (reply.kind === "ready") return;
     const p = pending.get(reply.id);
     if (!p) return;
@@ -167,12 +172,18 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
       return result;
     },
     async listen(channel, onNotify, onListen) {
-      // In-process: the connection cannot drop, so onListen runs once.
-      conn.listeners.set(channel, onNotify);
-      await conn.send({ op: "listen", channel });
+      // In-process: the connection cannot drop, so onListen runs once. The thread LISTENs once
+      // per channel, for every listener of it here.
+      const callbacks = conn.listeners.get(channel) ?? new Set<() => void>();
+      const first = callbacks.size === 0;
+      const mine = () => onNotify();
+      callbacks.add(mine);
+      conn.listeners.set(channel, callbacks);
+      if (first) await conn.send({ op: "listen", channel });
       onListen();
       return {
         async unlisten() {
+          if (!callbacks.delete(mine) || callbacks.size > 0) return;
           conn.listeners.delete(channel);
           await conn.send({ op: "unlisten", channel });
         },
