@@ -31,7 +31,7 @@ describe("parseRrule", () => {
     refused(() => parseRrule(""), /required/);
     refused(() => parseRrule("FREQ=DAILY;COUNT=2\nDTSTART:20300101T000000Z"), /single RRULE line/);
     refused(() => parseRrule("FREQ=DAILY;COUNT"), /malformed/);
-    refused(() => parseRrule("FREQ=DAILY;COUNT=2;BYHOUR=9"), /BYHOUR is not supported/);
+    refused(() => parseRrule("FREQ=DAILY;COUNT=2;BYHOUR=9"), /"BYHOUR" is not supported/);
     refused(() => parseRrule("FREQ=DAILY;COUNT=2;COUNT=3"), /COUNT is given twice/);
     refused(() => parseRrule("FREQ=YEARLY;COUNT=2"), /FREQ must be DAILY, WEEKLY or MONTHLY/);
     refused(() => parseRrule("FREQ=DAILY"), /exactly one of COUNT and UNTIL/);
