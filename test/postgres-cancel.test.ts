@@ -4,15 +4,7 @@ import postgres from "postgres";
 import type { Db } from "../src/db/engine/db.js";
 import { createPostgresDb } from "../src/db/engine/postgres-db.js";
 import { postgresBackends, type TestDatabase } from "./helpers/databases.js";
-
-/** Polls `condition` until it holds (fails after `timeoutMs`). */
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000) {
-  const giveUp = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > giveUp) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { eventually } from "./helpers/harness.js";
 
 const who = async (rows: Promise<Array<{ who: string }>>) => (await rows).map((r) => r.who);
 
@@ -57,10 +49,7 @@ for (const backend of postgresBackends) {
       const second = db.query("SELECT 'second' AS who", [], { signal: abort.signal });
       const third = who(db.query("SELECT 'third' AS who"));
       const fourth = who(db.query("SELECT 'fourth' AS who"));
-      await until(
-        "the first statement to run",
-        async () => (await running("marker_a")) !== undefined,
-      );
+      await eventually(() => running("marker_a"), "the first statement to run");
       abort.abort(new Error("caller gave up"));
       // Cancelled once it runs, or finished first: either way its own answer, and it settles.
       const own = await second.then(
@@ -75,8 +64,8 @@ for (const backend of postgresBackends) {
 
     it("a cancel meant for another statement is retried, not handed to the caller", async () => {
       const slow = who(db.query("SELECT 'me' AS who, pg_sleep(0.3) AS marker_b"));
-      await until("the statement to run", async () => (await running("marker_b")) !== undefined);
-      await observer`SELECT pg_cancel_backend(${(await running("marker_b")) ?? 0})`;
+      const pid = await eventually(() => running("marker_b"), "the statement to run");
+      await observer`SELECT pg_cancel_backend(${pid})`;
       assert.deepEqual(await slow, ["me"]);
     });
 
@@ -86,8 +75,8 @@ for (const backend of postgresBackends) {
         attempts++;
         return who(tx.query("SELECT 'tx' AS who, pg_sleep(0.3) AS marker_c"));
       });
-      await until("the transaction to run", async () => (await running("marker_c")) !== undefined);
-      await observer`SELECT pg_cancel_backend(${(await running("marker_c")) ?? 0})`;
+      const pid = await eventually(() => running("marker_c"), "the transaction to run");
+      await observer`SELECT pg_cancel_backend(${pid})`;
       assert.deepEqual(await done, ["tx"]);
       assert.equal(attempts, 2);
     });
@@ -97,10 +86,13 @@ for (const backend of postgresBackends) {
       const mine = db.query("SELECT 'mine' AS who, pg_sleep(5) AS marker_d", [], {
         signal: abort.signal,
       });
-      await until("the statement to run", async () => (await running("marker_d")) !== undefined);
+      await eventually(() => running("marker_d"), "the statement to run");
       abort.abort(new Error("caller gave up"));
       await assert.rejects(mine, { code: "57014" });
-      await until("nothing left running", async () => (await running("marker_d")) === undefined);
+      await eventually(
+        async () => (await running("marker_d")) === undefined,
+        "nothing left running",
+      );
     });
   });
 }
