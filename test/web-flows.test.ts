@@ -163,8 +163,18 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
       `http://${t.app.httpAddress}/#day/${day}`,
       SCREENS[screen],
     );
-    await barNamed(page, "room-1, 10:00–11:00, zoe, confirmed").waitFor(WAIT);
+    await settled(page);
     return page;
+  }
+
+  /**
+   * Waits until the page has loaded the day and scrolled sideways to its first booking: the
+   * page scrolls in the animation frame after the bookings are drawn, so a point measured
+   * before that frame would be somewhere else by the time the pointer gets there.
+   */
+  async function settled(page: Page): Promise<void> {
+    await barNamed(page, "room-1, 10:00–11:00, zoe, confirmed").waitFor(WAIT);
+    await page.evaluate("new Promise((done) => requestAnimationFrame(done))");
   }
 
   for (const screen of ["laptop", "phone"] as const) {
@@ -182,6 +192,7 @@ describe("booking flows in Chromium, on a laptop and a phone, by pointer and by 
       await press(page.locator("#resources-form button[type=submit]"), phone);
       await row(page, "room-2").waitFor(WAIT);
       await page.reload();
+      await settled(page);
       await row(page, "room-2").waitFor(WAIT);
       assert.equal(await row(page, "room-2").locator(".bar").count(), 0);
 
