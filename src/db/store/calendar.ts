@@ -47,34 +47,53 @@ export async function calendarEntries(
 
 /** Busy periods of a resource or pool, merged and clipped to the range asked for. */
 export interface FreeBusy {
-  /** Where nothing can be booked: confirmed and blocked reservations, buffers included. */
+  /**
+   * Where nothing can be booked: no unit free counting confirmed and blocked reservations,
+   * buffers included (on an exclusive resource, wherever one of them stands).
+   */
   readonly busy: TimeWindow[];
-  /** Where only pending reservations and holds (and their buffers) stand in the way. */
+  /** Where no unit is free only counting pending reservations and holds (and their buffers) too. */
   readonly tentative: TimeWindow[];
 }
 
-// Per member: what confirmed and blocked reservations occupy, and what every live one does,
-// as multiranges clipped to the range. A pool is busy where every member is: the intersection
-// over members. Tentative is what is occupied but not busy.
+// Per member, the units in use over the range come from rsvp.use_segments (the function the
+// capacity check itself uses: live reservations by their occupied windows, a blocked one taking
+// the whole capacity). Its segments are elementary, so a pending reservation or hold either
+// covers a segment whole or not at all: the firm use of a segment is its use less the units of
+// the pending ones overlapping it. A member is full where its use reaches its capacity (0 or 1
+// counts as 1, so an exclusive resource is full wherever one reservation stands), busy where its
+// firm use does. A pool is busy where every member is: the intersection over members. Tentative
+// is what is full but not busy.
 const FREEBUSY_SQL = `
-  WITH win AS (SELECT tstzmultirange(tstzrange($2::timestamptz, $3::timestamptz, '[)')) AS w),
+  WITH span AS (SELECT tstzrange($2::timestamptz, $3::timestamptz, '[)') AS s),
   members AS (
     SELECT $1::text AS id WHERE $4::text IS NULL
     UNION ALL
     SELECT p.id FROM rsvp.resources AS p WHERE p.pool = $4::text
   ),
+  caps AS (
+    SELECT m.id, greatest(coalesce(r.capacity, 1), 1) AS cap
+      FROM members AS m LEFT JOIN rsvp.resources AS r ON r.id = m.id
+  ),
+  segs AS (
+    SELECT c.id, u.seg,
+           u.used >= c.cap AS is_full,
+           u.used - coalesce((
+             SELECT sum(x.quantity) FROM rsvp.reservations AS x
+              WHERE x.resource_id = c.id AND x.status = 'pending'
+                AND (x.expires_at IS NULL OR x.expires_at > now()) AND x.occupied && u.seg
+           ), 0) >= c.cap AS is_firm
+      FROM caps AS c CROSS JOIN span
+      CROSS JOIN LATERAL rsvp.use_segments(c.id, span.s, c.cap, NULL) AS u
+     WHERE u.used >= c.cap
+  ),
   per AS (
-    SELECT m.id,
-           coalesce(range_agg(r.occupied) FILTER (WHERE r.status IN ('confirmed', 'blocked')),
-                    '{}'::tstzmultirange) * win.w AS busy,
-           coalesce(range_agg(r.occupied) FILTER (WHERE r.id IS NOT NULL),
-                    '{}'::tstzmultirange) * win.w AS occupied
-      FROM members AS m CROSS JOIN win
-      LEFT JOIN rsvp.reservations AS r
-        ON r.resource_id = m.id AND r.status <> 'cancelled'
-       AND (r.expires_at IS NULL OR r.expires_at > now())
-       AND r.occupied && tstzrange($2::timestamptz, $3::timestamptz, '[)')
-     GROUP BY m.id, win.w
+    SELECT c.id,
+           coalesce((SELECT range_agg(g.seg) FROM segs AS g WHERE g.id = c.id AND g.is_firm),
+                    '{}'::tstzmultirange) AS busy,
+           coalesce((SELECT range_agg(g.seg) FROM segs AS g WHERE g.id = c.id AND g.is_full),
+                    '{}'::tstzmultirange) AS occupied
+      FROM caps AS c
   ),
   total AS (
     SELECT range_intersect_agg(per.busy) AS busy, range_intersect_agg(per.occupied) AS occupied
@@ -87,7 +106,10 @@ const FREEBUSY_SQL = `
     FROM total, unnest(total.occupied - total.busy) AS s
    ORDER BY 2`;
 
-/** The free/busy periods of one resource or of a pool (busy where no member is free). */
+/**
+ * The free/busy periods of one resource or of a pool (busy where no member has a unit free):
+ * a counted resource is busy only where it is full.
+ */
 export async function freeBusy(
   db: Queryable,
   target: { readonly resourceId: string } | { readonly pool: string },
