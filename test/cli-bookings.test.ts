@@ -56,6 +56,7 @@ for (const backend of backends) {
           minNotice: "30m",
           maxAdvance: null,
           capacity: 0,
+          quota: null,
           note: "",
         },
       ]);

@@ -1,4 +1,3 @@
-import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { type Resource, ResourceService } from "../../gen/reservation/resource_pb.js";
@@ -9,10 +8,10 @@ import {
   withServiceClient,
 } from "../client-command.js";
 import { countArg } from "../count-arg.js";
-import { formatTable } from "../format.js";
-import { printJson, printLines } from "../output.js";
+import { printResources } from "../resource-output.js";
+import { addQuotaOptions, type QuotaOptions, quotaFrom } from "../resource-quota.js";
 
-interface PutOptions extends ClientOptions {
+interface PutOptions extends ClientOptions, QuotaOptions {
   readonly pool: string;
   readonly timeZone: string;
   readonly note: string;
@@ -30,71 +29,6 @@ const toDuration = (us: Micros | undefined) =>
     ? undefined
     : { seconds: us / 1_000_000n, nanos: Number(us % 1_000_000n) * 1000 };
 
-/**
- * "1h30m", "2d", "45s"; "-" when unset. Not duration-input's formatDuration: that one rounds
- * to whole minutes, and a 45-second buffer must not read as "0m".
- */
-function formatDuration(d: Duration | undefined): string {
-  if (!d) return "-";
-  let s = d.seconds;
-  if (s === 0n) return "0";
-  const out: string[] = [];
-  for (const [unit, size] of [
-    ["d", 86_400n],
-    ["h", 3_600n],
-    ["m", 60n],
-    ["s", 1n],
-  ] as const) {
-    if (s >= size) {
-      out.push(`${s / size}${unit}`);
-      s %= size;
-    }
-  }
-  return out.join("");
-}
-
-const COLUMNS = ["ID", "POOL", "TIME ZONE", "BUFFERS", "RULES", "CAPACITY", "NOTE"];
-
-function cells(r: Resource): string[] {
-  const rules = r.rules;
-  const set = [
-    ["min", rules?.minDuration],
-    ["max", rules?.maxDuration],
-    ["notice", rules?.minNotice],
-    ["advance", rules?.maxAdvance],
-  ] as const;
-  const described = set.filter(([, d]) => d).map(([name, d]) => `${name} ${formatDuration(d)}`);
-  return [
-    r.id,
-    r.pool || "-",
-    r.timeZone,
-    `${formatDuration(r.bufferBefore)} / ${formatDuration(r.bufferAfter)}`,
-    described.join(", ") || "-",
-    r.capacity > 1 ? String(r.capacity) : "exclusive",
-    r.note,
-  ];
-}
-
-const json = (r: Resource) => ({
-  id: r.id,
-  pool: r.pool,
-  timeZone: r.timeZone,
-  bufferBefore: formatDuration(r.bufferBefore),
-  bufferAfter: formatDuration(r.bufferAfter),
-  minDuration: r.rules?.minDuration ? formatDuration(r.rules.minDuration) : null,
-  maxDuration: r.rules?.maxDuration ? formatDuration(r.rules.maxDuration) : null,
-  minNotice: r.rules?.minNotice ? formatDuration(r.rules.minNotice) : null,
-  maxAdvance: r.rules?.maxAdvance ? formatDuration(r.rules.maxAdvance) : null,
-  capacity: r.capacity,
-  note: r.note,
-});
-
-function print(list: readonly Resource[], output: ClientOptions["output"]) {
-  if (output === "id") printLines(list.map((r) => r.id));
-  else if (output === "json") for (const r of list) printJson(json(r));
-  else printLines(formatTable(COLUMNS, list.map(cells)));
-}
-
 const DURATION = "(30m, 1h30m, 2d)";
 
 /** `rsvp resource put|get|list|delete`: the resource catalog (pools, buffers, rules). */
@@ -103,7 +37,7 @@ export function registerResource(program: Command): void {
     .command("resource")
     .description("the resource catalog: pools, buffers and booking rules");
 
-  clientCommand(resource, "put")
+  const put = clientCommand(resource, "put")
     .description("register a resource, or replace it as a whole (admin)")
     .argument("<id>", "resource id (the reservations' resource)")
     .option("--pool <pool>", "pool of interchangeable resources it belongs to", "")
@@ -128,32 +62,34 @@ export function registerResource(program: Command): void {
       countArg,
       0,
     )
-    .option("-n, --note <text>", "a note", "")
-    .action(async (id: string, opts: PutOptions) => {
-      const put = await withServiceClient(ResourceService, opts, (client, call) =>
-        client.putResource(
-          {
-            resource: {
-              id,
-              pool: opts.pool,
-              timeZone: opts.timeZone,
-              bufferBefore: toDuration(opts.bufferBefore),
-              bufferAfter: toDuration(opts.bufferAfter),
-              rules: {
-                minDuration: toDuration(opts.minDuration),
-                maxDuration: toDuration(opts.maxDuration),
-                minNotice: toDuration(opts.minNotice),
-                maxAdvance: toDuration(opts.maxAdvance),
-              },
-              note: opts.note,
-              capacity: opts.capacity,
+    .option("-n, --note <text>", "a note", "");
+  addQuotaOptions(put).action(async (id: string, opts: PutOptions) => {
+    const quota = quotaFrom(opts);
+    const stored = await withServiceClient(ResourceService, opts, (client, call) =>
+      client.putResource(
+        {
+          resource: {
+            id,
+            pool: opts.pool,
+            timeZone: opts.timeZone,
+            bufferBefore: toDuration(opts.bufferBefore),
+            bufferAfter: toDuration(opts.bufferAfter),
+            rules: {
+              minDuration: toDuration(opts.minDuration),
+              maxDuration: toDuration(opts.maxDuration),
+              minNotice: toDuration(opts.minNotice),
+              maxAdvance: toDuration(opts.maxAdvance),
+              quota,
             },
+            note: opts.note,
+            capacity: opts.capacity,
           },
-          call,
-        ),
-      );
-      print([put], opts.output);
-    });
+        },
+        call,
+      ),
+    );
+    printResources([stored], opts.output);
+  });
 
   clientCommand(resource, "get")
     .description("show one resource")
@@ -162,7 +98,7 @@ export function registerResource(program: Command): void {
       const r = await withServiceClient(ResourceService, opts, (client, call) =>
         client.getResource({ id }, call),
       );
-      print([r], opts.output);
+      printResources([r], opts.output);
     });
 
   clientCommand(resource, "list")
@@ -181,7 +117,7 @@ export function registerResource(program: Command): void {
       });
       if (all.length === 0 && (opts.output === "table" || opts.output === "wide"))
         process.stderr.write("no resource\n");
-      else print(all, opts.output);
+      else printResources(all, opts.output);
     });
 
   clientCommand(resource, "delete")
