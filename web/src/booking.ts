@@ -12,6 +12,8 @@ export interface Booking {
   readonly note: string;
   /** Shared by the reservations made together (a group or a series); "" for none. */
   readonly groupId: string;
+  /** The units it takes of a counted resource (at least 1; a blocked one reports them all). */
+  readonly quantity: number;
 }
 
 /** Converts a wire reservation; the page shows whole minutes, so milliseconds are plenty. */
@@ -25,6 +27,7 @@ export function toBooking(r: Reservation): Booking {
     end: r.end ? timestampMs(r.end) : 0,
     note: r.note,
     groupId: r.groupId,
+    quantity: Math.max(1, r.quantity),
   };
 }
 

@@ -17,11 +17,12 @@ const WITHOUT_CATALOG = new Set([Code.PermissionDenied, Code.Unimplemented, Code
 interface Entry {
   readonly pool: string;
   readonly buffers: Buffers;
+  readonly capacity: number;
 }
 
 /**
  * The resource catalog (`ListResources`, every page) as a row source: every registered resource
- * gets a row, empty or not, grouped by its pool. It also knows each resource's buffers and which
+ * gets a row, empty or not, grouped by its pool. It also knows each resource's buffers and capacity, and which
  * names are pools. A service without a catalog, or one that will not show it to this caller,
  * leaves it empty.
  */
@@ -45,6 +46,11 @@ export class CatalogRows implements RowSource {
   /** A registered resource's buffers; none for any other. */
   buffers(resource: string): Buffers {
     return this.entries.get(resource)?.buffers ?? NONE;
+  }
+
+  /** A registered resource's capacity: above 1 for a counted one; 1 for any other. */
+  capacity(resource: string): number {
+    return Math.max(1, this.entries.get(resource)?.capacity ?? 1);
   }
 
   /** Whether `name` is a pool of the catalog (and not a resource's own id). */
@@ -84,7 +90,7 @@ export class CatalogRows implements RowSource {
             before: r.bufferBefore ? durationMs(r.bufferBefore) : 0,
             after: r.bufferAfter ? durationMs(r.bufferAfter) : 0,
           };
-          next.set(r.id, { pool: r.pool, buffers });
+          next.set(r.id, { pool: r.pool, buffers, capacity: r.capacity });
         }
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -106,6 +112,7 @@ export class CatalogRows implements RowSource {
         const old = this.entries.get(id);
         return (
           old?.pool === e.pool &&
+          old.capacity === e.capacity &&
           old.buffers.before === e.buffers.before &&
           old.buffers.after === e.buffers.after
         );

@@ -72,6 +72,7 @@ const timeline = new Timeline(
     reschedule: (b, start, end) => changes.reschedule(b, start, end, undefined),
   },
   (resource) => catalog.buffers(resource),
+  (resource) => catalog.capacity(resource),
 );
 /**
  * How often the catalog is read again while the page is in view: a resource registered
@@ -81,7 +82,7 @@ const CATALOG_POLL_MS = 5000;
 window.setInterval(() => {
   if (document.visibilityState === "visible") void catalog.refresh();
 }, CATALOG_POLL_MS);
-// Buffers may change while rows stay; new rows may be busy (the catalog can land after a load).
+// Buffers and capacities may change while rows stay; new rows may be busy (the catalog can land after a load).
 catalog.subscribe(() => {
   timeline.redrawAll();
   void refreshBusy();

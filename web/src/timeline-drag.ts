@@ -126,7 +126,7 @@ export class TimelineDrag {
     this.suppressClick = false;
     if (e.button !== 0) return;
     const target = e.target as Element;
-    if (target.closest(".clash, .busy, .buffer, .pool-head")) return;
+    if (target.closest(".clash, .busy, .buffer, .use, .pool-head")) return;
     const lane = target.closest<HTMLElement>(".lane");
     const resource = lane?.closest<HTMLElement>(".row")?.dataset.resource;
     if (!lane || resource === undefined) return;

@@ -5,6 +5,7 @@ import { barName, barParts, barWindow } from "./bar-text.js";
 import { type Booking, statusName } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
+import { barTracks, fitUse, unitsLine, unitsMark, useBand, useWindows } from "./use-band.js";
 
 /** A time range `[start, end)` in epoch milliseconds that someone else holds. */
 export type Busy = readonly [number, number];
@@ -15,6 +16,8 @@ export interface RowContent {
   readonly bookings: readonly Booking[];
   /** The resource's buffers, drawn beside each live bar. */
   readonly buffers: Buffers;
+  /** Units usable at once: above 1, a counted resource, whose row shows its use. */
+  readonly capacity: number;
   /** Sets a node's left and width for a window. */
   readonly place: (node: HTMLElement, start: number, end: number) => void;
   /** Bars say their day (a week view). */
@@ -53,11 +56,31 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
       lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
   }
   const live = c.bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
-  for (const b of c.bookings) {
+  // A counted resource's bookings may overlap: its bars take tracks, over its use.
+  const counted = c.capacity > 1;
+  const drawn = c.bookings.map((b) => {
     const next = live.find((n) => n.start >= b.end && n.id !== b.id)?.start ?? Infinity;
-    const end = Math.min(Math.max(b.end, b.start + c.minMs), Math.max(b.end, next));
-    lane.append(buildBar(b, end, c));
+    const wide = Math.max(b.end, b.start + c.minMs);
+    return {
+      id: b.id,
+      start: b.start,
+      end: counted ? wide : Math.min(wide, Math.max(b.end, next)),
+    };
+  });
+  const tracks = counted ? barTracks(drawn) : undefined;
+  if (counted) {
+    row.classList.add("counted");
+    lane.style.setProperty("--tracks", String(tracks?.count ?? 1));
+    lane.classList.toggle("stacked", (tracks?.count ?? 1) > 1);
+    const windows = useWindows(c.bookings, c.capacity, c.buffers);
+    lane.append(...useBand(resource, c.capacity, windows, c.place, c.explain));
   }
+  c.bookings.forEach((b, i) => {
+    const bar = buildBar(b, drawn[i]?.end ?? b.end, c);
+    const track = tracks?.track.get(b.id);
+    if (track !== undefined) bar.style.setProperty("--track", String(track));
+    lane.append(bar);
+  });
   row.append(label, lane);
   return row;
 }
@@ -70,6 +93,7 @@ const texts = new WeakMap<HTMLElement, BarText>();
  * width, `minPx` the narrowest a bar is drawn (its CSS min-width).
  */
 export function fitRow(row: HTMLElement, lanePx: number, minPx: number, measure: Measure): void {
+  fitUse(row, lanePx, measure);
   for (const bar of row.querySelectorAll<HTMLElement>(".bar")) {
     const text = texts.get(bar);
     if (!text) continue;
@@ -95,14 +119,17 @@ function buildBar(b: Booking, drawnEnd: number, c: RowContent): HTMLButtonElemen
   const { day, start, end } = barParts(b);
   if (day) time.append(el("span", "bar-day", day));
   time.append(start, el("span", "bar-end", end));
-  head.append(time, el("span", "bar-user", ` ${b.userId}`));
+  const counted = c.capacity > 1;
+  const user = counted ? ` ${b.userId}${unitsMark(b)}` : ` ${b.userId}`;
+  head.append(time, el("span", "bar-user", user));
   bar.append(head);
   if (b.note) bar.append(el("span", "bar-note", b.note));
-  texts.set(bar, { mark: b.groupId !== "", day, start, end, user: b.userId, note: b.note });
+  texts.set(bar, { mark: b.groupId !== "", day, start, end, user: user.slice(1), note: b.note });
   const name = barName(b, c.withDay);
   bar.setAttribute("aria-label", b.groupId ? `${name}, part of a group` : name);
   // The whole description on hover, whatever the bar has room to show.
-  bar.title = b.note ? `${name}\n${b.note}` : name;
+  const units = counted ? `\n${unitsLine(b, c.capacity)}` : "";
+  bar.title = b.note ? `${name}${units}\n${b.note}` : `${name}${units}`;
   if (b.groupId) markGroup(bar, head, b.groupId);
   if (b.note) bar.setAttribute("aria-description", b.note);
   if (b.id === c.selected) {

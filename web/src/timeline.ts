@@ -50,6 +50,7 @@ export class Timeline {
     readonly rows: RowModel,
     private readonly actions: TimelineActions,
     private readonly buffers: (resource: string) => Buffers,
+    private readonly capacity: (resource: string) => number,
   ) {
     const header = el("div", "axis");
     header.append(el("div", "label", "Resource"), this.axis.lane);
@@ -291,6 +292,7 @@ export class Timeline {
       busy: this.busy.get(resource) ?? [],
       bookings: this.shown(resource),
       buffers: this.buffers(resource),
+      capacity: this.capacity(resource),
       place: (node, start, end) => this.place(node, start, end),
       withDay: this.view.zoom === "week",
       // Two pixels, as time.
