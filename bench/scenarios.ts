@@ -14,6 +14,7 @@ import type { Loader } from "./loader.js";
 import type { RunningServer } from "./processes.js";
 import { pct } from "./table.js";
 import { GROUP_ITEMS, POOL_SIZE, type UnaryOp, type UnaryResult } from "./tasks.js";
+import { webhookRound } from "./webhook-round.js";
 
 /** Empty rpc (grpc.health.v1.Health/Check) by h2load: the bare HTTP/2 server, then rsvp. */
 export async function transportRound(ctx: Ctx, bare: RunningServer, bin: string): Promise<void> {
@@ -146,7 +147,7 @@ export interface MainRound {
   limits(): Promise<void>;
 }
 
-/** One round of the main phase: transport, DB limits, reserve, pool and group, contention, get, listen. */
+/** One round of the main phase: transport, DB limits, reserve, pool and group, contention, get, listen, webhooks. */
 export async function mainRound(ctx: Ctx, round: number, m: MainRound): Promise<void> {
   ctx.log(`  round ${round}`);
   if (m.h2load) await transportRound(ctx, m.bare, m.h2load);
@@ -170,4 +171,5 @@ export async function mainRound(ctx: Ctx, round: number, m: MainRound): Promise<
     fanMax.deliveredPerListener / 2,
   );
   await listenRound(ctx, m.listenLoader, "listen@50%r", `e${round}r`, max.rate / 2);
+  await webhookRound(ctx, `h${round}`);
 }

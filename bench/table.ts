@@ -2,6 +2,7 @@ import { FAN_OUT_RATE, FEED_LISTENERS, FEED_RATE } from "./feed-phase.js";
 import type { BenchOptions } from "./options.js";
 import type { Recorder } from "./recorder.js";
 import { GROUP_ITEMS, POOL_SIZE } from "./tasks.js";
+import { webhookSpecs } from "./webhook-round.js";
 
 /** One row of the table: medians over the repeats, and how they compare with a limit. */
 export interface Row {
@@ -28,7 +29,8 @@ export interface Row {
 
 type By = "rate" | "cpu" | "p50" | "p99";
 
-interface Spec {
+/** How a row is judged: its samples, its limit, its target. */
+export interface Spec {
   readonly key: string;
   readonly scenario: string;
   /** The samples to show, when another row's (default: `key`). */
@@ -174,6 +176,7 @@ function specs(opts: BenchOptions): Spec[] {
       target: "p99 < 50 ms",
       met: (r) => r.p99 < 50,
     },
+    ...webhookSpecs(),
     { key: "feed-empty", scenario: `${feed}, empty change log`, unit: "event" },
     {
       key: "feed-foreign",
