@@ -27,6 +27,8 @@ function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncItera
 /** The part of grpc-js's server call (1.10+, not in its typings) that sends one message. */
 interface SendsMessages {
   sendMessage(message: unknown, callback: () => void): void;
+  /** The HTTP/2 stream, on grpc-js's own call (no interceptor layer above it). */
+  readonly stream?: { cork?: () => void; uncork?: () => void };
 }
 
 /**
@@ -35,7 +37,8 @@ interface SendsMessages {
  * for that write's callback (the next socket write) before the next, so a stream sent about
  * one message per event-loop turn, and with 100 listeners the feed fell ever further behind.
  * Node's Writable hands everything buffered to `_writev` when a stream has one: each message
- * is then written at once, in order, and HTTP/2 packs them into one socket write.
+ * is then written at once, in order, with the HTTP/2 stream corked meanwhile, so that they
+ * leave as one write of DATA frames rather than one write each.
  * Without the internal call (a grpc-js that changed shape) the stream keeps grpc-js's path.
  */
 function sendQueuedTogether(
@@ -44,14 +47,18 @@ function sendQueuedTogether(
   const inner = (call as unknown as { call?: Partial<SendsMessages> }).call;
   if (typeof inner?.sendMessage !== "function") return;
   const send = inner as SendsMessages;
+  const h2 = send.stream;
+  const corks = typeof h2?.cork === "function" && typeof h2.uncork === "function";
   const writable = call as unknown as {
     _writev?: (chunks: { chunk: unknown }[], callback: () => void) => void;
   };
   writable._writev = (chunks, callback) => {
     const last = chunks.length - 1;
+    if (corks) h2?.cork?.();
     chunks.forEach(({ chunk }, i) => {
       send.sendMessage(chunk, i === last ? callback : noop);
     });
+    if (corks) h2?.uncork?.();
   };
 }
 
