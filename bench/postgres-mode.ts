@@ -14,10 +14,10 @@ import { dbRound, mainRound } from "./scenarios.js";
 export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   const { opts, procs, rec, workDir } = env;
   const notes: string[] = [];
-  const server = await startPgServer();
-  env.onCleanup(() => server.stop());
   const pgbenchBin = findTool(PGBENCH, notes, env.log);
   const h2load = findTool(H2LOAD, notes, env.log);
+  const server = await startPgServer();
+  env.onCleanup(() => server.stop());
   if (!server.postmasterPid) notes.push("DATABASE_URL: the database's CPU cannot be measured");
   const serviceOpts = (databaseUrl: string) => ({
     databaseUrl,
