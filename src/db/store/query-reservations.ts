@@ -145,16 +145,19 @@ export async function* queryReservations(
   signal?: AbortSignal,
 ): AsyncGenerator<Reservation[]> {
   let size = Math.min(FIRST_PAGE, batchSize);
-  let next: Promise<Page> | undefined = readPage(db, filter, undefined, size, signal);
-  try {
-    while (next) {
-      const page: Page = await next;
-      size = Math.min(size * PAGE_GROWTH, batchSize);
-      next = page.next ? readPage(db, filter, page.next, size, signal) : undefined;
-      if (page.rows.length > 0) yield page.rows;
-    }
-  } finally {
-    // A consumer that stopped early leaves a read in flight: its outcome no longer matters.
-    next?.catch(() => {});
+  // A page read ahead may fail while the consumer still holds the one before (a cancelled
+  // call, a lost connection): that failure is raised where the page is awaited, and must not
+  // count as unhandled meanwhile.
+  const read = (from: PagePosition | undefined) => {
+    const page = readPage(db, filter, from, size, signal);
+    page.catch(() => {});
+    return page;
+  };
+  let next: Promise<Page> | undefined = read(undefined);
+  while (next) {
+    const page: Page = await next;
+    size = Math.min(size * PAGE_GROWTH, batchSize);
+    next = page.next ? read(page.next) : undefined;
+    if (page.rows.length > 0) yield page.rows;
   }
 }
