@@ -2,7 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import type { Db, Queryable } from "../src/db/engine/db.js";
 import { migrate } from "../src/db/engine/migrate.js";
-import { BARE_TABLE_DDL, findBinary, limitStatements } from "./baselines.js";
+import { BARE_TABLE_DDL, limitStatements } from "./baselines.js";
 import {
   type Ctx,
   type ModeEnv,
@@ -13,6 +13,7 @@ import {
   type Verifier,
 } from "./context.js";
 import { growthPhase } from "./growth.js";
+import { findTool, H2LOAD } from "./limit-tools.js";
 import { Loader } from "./loader.js";
 import { type RunningServer, startBareServer, startService } from "./processes.js";
 import { histogram, percentiles, type Recorder } from "./recorder.js";
@@ -91,8 +92,7 @@ export async function runEmbedded(env: ModeEnv): Promise<ModeInfo> {
   const notes = [
     "embedded: DB limits are the same statements on a PGlite of the harness's own, one at a time; data sets are built with reserve calls; service CPU includes the database",
   ];
-  const h2load = findBinary("h2load");
-  if (!h2load) notes.push("h2load not found: no empty-rpc rows (apt-get install nghttp2-client)");
+  const h2load = findTool(H2LOAD, notes, env.log);
   const serviceOpts = {
     databaseUrl: "memory://",
     ...(env.cpuProfDir ? { cpuProfDir: env.cpuProfDir } : {}),
@@ -103,14 +103,14 @@ export async function runEmbedded(env: ModeEnv): Promise<ModeInfo> {
   const verify = rpcVerifier(loader, () => service.address, rec);
 
   env.log(`main phase × ${opts.repeats}`);
-  const bare = await startBareServer(procs);
+  const bare = { h2: await startBareServer(procs), grpc: await startBareServer(procs, "grpc") };
   const ctx: Ctx = { opts, rec, loader, service, verify, workDir, log: env.log };
   const limits = () => embeddedLimits(rec, opts.durationMs, opts.warmupMs);
   for (let round = 1; round <= opts.repeats; round++) {
     await mainRound(ctx, round, { bare, h2load, listenLoader, limits });
   }
   await verify.finish("main phase");
-  await bare.stop();
+  await Promise.all([bare.h2.stop(), bare.grpc.stop()]);
   await service.stop();
 
   env.log(`growth phase: ${opts.sizes.join(", ")} rows, then the query stream`);

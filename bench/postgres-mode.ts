@@ -1,9 +1,10 @@
-import { findBinary, pgbench, queryScript } from "./baselines.js";
+import { pgbench, queryScript } from "./baselines.js";
 import { BenchDb, sqlVerifier } from "./bench-db.js";
 import { type Ctx, type ModeEnv, type ModeInfo, sampleOf } from "./context.js";
 import { clusterCpu, machineCpu, withCpu } from "./cpu.js";
 import { feedPhase } from "./feed-phase.js";
 import { growthPhase } from "./growth.js";
+import { findTool, H2LOAD, PGBENCH } from "./limit-tools.js";
 import { Loader } from "./loader.js";
 import { startPgServer } from "./postgres-server.js";
 import { startBareServer, startService } from "./processes.js";
@@ -13,12 +14,10 @@ import { dbRound, mainRound } from "./scenarios.js";
 export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   const { opts, procs, rec, workDir } = env;
   const notes: string[] = [];
+  const pgbenchBin = findTool(PGBENCH, notes, env.log);
+  const h2load = findTool(H2LOAD, notes, env.log);
   const server = await startPgServer();
   env.onCleanup(() => server.stop());
-  const pgbenchBin = findBinary("pgbench");
-  const h2load = findBinary("h2load");
-  if (!pgbenchBin) notes.push("pgbench not found: no DB limits (install postgresql-client)");
-  if (!h2load) notes.push("h2load not found: no empty-rpc rows (apt-get install nghttp2-client)");
   if (!server.postmasterPid) notes.push("DATABASE_URL: the database's CPU cannot be measured");
   const serviceOpts = (databaseUrl: string) => ({
     databaseUrl,
@@ -34,7 +33,7 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
   const db = new BenchDb(mainUrl);
   env.onCleanup(() => db.close());
   await db.createBareTable();
-  const bare = await startBareServer(procs);
+  const bare = { h2: await startBareServer(procs), grpc: await startBareServer(procs, "grpc") };
   const dbCpu = server.postmasterPid ? clusterCpu("cpu.db", server.postmasterPid) : undefined;
   const ctx: Ctx = {
     opts,
@@ -53,7 +52,7 @@ export async function runPostgres(env: ModeEnv): Promise<ModeInfo> {
     await mainRound(ctx, round, { bare, h2load, listenLoader, limits });
   }
   await ctx.verify.finish("main phase");
-  await bare.stop();
+  await Promise.all([bare.h2.stop(), bare.grpc.stop()]);
   await service.stop();
 
   env.log("feed phase: the change feed at real size");

@@ -163,9 +163,16 @@ export async function startService(procs: Processes, opts: ServiceOptions): Prom
   return running(procs, child, address ?? "");
 }
 
-/** Starts the bare node:http2 server that shows the transport's ceiling. */
-export async function startBareServer(procs: Processes): Promise<RunningServer> {
-  const child = procs.spawn(process.execPath, [here("./bare-h2-server.js")]);
+/**
+ * Starts a bare server that shows a ceiling of the transport: `h2`, node:http2 with no gRPC
+ * library; `grpc`, a plain grpc-js server with an empty handler.
+ */
+export async function startBareServer(
+  procs: Processes,
+  kind: "h2" | "grpc" = "h2",
+): Promise<RunningServer> {
+  const script = kind === "h2" ? "./bare-h2-server.js" : "./bare-grpc-server.js";
+  const child = procs.spawn(process.execPath, [here(script)]);
   const [, port] = await waitForLine(child, /^listening on (\d+)$/, 30_000);
   return running(procs, child, `127.0.0.1:${port}`);
 }

@@ -16,11 +16,15 @@ import { pct } from "./table.js";
 import { GROUP_ITEMS, POOL_SIZE, type UnaryOp, type UnaryResult } from "./tasks.js";
 import { webhookRound } from "./webhook-round.js";
 
-/** Empty rpc (grpc.health.v1.Health/Check) by h2load: the bare HTTP/2 server, then rsvp. */
-export async function transportRound(ctx: Ctx, bare: RunningServer, bin: string): Promise<void> {
+/**
+ * Empty rpc (grpc.health.v1.Health/Check) by h2load, one after the other in the same round:
+ * the bare HTTP/2 server, a plain grpc-js server, then rsvp.
+ */
+export async function transportRound(ctx: Ctx, bare: BareServers, bin: string): Promise<void> {
   const { opts, rec } = ctx;
   for (const [key, server] of [
-    ["empty-bare", bare],
+    ["empty-bare", bare.h2],
+    ["empty-grpc", bare.grpc],
     ["empty-rsvp", ctx.service],
   ] as const) {
     // h2load's own CPU is not counted (it lands in "other").
@@ -137,9 +141,15 @@ export async function getRounds(ctx: Ctx, ids: readonly string[]): Promise<void>
   }
 }
 
+/** The servers that show the transport's ceilings (see startBareServer). */
+export interface BareServers {
+  readonly h2: RunningServer;
+  readonly grpc: RunningServer;
+}
+
 /** What one round of the main phase needs besides the context. */
 export interface MainRound {
-  readonly bare: RunningServer;
+  readonly bare: BareServers;
   /** h2load's path; without it there are no empty-rpc rows. */
   readonly h2load: string | undefined;
   readonly listenLoader: Loader;

@@ -86,12 +86,22 @@ function specs(opts: BenchOptions): Spec[] {
   const history = count(opts.historyRows);
   return [
     { key: "empty-bare", scenario: "empty rpc: h2load → bare node:http2" },
+    { key: "empty-grpc", scenario: "empty rpc: h2load → plain grpc-js server, empty handler" },
     {
       key: "empty-rsvp",
       scenario: "empty rpc: h2load → rsvp",
       limitKey: "empty-bare",
-      target: "≥ 0.6×",
-      met: atLeast(0.6),
+      target: "≥ 0.5×",
+      met: atLeast(0.5),
+    },
+    {
+      key: "empty-rsvp-cpu",
+      of: "empty-rsvp",
+      scenario: "empty rpc: rsvp's CPU per call against plain grpc-js",
+      limitKey: "empty-grpc",
+      by: "cpu",
+      target: "≤ 1.2×",
+      met: atMost(1.2),
     },
     { key: "db-insert-bare", scenario: `${db}: INSERT 1 row, bare table`, unit: "row" },
     {

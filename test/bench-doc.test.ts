@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type BenchResult, benchSection, missingLimits, withSection } from "../bench/bench-doc.js";
+import { findTool, H2LOAD, PGBENCH } from "../bench/limit-tools.js";
 import type { Row } from "../bench/table.js";
 
 const START =
@@ -38,6 +39,24 @@ describe("bench doc", () => {
       "db-insert-bare (for reserve-cpu, db-insert-own)",
     ]);
     assert.deepEqual(missingLimits([row("empty-bare"), row("empty-rsvp", "empty-bare")]), []);
+  });
+
+  it("says at once which rows a missing tool costs, and how to install it", () => {
+    const notes: string[] = [];
+    const logged: string[] = [];
+    const absent = { ...H2LOAD, name: "rsvp-bench-no-such-tool" };
+    assert.equal(
+      findTool(absent, notes, (m) => logged.push(m)),
+      undefined,
+    );
+    assert.deepEqual(notes, [
+      "rsvp-bench-no-such-tool not found: no empty-bare, empty-grpc, empty-rsvp rows (install it: sudo apt-get install nghttp2-client)",
+    ]);
+    assert.deepEqual(logged, [`note: ${notes[0]}`]);
+    // A tool that is there is found, and costs nothing.
+    const present = { ...PGBENCH, name: "sh" };
+    assert.match(findTool(present, notes, (m) => logged.push(m)) ?? "", /\/sh$/);
+    assert.equal(notes.length, 1);
   });
 
   it("writes the heading, one table line per row, the notes first and the checks last", () => {

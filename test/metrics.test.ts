@@ -192,6 +192,34 @@ for (const backend of backends) {
       assert.equal(generated.length, 1);
       assert.match(String(generated[0]?.requestId), /^[0-9a-f-]{36}$/);
     });
+
+    it("rpc counts add up across scrapes: each scrape shows every call so far", async () => {
+      const scrape = async () => {
+        const text = await (await fetch(`${httpBase(app)}/metrics`)).text();
+        const labels = { grpc_service: SVC, grpc_method: "get", protocol: "grpc" };
+        return {
+          started: sample(text, "grpc_server_started_total", labels) ?? 0,
+          notFound: sample(text, "grpc_server_handled_total", {
+            ...labels,
+            grpc_code: "NOT_FOUND",
+          }),
+          timed: sample(text, "grpc_server_handling_seconds_count", labels),
+        };
+      };
+      const first = await scrape();
+      await rejectsWith(client.get({ id: MISSING }), status.NOT_FOUND);
+      await rejectsWith(client.get({ id: MISSING }), status.NOT_FOUND);
+      const second = await scrape();
+      assert.equal(second.started, first.started + 2);
+      assert.equal(second.notFound, (first.notFound ?? 0) + 2);
+      assert.equal(second.timed, (first.timed ?? 0) + 2);
+      // A scrape without calls in between shows the same counts: reading adds nothing twice.
+      assert.deepEqual(await scrape(), second);
+      await rejectsWith(client.get({ id: MISSING }), status.NOT_FOUND);
+      const third = await scrape();
+      assert.equal(third.started, second.started + 1);
+      assert.equal(third.notFound, (second.notFound ?? 0) + 1);
+    });
   });
 
   describe(`internal errors (${backend.name})`, () => {

@@ -11,8 +11,13 @@ import { invalidArgument } from "../domain/errors.js";
 // The gRPC codec shared by the server's native transport and the client: protobuf-es
 // messages on grpc-js, so both sides use one protobuf runtime.
 
+/** A fresh encoding as a Buffer over the same memory: grpc-js copies it into its frame anyway. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function serializer<T extends DescMessage>(schema: T) {
-  return (msg: MessageShape<T>) => Buffer.from(toBinary(schema, msg));
+  return (msg: MessageShape<T>) => asBuffer(toBinary(schema, msg));
 }
 
 /** Messages sent as the same object on many calls: encoded once, on first use. */
@@ -32,10 +37,10 @@ export function sendsToMany<T extends object>(msg: T): T {
 
 function streamSerializer<T extends DescMessage>(schema: T) {
   return (msg: MessageShape<T>) => {
-    if (!shared.has(msg)) return Buffer.from(toBinary(schema, msg));
+    if (!shared.has(msg)) return asBuffer(toBinary(schema, msg));
     let bytes = encodings.get(msg);
     if (!bytes) {
-      bytes = Buffer.from(toBinary(schema, msg));
+      bytes = asBuffer(toBinary(schema, msg));
       encodings.set(msg, bytes);
     }
     return bytes;

@@ -13,6 +13,8 @@ export const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  // No channelz service is served: its per-call and per-message bookkeeping would be unread.
+  "grpc.enable_channelz": 0,
 };
 
 function grpcCredentials(config: Config): grpc.ServerCredentials {

@@ -3,8 +3,16 @@ import { microsToIso } from "../../domain/time.js";
 import type { Queryable } from "../engine/db.js";
 import { type ReservationRow, reservationColumns, toReservation } from "./reservation-row.js";
 
-/** Rows fetched per round trip when streaming. */
+/** Rows fetched per round trip when streaming, at most. */
 export const QUERY_BATCH_SIZE = 1000;
+
+/**
+ * A stream's first page: small, so that its first row leaves after a short read rather than
+ * after a thousand rows are read and converted (a fifth of a 5k-row stream's time). Each page
+ * after it is PAGE_GROWTH times larger, up to QUERY_BATCH_SIZE.
+ */
+const FIRST_PAGE = 64;
+const PAGE_GROWTH = 4;
 
 /** Position after the last row returned: the keyset of the next page. */
 export interface Keyset {
@@ -74,6 +82,9 @@ function buildPage(
   return { text, params };
 }
 
+/** One page of a listing, and where the next one starts (undefined at the end). */
+type Page = { rows: Reservation[]; next: PagePosition | undefined };
+
 /** Where a listing stands: the phase, and the last row returned in it. */
 export interface PagePosition {
   readonly phase: Phase;
@@ -96,7 +107,7 @@ export async function readPage(
   from: PagePosition | undefined,
   limit: number,
   signal?: AbortSignal,
-): Promise<{ rows: Reservation[]; next: PagePosition | undefined }> {
+): Promise<Page> {
   const phases = phasesOf(filter);
   const rows: Array<{ r: Reservation; phase: Phase }> = [];
   let index = from ? phases.indexOf(from.phase) : 0;
@@ -121,9 +132,11 @@ export async function readPage(
 
 /**
  * Streams the reservations matching `filter`, ordered by start then id (or the reverse), in
- * pages of `batchSize`. Each page is its own short query, so a slow consumer holds no
- * connection or transaction open and memory stays flat however many rows match. Rows are
- * never repeated or reordered; one written while the stream runs may or may not appear.
+ * pages that grow from a small first one to `batchSize`. Each page is its own short query, so
+ * a slow consumer holds no connection or transaction open and memory stays flat however many
+ * rows match. The next page is read while the consumer takes this one (at most one query at a
+ * time, at most two pages held), so the database and the sending overlap. Rows are never
+ * repeated or reordered; one written while the stream runs may or may not appear.
  */
 export async function* queryReservations(
   db: Queryable,
@@ -131,10 +144,20 @@ export async function* queryReservations(
   batchSize = QUERY_BATCH_SIZE,
   signal?: AbortSignal,
 ): AsyncGenerator<Reservation[]> {
-  let position: PagePosition | undefined;
-  do {
-    const page = await readPage(db, filter, position, batchSize, signal);
+  let size = Math.min(FIRST_PAGE, batchSize);
+  // A page read ahead may fail while the consumer still holds the one before (a cancelled
+  // call, a lost connection): that failure is raised where the page is awaited, and must not
+  // count as unhandled meanwhile.
+  const read = (from: PagePosition | undefined) => {
+    const page = readPage(db, filter, from, size, signal);
+    page.catch(() => {});
+    return page;
+  };
+  let next: Promise<Page> | undefined = read(undefined);
+  while (next) {
+    const page: Page = await next;
+    size = Math.min(size * PAGE_GROWTH, batchSize);
+    next = page.next ? read(page.next) : undefined;
     if (page.rows.length > 0) yield page.rows;
-    position = page.next;
-  } while (position);
+  }
 }

@@ -15,6 +15,14 @@ export interface RpcRecord {
   readonly seconds: number;
 }
 
+/** The rpcs of one label set counted since the counters were last read. */
+interface RpcTally {
+  readonly labels: Record<"grpc_service" | "grpc_method" | "grpc_type" | "protocol", string>;
+  started: number;
+  /** By status code. */
+  readonly handled: Map<number, number>;
+}
+
 /** The service's Prometheus metrics: one registry per running app. */
 export interface Metrics {
   readonly registry: Registry;
@@ -43,17 +51,47 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const rpcLabels = ["grpc_service", "grpc_method", "grpc_type", "protocol"] as const;
-  const started = new Counter({
+  // Each rpc counts into a tally of its own label set, added to the counters when they are
+  // read: a prom-client counter's inc (label check, hash, lookup) cost 2.5 µs a call, more
+  // than the rest of observing one. The counts read are exact at every scrape.
+  const tallies = new Map<string, RpcTally>();
+  const tallyOf = (service: string, method: string, type: string, protocol: string) => {
+    const key = `${protocol} ${type} ${service}/${method}`;
+    let t = tallies.get(key);
+    if (!t) {
+      const labels = { grpc_service: service, grpc_method: method, grpc_type: type, protocol };
+      t = { labels, started: 0, handled: new Map() };
+      tallies.set(key, t);
+    }
+    return t;
+  };
+  new Counter({
     name: "grpc_server_started_total",
     help: "RPCs started on the server.",
     labelNames: rpcLabels,
     registers,
+    collect() {
+      for (const t of tallies.values()) {
+        if (t.started === 0) continue;
+        this.inc(t.labels, t.started);
+        t.started = 0;
+      }
+    },
   });
-  const handled = new Counter({
+  new Counter({
     name: "grpc_server_handled_total",
     help: "RPCs completed on the server, by status code.",
     labelNames: [...rpcLabels, "grpc_code"],
     registers,
+    collect() {
+      for (const t of tallies.values()) {
+        for (const [code, n] of t.handled) {
+          if (n === 0) continue;
+          this.inc({ ...t.labels, grpc_code: codeName(code) }, n);
+          t.handled.set(code, 0);
+        }
+      }
+    },
   });
   const latency = new Histogram({
     name: "grpc_server_handling_seconds",
@@ -81,17 +119,12 @@ export function createMetrics(): Metrics {
     registry,
     dbInFlight,
     started(service, method, type, protocol) {
-      started.inc({ grpc_service: service, grpc_method: method, grpc_type: type, protocol });
+      tallyOf(service, method, type, protocol).started++;
     },
     finished(rpc) {
-      const labels = {
-        grpc_service: rpc.service,
-        grpc_method: rpc.method,
-        grpc_type: rpc.type,
-        protocol: rpc.protocol,
-      };
-      handled.inc({ ...labels, grpc_code: codeName(rpc.code) });
-      latency.observe(labels, rpc.seconds);
+      const t = tallyOf(rpc.service, rpc.method, rpc.type, rpc.protocol);
+      t.handled.set(rpc.code, (t.handled.get(rpc.code) ?? 0) + 1);
+      latency.observe(t.labels, rpc.seconds);
     },
     booked: (count) => created.inc(count),
     clashed: () => conflicted.inc(),

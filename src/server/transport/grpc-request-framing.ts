@@ -19,8 +19,8 @@ const invalid = (details: string): Pick<grpc.StatusObject, "code" | "details"> =
 function checkDecompression(call: Partial<Decompresses>): void {
   if (typeof call.decompressMessage !== "function") return;
   const decompress = call.decompressMessage.bind(call);
-  call.decompressMessage = async (message, encoding) => {
-    if (message[0] === 1 && encoding === "identity") {
+  const judged = async (message: Buffer, encoding: string) => {
+    if (encoding === "identity") {
       throw invalid("a message flagged as compressed, but the request names no encoding");
     }
     try {
@@ -31,6 +31,10 @@ function checkDecompression(call: Partial<Decompresses>): void {
       throw invalid(`the ${encoding} compressed message does not decompress`);
     }
   };
+  // A message not flagged as compressed is grpc-js's to read as it is (synchronously, with
+  // nothing to judge): only a compressed one takes the checked path and its promise.
+  call.decompressMessage = (message, encoding) =>
+    message[0] === 1 ? judged(message, encoding) : decompress(message, encoding);
 }
 
 /**

@@ -1,89 +1,15 @@
-import { type EventEmitter, once } from "node:events";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  type DescService,
-  isMessage,
-} from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { once } from "node:events";
+import { create, type DescMessage, type DescService, isMessage } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { PEER_ADDRESS, peerHost } from "../../auth/caller.js";
 import { grpcServiceDefinition, parsed } from "../../protocol/grpc-codec.js";
-import { abortable } from "./call-abort.js";
 import type { RpcObserver } from "./call-observer.js";
 import { toGrpcStatus } from "./error-mapping.js";
+import { type AnyCall, GrpcCallScope } from "./grpc-call-scope.js";
 import { REQUEST_ID } from "./request-id.js";
 import { SEND_HEADERS } from "./send-headers.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
-
-function headersOf(metadata: grpc.Metadata): Headers {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    if (typeof value === "string") headers.set(key, value);
-  }
-  return headers;
-}
-
-type AnyCall =
-  | grpc.ServerUnaryCall<unknown, unknown>
-  | grpc.ServerWritableStream<unknown, unknown>
-  | grpc.ServerDuplexStream<unknown, unknown>;
-
-/**
- * The handler context of one call, built directly: one AbortController, aborted by the
- * client's cancel, its deadline or shutdown. Connect's createHandlerContext links three
- * controllers per call and must be aborted at the end to detach from the shared shutdown
- * signal, which cost a DOMException and a ConnectError per call: a third of an empty call.
- */
-function scopeFor(
-  service: DescService,
-  method: DescMethod,
-  call: AnyCall,
-  inFlight: Set<AbortController>,
-) {
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  const hasDeadline = Number.isFinite(ms);
-  const controller = new AbortController();
-  const expire = () =>
-    controller.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded));
-  let timer: NodeJS.Timeout | undefined;
-  if (hasDeadline) {
-    if (ms <= Date.now()) expire();
-    else timer = setTimeout(expire, ms - Date.now());
-  }
-  // grpc-js reports a passed deadline as a cancellation too: tell the two apart.
-  const cancelled = () =>
-    hasDeadline && Date.now() >= ms
-      ? expire()
-      : controller.abort(new ConnectError("cancelled by the client", Code.Canceled));
-  (call as EventEmitter).on("cancelled", cancelled);
-  inFlight.add(controller);
-  const ctx: HandlerContext = {
-    service,
-    method,
-    signal: controller.signal,
-    timeoutMs: () => (hasDeadline ? ms - Date.now() : undefined),
-    requestMethod: "POST",
-    requestHeader: headersOf(call.metadata),
-    responseHeader: new Headers(),
-    responseTrailer: new Headers(),
-    protocolName: "grpc",
-    values: createContextValues().set(PEER_ADDRESS, peerHost(call.getPeer())),
-    url: `/${service.typeName}/${method.name}`,
-  };
-  return {
-    ctx,
-    done() {
-      // The stream's close after the response counts as a cancel to grpc-js: not ours to hear.
-      (call as EventEmitter).off("cancelled", cancelled);
-      clearTimeout(timer);
-      inFlight.delete(controller);
-    },
-  };
-}
 
 function toMessage(schema: DescMessage, value: unknown) {
   return isMessage(value, schema) ? value : create(schema, value as never);
@@ -101,6 +27,8 @@ function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncItera
 /** The part of grpc-js's server call (1.10+, not in its typings) that sends one message. */
 interface SendsMessages {
   sendMessage(message: unknown, callback: () => void): void;
+  /** The HTTP/2 stream, on grpc-js's own call (no interceptor layer above it). */
+  readonly stream?: { cork?: () => void; uncork?: () => void };
 }
 
 /**
@@ -109,7 +37,8 @@ interface SendsMessages {
  * for that write's callback (the next socket write) before the next, so a stream sent about
  * one message per event-loop turn, and with 100 listeners the feed fell ever further behind.
  * Node's Writable hands everything buffered to `_writev` when a stream has one: each message
- * is then written at once, in order, and HTTP/2 packs them into one socket write.
+ * is then written at once, in order, with the HTTP/2 stream corked meanwhile, so that they
+ * leave as one write of DATA frames rather than one write each.
  * Without the internal call (a grpc-js that changed shape) the stream keeps grpc-js's path.
  */
 function sendQueuedTogether(
@@ -118,14 +47,18 @@ function sendQueuedTogether(
   const inner = (call as unknown as { call?: Partial<SendsMessages> }).call;
   if (typeof inner?.sendMessage !== "function") return;
   const send = inner as SendsMessages;
+  const h2 = send.stream;
+  const corks = typeof h2?.cork === "function" && typeof h2.uncork === "function";
   const writable = call as unknown as {
     _writev?: (chunks: { chunk: unknown }[], callback: () => void) => void;
   };
   writable._writev = (chunks, callback) => {
     const last = chunks.length - 1;
+    if (corks) h2?.cork?.();
     chunks.forEach(({ chunk }, i) => {
       send.sendMessage(chunk, i === last ? callback : noop);
     });
+    if (corks) h2?.uncork?.();
   };
 }
 
@@ -150,11 +83,11 @@ export function addService(
 ): void {
   const handlers: grpc.UntypedServiceImplementation = {};
   // Calls still running when shutdown's grace period ends are cut with its reason.
-  const inFlight = new Set<AbortController>();
+  const inFlight = new Set<GrpcCallScope>();
   opts.shutdownSignal.addEventListener(
     "abort",
     () => {
-      for (const c of inFlight) c.abort(opts.shutdownSignal.reason);
+      for (const scope of inFlight) scope.abort(opts.shutdownSignal.reason);
     },
     { once: true },
   );
@@ -170,7 +103,7 @@ export function addService(
         protocol: "grpc",
         requestId: typeof id === "string" ? id : undefined,
       });
-      const { ctx, done } = scopeFor(service, m, call, inFlight);
+      const scope = new GrpcCallScope(service, m, call, inFlight);
       // Headers leave once: when the handler says (a stream that is now live), else with the
       // first message or the end, carrying what the handler set in ctx.responseHeader.
       let headersSent = false;
@@ -179,38 +112,50 @@ export function addService(
         headersSent = true;
         const header = new grpc.Metadata();
         header.set(REQUEST_ID, obs.requestId);
-        ctx.responseHeader.forEach((value, key) => {
+        scope.headersSet?.forEach((value, key) => {
           header.set(key, value);
         });
         call.sendMetadata(header);
       };
-      ctx.values.set(SEND_HEADERS, flushHeaders);
+      scope.values.set(SEND_HEADERS, flushHeaders);
       // Once the call was cut (deadline, client gone, shutdown), that is its outcome.
-      const failure = (err: unknown) =>
-        toGrpcStatus(ctx.signal.aborted ? ctx.signal.reason : err, obs.log);
-      return { obs, ctx, done, failure, flushHeaders };
+      const failure = (err: unknown) => toGrpcStatus(scope.cut ? scope.cut.reason : err, obs.log);
+      return { obs, scope, failure, flushHeaders };
     };
     if (m.methodKind === "unary") {
       handlers[m.localName] = (
         call: grpc.ServerUnaryCall<unknown, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => {
-        const { obs, ctx, done, failure, flushHeaders } = begin(call);
-        abortable(() => handler(parsed(call.request), ctx), ctx.signal)
-          .then(
-            (res) => {
-              obs.end(grpc.status.OK);
-              flushHeaders();
-              callback(null, toMessage(m.output, res));
-            },
-            (err: unknown) => {
-              const status = failure(err);
-              obs.end(status.code);
-              flushHeaders();
-              callback(status);
-            },
-          )
-          .finally(done);
+        const { obs, scope, failure, flushHeaders } = begin(call);
+        // The answer, or the reason the call was cut as soon as it is: a caller whose deadline
+        // passed or who went away gets its status now, not when the work ends (which stops
+        // only where it watches the signal). A call cut before it starts runs nothing.
+        const answer = scope.cut
+          ? Promise.reject(scope.cut.reason)
+          : new Promise<unknown>((resolve, reject) => {
+              scope.whenCut(reject);
+              try {
+                Promise.resolve(handler(parsed(call.request), scope)).then(resolve, reject);
+              } catch (err) {
+                reject(err);
+              }
+            });
+        answer.then(
+          (res) => {
+            scope.done();
+            obs.end(grpc.status.OK);
+            flushHeaders();
+            callback(null, toMessage(m.output, res));
+          },
+          (err: unknown) => {
+            scope.done();
+            const status = failure(err);
+            obs.end(status.code);
+            flushHeaders();
+            callback(status);
+          },
+        );
       };
     } else if (m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming") {
       handlers[m.localName] = async (
@@ -218,23 +163,23 @@ export function addService(
           | grpc.ServerWritableStream<unknown, unknown>
           | grpc.ServerDuplexStream<unknown, unknown>,
       ) => {
-        const { obs, ctx, done, failure, flushHeaders } = begin(call);
+        const { obs, scope, failure, flushHeaders } = begin(call);
         sendQueuedTogether(call);
         try {
           const input =
             m.methodKind === "server_streaming"
               ? parsed((call as grpc.ServerWritableStream<unknown, unknown>).request)
               : requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>);
-          for await (const res of handler(input, ctx) as AsyncIterable<unknown>) {
-            if (ctx.signal.aborted) break;
+          for await (const res of handler(input, scope) as AsyncIterable<unknown>) {
+            if (scope.cut) break;
             flushHeaders();
             if (!call.write(toMessage(m.output, res))) {
               // Rejects (and removes its listener) if the call is cut while waiting.
-              await once(call, "drain", { signal: ctx.signal });
+              await once(call, "drain", { signal: scope.signal });
             }
           }
           // A stream the signal cut short ends in that error, never in a misleading OK.
-          ctx.signal.throwIfAborted();
+          if (scope.cut) throw scope.cut.reason;
           obs.end(grpc.status.OK);
           flushHeaders();
           call.end();
@@ -244,7 +189,7 @@ export function addService(
           flushHeaders();
           if (!call.cancelled) call.emit("error", status);
         } finally {
-          done();
+          scope.done();
         }
       };
     }
