@@ -118,10 +118,6 @@ export function createStatementCache(pg: PGlite, max = 256) {
         for (const [text, entry] of [...prepared]) await forget(text, entry);
       });
     },
-    /** How many statements are prepared now (for tests and metrics). */
-    get size() {
-      return prepared.size;
-    },
   };
 }
 
