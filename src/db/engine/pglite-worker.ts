@@ -2,6 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { serializeError, type WorkerReply, type WorkerRequest } from "./pglite-protocol.js";
+import { createStatementCache, type StatementCache } from "./pglite-statements.js";
 
 // The embedded database's own thread: PGlite runs here, so a statement never holds the
 // service's event loop (its timers, its network I/O). Started by createPgliteDb.
@@ -83,14 +84,19 @@ function begin(pg: PGlite, id: number): void {
   });
 }
 
-function handle(pg: PGlite, msg: WorkerRequest): void {
+function handle(pg: PGlite, statements: StatementCache, msg: WorkerRequest): void {
   switch (msg.op) {
     case "query":
     case "exec": {
       const run = async () => {
         const on = msg.tx === undefined ? pg : txOf(msg.tx);
-        if (msg.op === "query") return (await on.query(msg.text, [...msg.params])).rows;
-        await on.exec(msg.text);
+        if (msg.op === "query") return statements.query(msg.text, msg.params, on !== pg);
+        try {
+          await on.exec(msg.text);
+        } finally {
+          // A script may change the schema (migrations): no prepared statement outlives it.
+          await statements.clear();
+        }
         return undefined;
       };
       if (msg.tx === undefined) inTurn(msg.id, run);
@@ -137,7 +143,8 @@ function handle(pg: PGlite, msg: WorkerRequest): void {
 
 try {
   const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
-  port.on("message", (msg: WorkerRequest) => handle(pg, msg));
+  const statements = createStatementCache(pg);
+  port.on("message", (msg: WorkerRequest) => handle(pg, statements, msg));
   post({ kind: "ready" });
 } catch (err) {
   post({ kind: "ready", error: serializeError(err) });
