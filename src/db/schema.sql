@@ -856,6 +856,7 @@ BEGIN
      WHERE q.request_id IS NOT NULL
     UNION ALL
     SELECT m.id FROM jsonb_to_recordset(p_requests) AS q(resource_id text)
+     -- By key, as the rules below find a request's resource.
      CROSS JOIN LATERAL (
        SELECT r.pool FROM rsvp.resources AS r
         WHERE r.id = q.resource_id AND r.quota_per_pool AND r.pool <> '' LIMIT 1) AS r
@@ -885,6 +886,8 @@ BEGIN
       FROM jsonb_to_recordset(p_requests)
         AS q(id uuid, resource_id text, status rsvp.reservation_status,
              start_at timestamptz, end_at timestamptz)
+     -- Its resource by a key probe (LATERAL ... LIMIT 1): a join's cached plan hashed the
+     -- whole resources table on every call.
      CROSS JOIN LATERAL (
        SELECT res FROM rsvp.resources AS res WHERE res.id = q.resource_id LIMIT 1) AS r
      CROSS JOIN LATERAL (
