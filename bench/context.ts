@@ -27,9 +27,12 @@ export interface ModeEnv {
 
 /** The correctness checks of a run; each result goes into the recorder. */
 export interface Verifier {
-  /** After one load run: its acked reservations exist and its resources have no overlap. */
+  /**
+   * After one load run: its acked reservations exist, and its resources have no overlap (an
+   * exclusive one) or hold no more units than their capacity (a counted one).
+   */
   afterRun(name: string, ackedIds: readonly string[], resourcePrefix: string): Promise<void>;
-  /** At the end of a phase: no overlap anywhere in the table. */
+  /** At the end of a phase: the same, anywhere in the table. */
   finish(name: string): Promise<void>;
 }
 

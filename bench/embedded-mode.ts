@@ -165,9 +165,9 @@ export function rpcVerifier(loader: Loader, target: () => string, rec: Recorder)
         `${r.missing} of ${acked.length} missing`,
       );
       rec.check(
-        `${name}: no overlapping live rows`,
-        r.overlaps === 0,
-        `${r.overlaps} overlaps among ${r.rows} rows`,
+        `${name}: no overlapping live rows, no resource over its capacity`,
+        r.overfilled === 0,
+        `${r.overfilled} of ${r.rows} rows overlap (or overfill) the rows before them`,
       );
       acked.length = 0;
     },

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Histogram } from "hdr-histogram-js";
-import { createRsvpClient } from "../src/client/grpc-client.js";
+import { createResourceClient, createRsvpClient } from "../src/client/grpc-client.js";
 import {
   ListenRequestSchema,
   ListenResponseSchema,
@@ -181,25 +181,37 @@ export async function closeListeners(task: ListenCloseTask): Promise<ListenResul
 /** Reads every live reservation and checks windows per resource and the acked ids. */
 export async function runVerify(task: VerifyTask): Promise<VerifyResult> {
   const client = createRsvpClient(task.target);
+  const resources = createResourceClient(task.target);
   try {
-    // Rows arrive by start: a row overlaps an earlier one of its resource iff it starts
-    // before the latest end seen on that resource.
-    const latestEnd = new Map<string, number>();
+    // Units each resource holds (unregistered ones: one).
+    const capacity = new Map<string, number>();
+    let pageToken = "";
+    do {
+      const page = await resources.listResources({ pageSize: 500, pageToken });
+      for (const r of page.resources) capacity.set(r.id, Math.max(1, r.capacity));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    // Rows arrive by start: the units in use on a resource rise only at a row's start, and
+    // are then that row's and those of the earlier rows of its resource not yet ended.
+    const open = new Map<string, Array<{ end: number; units: number }>>();
     const ids = new Set<string>();
     let rows = 0;
-    let overlaps = 0;
+    let overfilled = 0;
     for await (const r of client.query({})) {
       rows++;
       ids.add(r.id);
       const start = micros(r.start);
-      const end = micros(r.end);
-      const prev = latestEnd.get(r.resourceId);
-      if (prev !== undefined && start < prev) overlaps++;
-      latestEnd.set(r.resourceId, Math.max(prev ?? end, end));
+      const units = Math.max(1, r.quantity);
+      const before = (open.get(r.resourceId) ?? []).filter((o) => o.end > start);
+      before.push({ end: micros(r.end), units });
+      open.set(r.resourceId, before);
+      const used = before.reduce((sum, o) => sum + o.units, 0);
+      if (used > (capacity.get(r.resourceId) ?? 1)) overfilled++;
     }
     const missing = task.ackedIds.filter((id) => !ids.has(id)).length;
-    return { rows, overlaps, missing };
+    return { rows, overfilled, missing };
   } finally {
     client.close();
+    resources.close();
   }
 }

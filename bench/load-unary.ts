@@ -57,10 +57,18 @@ function callOf(op: UnaryOp, at: (n: number) => H2GrpcChannel) {
     case "register":
       return async (n: number) => {
         const pool = `${op.prefix}-${Math.floor(n / op.size)}`;
-        const resource = { id: `${pool}-${n % op.size}`, pool };
+        const resource = { id: `${pool}-${n % op.size}`, pool, capacity: op.capacity ?? 0 };
         await at(n).unary(ResourceService, ResourceService.method.putResource, { resource });
         return undefined;
       };
+    case "counted":
+      return (n: number) =>
+        reserve(
+          n,
+          `${op.prefix}-0-${n % op.resources}`,
+          Math.floor(n / (op.resources * op.perHour)),
+          1,
+        );
     case "group":
       return async (n: number) => {
         const items = Array.from({ length: op.items }, (_, i) => ({

@@ -8,6 +8,7 @@ import {
   sampleOf,
   unaryTask,
 } from "./context.js";
+import { countedRound, withCpuVsPlain } from "./counted-round.js";
 import { machineCpu, processCpu, withCpu } from "./cpu.js";
 import { listenRound } from "./listen-round.js";
 import type { Loader } from "./loader.js";
@@ -62,14 +63,19 @@ export type WriteOp = Extract<UnaryOp, { op: "reserve" | "pool" | "group" }>;
 
 /**
  * A write load flat out, or open loop at `rate`; `perCall` reservations per call (a group's
- * items), so that rate and CPU are per reservation. Checks the outcome and returns it (with
- * the acked ids).
+ * items), so that rate and CPU are per reservation. With `vsPlain`, the sample also compares
+ * with this round's plain reserve (see withCpuVsPlain). Checks the outcome and returns it
+ * (with the acked ids).
  */
 export async function reserveRound(
   ctx: Ctx,
   key: string,
   call: WriteOp,
-  { rate, perCall = 1 }: { rate?: number; perCall?: number } = {},
+  {
+    rate,
+    perCall = 1,
+    vsPlain = false,
+  }: { rate?: number; perCall?: number; vsPlain?: boolean } = {},
 ): Promise<UnaryResult> {
   const extra = rate === undefined ? {} : { rate };
   const [r, cores] = await runLoad<UnaryResult>(
@@ -78,7 +84,8 @@ export async function reserveRound(
   );
   const name = `${key} ${call.prefix}`;
   checkNoFailures(ctx, name, r);
-  ctx.rec.add(key, sampleOf({ ...r, rate: r.rate * perCall }, cores));
+  const sample = sampleOf({ ...r, rate: r.rate * perCall }, cores);
+  ctx.rec.add(key, vsPlain ? withCpuVsPlain(ctx, sample) : sample);
   await ctx.verify.afterRun(name, r.ids ?? [], `${call.prefix}-`);
   return r;
 }
@@ -95,7 +102,8 @@ export async function reserveRounds(ctx: Ctx, prefix: string): Promise<UnaryResu
 
 /**
  * Pool and group reserve flat out: one pool per call in flight, POOL_SIZE resources each,
- * registered through ResourceService first (not measured); reserveAll of GROUP_ITEMS.
+ * registered through ResourceService first (not measured); reserveAll of GROUP_ITEMS; then
+ * reserve of counted resources.
  */
 export async function bookingKindRounds(ctx: Ctx, round: number): Promise<void> {
   const prefix = `p${round}`;
@@ -107,9 +115,10 @@ export async function bookingKindRounds(ctx: Ctx, round: number): Promise<void> 
     `register ${prefix}`,
     await ctx.loader.run<UnaryResult>(task, runTimeout(ctx.opts)),
   );
-  await reserveRound(ctx, "pool", { op: "pool", prefix, pools });
+  await reserveRound(ctx, "pool", { op: "pool", prefix, pools }, { vsPlain: true });
   const group = { op: "group", prefix: `g${round}`, items: GROUP_ITEMS } as const;
   await reserveRound(ctx, "group", group, { perCall: GROUP_ITEMS });
+  await countedRound(ctx, round);
 }
 
 /** Many callers on 4 resources: most calls clash; every answer must be exact. */

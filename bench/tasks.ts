@@ -22,8 +22,27 @@ export type UnaryOp =
    * first member is free then (disjoint windows: a pool reserve's fixed cost, no search).
    */
   | { readonly op: "pool"; readonly prefix: string; readonly pools: number }
-  /** Registers pool `${prefix}-${n ÷ size}`'s member `${prefix}-${n ÷ size}-${n mod size}`. */
-  | { readonly op: "register"; readonly prefix: string; readonly size: number }
+  /**
+   * Registers pool `${prefix}-${n ÷ size}`'s member `${prefix}-${n ÷ size}-${n mod size}`, of
+   * `capacity` units (default: exclusive).
+   */
+  | {
+      readonly op: "register";
+      readonly prefix: string;
+      readonly size: number;
+      readonly capacity?: number;
+    }
+  /**
+   * reserve one unit of a counted resource: call n takes resource
+   * `${prefix}-0-${n mod resources}` for hour n ÷ (resources × perHour), so each resource gets
+   * `perHour` calls for each hour (beyond its capacity, the last ones are ALREADY_EXISTS).
+   */
+  | {
+      readonly op: "counted";
+      readonly prefix: string;
+      readonly resources: number;
+      readonly perHour: number;
+    }
   /** reserveAll of `items` resources of its own per call, one window: never a conflict. */
   | { readonly op: "group"; readonly prefix: string; readonly items: number }
   /** reserve the seed layout's row `from + n` (see {@link seedRow}): builds a data set. */
@@ -124,7 +143,11 @@ export interface ListenResult extends Latency {
 
 export interface VerifyResult {
   readonly rows: number;
-  readonly overlaps: number;
+  /**
+   * Rows that start where their resource holds more units than its capacity: on an exclusive
+   * resource, rows that overlap an earlier one.
+   */
+  readonly overfilled: number;
   readonly missing: number;
 }
 

@@ -74,13 +74,15 @@ type Row = ReservationRow & {
   out_free: number | null;
 };
 
-/** What makes two group calls with one idempotency key "the same call". */
-function hashOf(items: readonly GroupItem[], opts: GroupOptions): string {
+/**
+ * What makes two group calls with one idempotency key "the same call". A pool reserve's key
+ * is hashed as a group of its one item, whichever way it is sent (rsvp.reserve_group or a
+ * reserve batch).
+ */
+export function groupRequestHash(items: readonly GroupItem[], skipConflicts: boolean): string {
   return createHash("sha256")
     .update(
-      JSON.stringify([items, opts.skipConflicts ?? false], (_, v) =>
-        typeof v === "bigint" ? v.toString() : v,
-      ),
+      JSON.stringify([items, skipConflicts], (_, v) => (typeof v === "bigint" ? v.toString() : v)),
     )
     .digest("base64url");
 }
@@ -110,7 +112,7 @@ export async function reserveGroup(
       opts.groupId ?? null,
       opts.userId,
       opts.requestId ?? null,
-      opts.requestId === undefined ? null : hashOf(items, opts),
+      opts.requestId === undefined ? null : groupRequestHash(items, opts.skipConflicts ?? false),
       opts.skipConflicts ?? false,
     ],
     { signal: opts.signal },

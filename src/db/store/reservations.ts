@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { NewReservation, Reservation, TimeWindow } from "../../domain/reservation.js";
 import { microsToIso } from "../../domain/time.js";
 import type { Queryable } from "../engine/db.js";
+import { groupRequestHash } from "./groups.js";
 import {
   type ReservationRow,
   requestColumns,
@@ -22,13 +23,28 @@ export type ReserveOutcome =
   /** Breaks a booking rule or quota of its resource; `message` names it. */
   | { readonly kind: "rule"; readonly message: string }
   /** Asks for more units than its resource has; `message` says so. */
-  | { readonly kind: "invalid"; readonly message: string };
+  | { readonly kind: "invalid"; readonly message: string }
+  /**
+   * A pool request that no member had room for: `reservation` is one in the way at the first
+   * member where the user is not at quota (if one occupies the tightest instant), `free` the
+   * units left there.
+   */
+  | { readonly kind: "full"; readonly reservation: Reservation | undefined; readonly free: number }
+  /** A pool request whose pool has no resources. */
+  | { readonly kind: "empty" };
+
+/** A reserve request: of its resource, or (with `pool`, `resourceId` "") of any one of a pool. */
+export type ReserveRequest = NewReservation & { readonly pool?: string | undefined };
 
 const RESERVE_SQL = `SELECT f.out_request, f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
   FROM rsvp.reserve($1::text::jsonb) AS f, LATERAL (SELECT (f.out_row).*) AS r`;
 
 /** What makes two requests with one idempotency key "the same request". */
-function requestHash(r: NewReservation): string {
+function requestHash(r: ReserveRequest): string {
+  if (r.pool !== undefined) {
+    const { requestId: _key, ...item } = r;
+    return groupRequestHash([item], false);
+  }
   const body = [
     r.userId,
     r.resourceId,
@@ -47,18 +63,19 @@ function requestHash(r: NewReservation): string {
 
 /**
  * Reserves several windows in one statement (one transaction, one round trip). Each request
- * gets its own exact outcome, in input order; earlier requests win clashes within the batch.
- * Requests in one batch must not share an idempotency key. `signal` cancels the statement.
+ * gets its own exact outcome, in input order; earlier requests win clashes within the batch
+ * (pool requests are served first, then the others). Requests in one batch must not share an
+ * idempotency key. `signal` cancels the statement.
  */
 export async function reserveMany(
   db: Queryable,
-  requests: readonly NewReservation[],
+  requests: readonly ReserveRequest[],
   signal?: AbortSignal,
 ): Promise<ReserveOutcome[]> {
   const ids = requests.map(() => randomUUID());
   const payload = requests.map((r, i) => ({
     id: ids[i],
-    resource_id: r.resourceId,
+    ...(r.pool === undefined ? { resource_id: r.resourceId } : { resource_id: null, pool: r.pool }),
     ...requestColumns(r),
     request_id: r.requestId ?? null,
     request_hash: r.requestId === undefined ? null : requestHash(r),
@@ -66,18 +83,23 @@ export async function reserveMany(
   const rows = await db.query<
     ReservationRow & {
       out_request: string;
-      out_kind: ReserveOutcome["kind"];
+      out_kind: Exclude<ReserveOutcome["kind"], "full">;
       out_message: string | null;
       out_free: number | null;
     }
   >(RESERVE_SQL, [JSON.stringify(payload)], { signal });
   const byRequest = new Map(rows.map((row) => [row.out_request, row]));
-  return ids.map((id) => {
+  return ids.map((id, i) => {
     const row = byRequest.get(id);
     // rsvp.reserve holds the resource lock while it looks, so every request has an answer.
     if (!row) throw new Error(`reserve returned no outcome for request ${id}`);
     if (row.out_kind === "rule" || row.out_kind === "invalid") {
       return { kind: row.out_kind, message: row.out_message ?? "" };
+    }
+    if (row.out_kind === "empty") return { kind: "empty" };
+    if (row.out_kind === "conflict" && requests[i]?.pool !== undefined) {
+      const reservation = row.id === null ? undefined : toReservation(row);
+      return { kind: "full", reservation, free: row.out_free ?? 0 };
     }
     if (row.out_kind === "conflict") {
       return { kind: "conflict", reservation: toReservation(row), free: row.out_free ?? 0 };

@@ -1,8 +1,7 @@
 import { deadlineExceeded, resourceExhausted } from "../../domain/errors.js";
-import type { NewReservation } from "../../domain/reservation.js";
 import type { Queryable } from "../engine/db.js";
 import { isDatabaseTimeout, isDatabaseUnavailable } from "../engine/db-errors.js";
-import { type ReserveOutcome, reserveMany } from "./reservations.js";
+import { type ReserveOutcome, type ReserveRequest, reserveMany } from "./reservations.js";
 
 /** Group-commit tuning and bounds. */
 export interface ReserveBatcherOptions {
@@ -18,7 +17,7 @@ export interface ReserveBatcherOptions {
 export const RESERVE_BATCHER_DEFAULTS = { maxBatch: 64, maxInFlight: 4, maxQueued: 1024 } as const;
 
 interface Pending {
-  readonly input: NewReservation;
+  readonly input: ReserveRequest;
   readonly signal: AbortSignal | undefined;
   /** When its caller stops waiting (epoch ms), if it set a deadline. */
   readonly deadline: number | undefined;
@@ -26,7 +25,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-const keyOf = (r: NewReservation) =>
+const keyOf = (r: ReserveRequest) =>
   r.requestId === undefined ? undefined : `${r.userId}\u0000${r.requestId}`;
 
 /**
@@ -146,13 +145,14 @@ export function createReserveBatcher(db: Queryable, opts: ReserveBatcherOptions 
 
   return {
     /**
-     * Reserves one window, batched with whatever else is being reserved right now. `signal`
+     * Reserves one window (of a resource, or of any one of a pool), batched with whatever
+     * else is being reserved right now. `signal`
      * is the caller's: once it aborts, the promise rejects with its reason. `deadline` (epoch
      * ms) is when the caller stops waiting: a request still queued then is never sent, and
      * one that could not leave the queue before it is refused at once (RESOURCE_EXHAUSTED).
      */
     reserve(
-      input: NewReservation,
+      input: ReserveRequest,
       signal?: AbortSignal,
       deadline?: number,
     ): Promise<ReserveOutcome> {

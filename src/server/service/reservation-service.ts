@@ -13,7 +13,7 @@ import {
   quote,
   resourceExhausted,
 } from "../../domain/errors.js";
-import type { NewReservation, Reservation } from "../../domain/reservation.js";
+import type { Reservation } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
 import { parseId, parseNote, parseQuantity, parseWindow } from "../../domain/validate.js";
 import type { ReservationService } from "../../gen/reservation/reservation_pb.js";
@@ -25,7 +25,11 @@ import { createAvailableHandler } from "./available-handler.js";
 import { deadlineOf } from "./deadline.js";
 import { callerFilter, createFilterHandler } from "./filter-handler.js";
 import { CURSOR_HEADER, createListenHandler } from "./listen-handler.js";
-import { createGroupHandlers, parseReserveRequest } from "./reserve-group-handlers.js";
+import {
+  createGroupHandlers,
+  parseReserveRequest,
+  poolReserved,
+} from "./reserve-group-handlers.js";
 import { createSecrets } from "./secrets.js";
 
 /** What the handlers need. */
@@ -81,12 +85,14 @@ export function createReservationService(
   };
   return {
     async reserve(req, ctx) {
-      const parsed = parseReserveRequest(req, callerOf(ctx));
-      if (parsed.pool !== undefined)
-        return groups.reservePool({ ...parsed, pool: parsed.pool }, ctx);
-      const input: NewReservation = parsed;
+      const input = parseReserveRequest(req, callerOf(ctx));
       // The call's signal: a caller that gave up before its request left is never sent.
       const outcome = await batcher.reserve(input, ctx.signal, deadlineOf(ctx));
+      if (input.pool !== undefined) {
+        return {
+          reservation: reservationToProto(poolReserved({ ...input, pool: input.pool }, outcome)),
+        };
+      }
       switch (outcome.kind) {
         case "conflict":
           throw conflictError(
@@ -104,6 +110,9 @@ export function createReservationService(
           throw invalidArgument(
             `request_id ${quote(input.requestId ?? "")} was already used with a different request`,
           );
+        case "full":
+        case "empty":
+          throw new Error(`reserve of resource ${input.resourceId} answered as a pool's`);
         default:
           return { reservation: reservationToProto(outcome.reservation) };
       }

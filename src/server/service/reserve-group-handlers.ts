@@ -9,6 +9,7 @@ import {
   type ItemClash,
   reserveGroup,
 } from "../../db/store/groups.js";
+import type { ReserveOutcome } from "../../db/store/reservations.js";
 import { getResource } from "../../db/store/resources.js";
 import {
   Code,
@@ -148,23 +149,43 @@ export function groupResult(
   }
 }
 
-/** `reserve` of a pool, `reserveAll` and `reserveSeries`. */
+/**
+ * The reservation a pool reserve made, or its error, as a group of its one item would report
+ * it (a pool reserve travels in a reserve batch; its answers read as they always have).
+ */
+export function poolReserved(
+  input: NewReservation & { readonly pool: string },
+  outcome: ReserveOutcome,
+): Reservation {
+  const { requestId, ...item } = input;
+  const asGroup = ((): GroupOutcome => {
+    switch (outcome.kind) {
+      case "created":
+        return { kind: "created", reservations: [outcome.reservation], skipped: [] };
+      case "replayed":
+        return { kind: "replayed", reservations: [outcome.reservation] };
+      case "mismatch":
+        return { kind: "mismatch" };
+      case "rule":
+      case "invalid":
+        return { kind: outcome.kind, item: 0, message: outcome.message };
+      case "empty":
+        return { kind: "empty", item: 0, pool: input.pool };
+      case "full":
+      case "conflict": {
+        const clash = { item: 0, existing: outcome.reservation, pool: input.pool };
+        return { kind: "conflict", clashes: [{ ...clash, free: outcome.free }] };
+      }
+    }
+  })();
+  const [made] = groupResult([item], asGroup, requestId, false).reservations;
+  if (!made) throw new Error("a pool reserve made nothing without an error");
+  return made;
+}
+
+/** `reserveAll` and `reserveSeries`. */
 export function createGroupHandlers(db: Queryable) {
   return {
-    /** Reserves the first free resource of `input.pool` (no group id). */
-    async reservePool(input: NewReservation & { readonly pool: string }, ctx: HandlerContext) {
-      const { requestId, ...item } = input;
-      const outcome = await reserveGroup(db, [item], {
-        userId: input.userId,
-        requestId,
-        signal: ctx.signal,
-        deadline: deadlineOf(ctx),
-      });
-      const [made] = groupResult([item], outcome, requestId, false).reservations;
-      if (!made) throw new Error("a pool reserve made nothing without an error");
-      return { reservation: reservationToProto(made) };
-    },
-
     async reserveSeries(req: ReserveSeriesRequest, ctx: HandlerContext) {
       if (!req.first) throw invalidArgument("first is required");
       if (req.first.requestId !== "") {
