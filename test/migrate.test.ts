@@ -27,6 +27,7 @@ for (const backend of backends) {
           "007_capacity.sql",
           "008_webhooks.sql",
           "009_start_rules.sql",
+          "011_lifecycle.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(

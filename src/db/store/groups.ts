@@ -57,6 +57,8 @@ export interface GroupOptions {
   readonly userId: string;
   /** Reserve the free items and report the others, instead of all or nothing. */
   readonly skipConflicts?: boolean | undefined;
+  /** With skipConflicts: the most items that may be skipped (0 = any); part of the call's key. */
+  readonly maxSkipped?: number | undefined;
   /** The caller's: once it aborts, the statement is cancelled (or never sent). */
   readonly signal?: AbortSignal | undefined;
   /** When the caller stops waiting (epoch ms): past it, the statement is never sent. */
@@ -78,8 +80,9 @@ type Row = ReservationRow & {
 function hashOf(items: readonly GroupItem[], opts: GroupOptions): string {
   return createHash("sha256")
     .update(
-      JSON.stringify([items, opts.skipConflicts ?? false], (_, v) =>
-        typeof v === "bigint" ? v.toString() : v,
+      JSON.stringify(
+        [items, opts.skipConflicts ?? false, ...(opts.maxSkipped ? [opts.maxSkipped] : [])],
+        (_, v) => (typeof v === "bigint" ? v.toString() : v),
       ),
     )
     .digest("base64url");
