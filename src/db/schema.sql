@@ -198,7 +198,8 @@ DECLARE
   res rsvp.resources;
   broken text;
   moved boolean := TG_OP = 'INSERT' OR NEW.timespan <> OLD.timespan;
-  promoted boolean := TG_OP = 'UPDATE' AND OLD.status = 'waiting' AND NEW.status <> 'waiting';
+  promoted boolean := TG_OP = 'UPDATE' AND OLD.status = 'waiting'
+                      AND NEW.status NOT IN ('waiting', 'cancelled');
 BEGIN
   IF NOT moved AND NOT promoted AND NEW.quantity = OLD.quantity THEN
     RETURN NEW;
@@ -507,14 +508,15 @@ CREATE FUNCTION rsvp.lapsed_resources(p_limit integer) RETURNS SETOF text
     AS $$
   SELECT t.id FROM (
     SELECT res.id FROM rsvp.resources AS res
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM rsvp.reservations AS x
+        WHERE x.resource_id = res.id AND x.status IN ('pending', 'confirmed')
+          AND x.checked_in_at IS NULL
+          AND lower(x.timespan) > res.release_since - res.release_after
+          AND lower(x.timespan) <= now() - res.release_after
+          AND rsvp.no_show_due(res, x)
+        LIMIT 1) AS due
      WHERE res.release_after IS NOT NULL
-       AND EXISTS (
-         SELECT 1 FROM rsvp.reservations AS x
-          WHERE x.resource_id = res.id AND x.status IN ('pending', 'confirmed')
-            AND x.checked_in_at IS NULL
-            AND lower(x.timespan) > res.release_since - res.release_after
-            AND lower(x.timespan) <= now() - res.release_after
-            AND rsvp.no_show_due(res, x))
     UNION
     SELECT x.resource_id FROM rsvp.reservations AS x
      WHERE x.status > 'cancelled' AND lower(x.timespan) <= now()) AS t
@@ -1770,12 +1772,6 @@ CREATE INDEX reservations_user_id_idx ON rsvp.reservations USING btree (user_id,
 --
 
 CREATE INDEX reservations_waiting_idx ON rsvp.reservations USING btree (resource_id, created_at, id) WHERE (status > 'cancelled'::rsvp.reservation_status);
-
---
--- Name: reservations_waiting_start_idx; Type: INDEX; Schema: rsvp; Owner: -
---
-
-CREATE INDEX reservations_waiting_start_idx ON rsvp.reservations USING btree (lower(timespan)) WHERE (status > 'cancelled'::rsvp.reservation_status);
 
 --
 -- Name: reserve_requests_created_at_idx; Type: INDEX; Schema: rsvp; Owner: -

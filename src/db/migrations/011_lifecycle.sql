@@ -35,10 +35,9 @@ ALTER TABLE rsvp.resources
     release_after >= '0' AND check_in_opens >= '0'
     AND rsvp.is_fixed_length(release_after) AND rsvp.is_fixed_length(check_in_opens));
 
--- The waiting reservations of a resource, oldest first (promotion), and by start (expiry).
+-- The waiting reservations of a resource, oldest first: promotion, and (few as they are, all
+-- of them) the expiry sweep.
 CREATE INDEX reservations_waiting_idx ON rsvp.reservations (resource_id, created_at, id)
-  WHERE status > 'cancelled';
-CREATE INDEX reservations_waiting_start_idx ON rsvp.reservations (lower(timespan))
   WHERE status > 'cancelled';
 -- Live reservations not checked in, per resource by start: the no-show sweep's range scan.
 CREATE INDEX reservations_unchecked_idx ON rsvp.reservations (resource_id, lower(timespan))
@@ -87,7 +86,8 @@ DECLARE
   res rsvp.resources;
   broken text;
   moved boolean := TG_OP = 'INSERT' OR NEW.timespan <> OLD.timespan;
-  promoted boolean := TG_OP = 'UPDATE' AND OLD.status = 'waiting' AND NEW.status <> 'waiting';
+  promoted boolean := TG_OP = 'UPDATE' AND OLD.status = 'waiting'
+                      AND NEW.status NOT IN ('waiting', 'cancelled');
 BEGIN
   IF NOT moved AND NOT promoted AND NEW.quantity = OLD.quantity THEN
     RETURN NEW;
@@ -314,19 +314,21 @@ CREATE FUNCTION rsvp.no_show_due(res rsvp.resources, r rsvp.reservations) RETURN
      AND lower(r.timespan) + res.release_after <= now()
      AND lower(r.timespan) + res.release_after > res.release_since;
 
--- Resources with a no-show to release or a wait that expired, at most p_limit.
+-- Resources with a no-show to release or a wait that expired, at most p_limit. Per resource
+-- with the rule, one probe of its reservations not checked in (LIMIT 1: never a scan of them all).
 CREATE FUNCTION rsvp.lapsed_resources(p_limit integer) RETURNS SETOF text
   LANGUAGE sql STABLE AS $$
   SELECT t.id FROM (
     SELECT res.id FROM rsvp.resources AS res
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM rsvp.reservations AS x
+        WHERE x.resource_id = res.id AND x.status IN ('pending', 'confirmed')
+          AND x.checked_in_at IS NULL
+          AND lower(x.timespan) > res.release_since - res.release_after
+          AND lower(x.timespan) <= now() - res.release_after
+          AND rsvp.no_show_due(res, x)
+        LIMIT 1) AS due
      WHERE res.release_after IS NOT NULL
-       AND EXISTS (
-         SELECT 1 FROM rsvp.reservations AS x
-          WHERE x.resource_id = res.id AND x.status IN ('pending', 'confirmed')
-            AND x.checked_in_at IS NULL
-            AND lower(x.timespan) > res.release_since - res.release_after
-            AND lower(x.timespan) <= now() - res.release_after
-            AND rsvp.no_show_due(res, x))
     UNION
     SELECT x.resource_id FROM rsvp.reservations AS x
      WHERE x.status > 'cancelled' AND lower(x.timespan) <= now()) AS t
