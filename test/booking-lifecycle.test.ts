@@ -377,6 +377,16 @@ for (const backend of backends) {
       assert.match(refused.message, /no-show/);
     });
 
+    it("with authentication off every caller is an admin: approval changes nothing", async () => {
+      await t.resources.putResource({ resource: { id: "approval-open", approval: true } });
+      const r = await book("approval-open", hour(1), hour(2));
+      assert.equal(r.status, S.CONFIRMED);
+      const p = await book("approval-open", hour(3), hour(4), { status: S.PENDING });
+      assert.equal((await t.client.confirm({ id: p.id })).reservation?.status, S.CONFIRMED);
+      const got = await t.resources.getResource({ id: "approval-open" });
+      assert.equal(got.resource?.approval, true);
+    });
+
     it("series max_skipped: above the limit nothing is booked and every clash is named; at it, the rest is booked", async () => {
       for (const d of [1, 2, 3]) await book("series-room", hour(24 * d + 9), hour(24 * d + 10));
       const series = (maxSkipped: number, skipConflicts = true) =>
