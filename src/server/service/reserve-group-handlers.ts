@@ -190,6 +190,7 @@ export function createGroupHandlers(db: Db) {
 
     async reserveSeries(req: ReserveSeriesRequest, ctx: HandlerContext) {
       if (!req.first) throw invalidArgument("first is required");
+      if (req.first.wait) throw invalidArgument("a series cannot wait: set first.wait false");
       if (req.first.requestId !== "") {
         throw invalidArgument("first.request_id must be empty: set the series' request_id");
       }
@@ -257,6 +258,7 @@ export function createGroupHandlers(db: Db) {
         if (it.requestId !== "") {
           throw invalidArgument(`items[${i}].request_id must be empty: set the group's request_id`);
         }
+        if (it.wait) throw invalidArgument(`items[${i}].wait: a group cannot wait`);
         return parseReserveRequest(it, caller);
       });
       const items = await underApproval(db, caller, parsed);
