@@ -14,10 +14,6 @@ for (const backend of backends) {
     let t: TestServer;
     before(async () => {
       t = await startTestServer(backend, undefined, { auth: TEST_AUTH });
-      await t.resources.putResource(
-        { resource: { id: "board", approval: true } },
-        { metadata: { authorization: `Bearer ${await tokenFor("root", "admin")}` } },
-      );
     });
     after(async () => {
       await killAll();
@@ -110,6 +106,19 @@ for (const backend of backends) {
     );
 
     it("checkin, and confirm saying when approval is needed", LIMIT, async () => {
+      const admin = await as("root", "admin");
+      const put = await admin(
+        "resource",
+        "put",
+        "board",
+        "--approval",
+        "--release-after",
+        "1h",
+        "--json",
+      );
+      assert.equal(put.code, 0, put.stderr);
+      assert.equal(json(put.stdout).approval, true);
+      assert.equal(json(put.stdout).releaseAfter, "1h");
       const ann = await as("ann", "user");
       const made = await ann(
         "reserve",
@@ -129,7 +138,6 @@ for (const backend of backends) {
       const confirm = await ann("confirm", String(r.id));
       assert.equal(confirm.code, 2);
       assert.match(confirm.stderr, /"board" needs approval: only an admin may confirm/);
-      const admin = await as("root", "admin");
       const approved = await admin("confirm", String(r.id), "--json");
       assert.equal(json(approved.stdout).status, "confirmed");
       const checkin = await ann("checkin", String(r.id), "--json");

@@ -23,6 +23,9 @@ interface PutOptions extends ClientOptions {
   readonly minNotice?: Micros;
   readonly maxAdvance?: Micros;
   readonly capacity: number;
+  readonly releaseAfter?: Micros;
+  readonly checkInOpens?: Micros;
+  readonly approval?: boolean;
 }
 
 const toDuration = (us: Micros | undefined) =>
@@ -62,8 +65,11 @@ function cells(r: Resource): string[] {
     ["max", rules?.maxDuration],
     ["notice", rules?.minNotice],
     ["advance", rules?.maxAdvance],
+    ["no-show", rules?.releaseAfter],
+    ["check-in", rules?.checkInOpens],
   ] as const;
   const described = set.filter(([, d]) => d).map(([name, d]) => `${name} ${formatDuration(d)}`);
+  if (r.approval) described.push("approval");
   return [
     r.id,
     r.pool || "-",
@@ -87,6 +93,9 @@ const json = (r: Resource) => ({
   maxAdvance: r.rules?.maxAdvance ? formatDuration(r.rules.maxAdvance) : null,
   capacity: r.capacity,
   note: r.note,
+  ...(r.rules?.releaseAfter ? { releaseAfter: formatDuration(r.rules.releaseAfter) } : {}),
+  ...(r.rules?.checkInOpens ? { checkInOpens: formatDuration(r.rules.checkInOpens) } : {}),
+  ...(r.approval ? { approval: true } : {}),
 });
 
 function print(list: readonly Resource[], output: ClientOptions["output"]) {
@@ -128,6 +137,17 @@ export function registerResource(program: Command): void {
       countArg,
       0,
     )
+    .option(
+      "--release-after <duration>",
+      "release a reservation not checked in this long after its start (no-show)",
+      durationArg,
+    )
+    .option(
+      "--check-in-opens <duration>",
+      "check-in opens this long before the start (default 15m)",
+      durationArg,
+    )
+    .option("--approval", "reservations by non-admins are pending until an admin confirms them")
     .option("-n, --note <text>", "a note", "")
     .action(async (id: string, opts: PutOptions) => {
       const put = await withServiceClient(ResourceService, opts, (client, call) =>
@@ -144,9 +164,12 @@ export function registerResource(program: Command): void {
                 maxDuration: toDuration(opts.maxDuration),
                 minNotice: toDuration(opts.minNotice),
                 maxAdvance: toDuration(opts.maxAdvance),
+                releaseAfter: toDuration(opts.releaseAfter),
+                checkInOpens: toDuration(opts.checkInOpens),
               },
               note: opts.note,
               capacity: opts.capacity,
+              approval: opts.approval ?? false,
             },
           },
           call,
