@@ -12,6 +12,10 @@ export interface Booking {
   readonly note: string;
   /** Shared by the reservations made together (a group or a series); "" for none. */
   readonly groupId: string;
+  /** When its owner checked in; undefined until then. */
+  readonly checkedInAt?: number | undefined;
+  /** Why it was cancelled; "" when it is not (or no reason was given). */
+  readonly cancelReason?: string | undefined;
 }
 
 /** Converts a wire reservation; the page shows whole minutes, so milliseconds are plenty. */
@@ -25,7 +29,14 @@ export function toBooking(r: Reservation): Booking {
     end: r.end ? timestampMs(r.end) : 0,
     note: r.note,
     groupId: r.groupId,
+    checkedInAt: r.checkedInAt ? timestampMs(r.checkedInAt) : undefined,
+    cancelReason: r.cancelReason,
   };
+}
+
+/** Whether it occupies its window: not cancelled, and not waiting for the window to free. */
+export function occupies(b: Pick<Booking, "status">): boolean {
+  return b.status !== ReservationStatus.CANCELLED && b.status !== ReservationStatus.WAITING;
 }
 
 /** The lower-case status word, also the bar's CSS class. */

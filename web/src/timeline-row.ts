@@ -1,8 +1,7 @@
-import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { bufferBlocks, markGroup } from "./bar-decor.js";
 import { type BarText, fitBar, type Measure } from "./bar-fit.js";
 import { barName, barParts, barWindow } from "./bar-text.js";
-import { type Booking, statusName } from "./booking.js";
+import { type Booking, occupies, statusName } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
 
@@ -49,10 +48,10 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
     lane.append(block);
   }
   for (const b of c.bookings) {
-    if (b.status !== ReservationStatus.CANCELLED)
-      lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
+    if (occupies(b)) lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
   }
-  const live = c.bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
+  // A waiting reservation occupies nothing: drawn apart (see .bar.waiting), never in the way.
+  const live = c.bookings.filter(occupies);
   for (const b of c.bookings) {
     const next = live.find((n) => n.start >= b.end && n.id !== b.id)?.start ?? Infinity;
     const end = Math.min(Math.max(b.end, b.start + c.minMs), Math.max(b.end, next));
