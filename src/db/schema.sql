@@ -1789,7 +1789,13 @@ CREATE INDEX resources_pool_idx ON rsvp.resources USING btree (pool, id) WHERE (
 -- Name: reservations reservations_apply_resource; Type: TRIGGER; Schema: rsvp; Owner: -
 --
 
-CREATE TRIGGER reservations_apply_resource BEFORE INSERT OR UPDATE OF timespan, quantity, status ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
+CREATE TRIGGER reservations_apply_resource BEFORE INSERT OR UPDATE OF timespan, quantity ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
+
+--
+-- Name: reservations reservations_apply_resource_on_promotion; Type: TRIGGER; Schema: rsvp; Owner: -
+--
+
+CREATE TRIGGER reservations_apply_resource_on_promotion BEFORE UPDATE OF status ON rsvp.reservations FOR EACH ROW WHEN (((old.status > 'cancelled'::rsvp.reservation_status) AND (new.status < 'cancelled'::rsvp.reservation_status))) EXECUTE FUNCTION rsvp.apply_resource();
 
 --
 -- Name: reservations reservations_bump_revision; Type: TRIGGER; Schema: rsvp; Owner: -

@@ -127,10 +127,13 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER reservations_apply_resource ON rsvp.reservations;
-CREATE TRIGGER reservations_apply_resource
-  BEFORE INSERT OR UPDATE OF timespan, quantity, status ON rsvp.reservations
-  FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
+-- The same function admits a promotion: a second trigger, so that the common status changes
+-- (confirm, cancel) never call it. Its condition names 'waiting' by order (see the top).
+CREATE TRIGGER reservations_apply_resource_on_promotion
+  BEFORE UPDATE OF status ON rsvp.reservations
+  FOR EACH ROW
+  WHEN (OLD.status > 'cancelled' AND NEW.status < 'cancelled')
+  EXECUTE FUNCTION rsvp.apply_resource();
 
 -- Hands freed room to the waiting reservations of a resource, oldest first: each is promoted
 -- to the status it asked for when the exclusion constraint and admission (capacity, quota)
