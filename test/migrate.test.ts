@@ -28,6 +28,7 @@ for (const backend of backends) {
           "008_webhooks.sql",
           "009_start_rules.sql",
           "010_pool_reserve.sql",
+          "011_lifecycle.sql",
         ]);
         assert.deepEqual(await migrate(db), []);
         const [c] = await db.query<{ def: string }>(

@@ -82,6 +82,8 @@ export function reservationJson(r: Reservation | undefined) {
     start: utcOrNull(r.start),
     end: utcOrNull(r.end),
     note: r.note,
+    ...(r.checkedInAt ? { checkedInAt: utcOrNull(r.checkedInAt) } : {}),
+    ...(r.cancelReason ? { cancelReason: r.cancelReason } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Loader> = {
   migrate: async () => (await import("./commands/migrate.js")).registerMigrate,
   reserve: async () => (await import("./commands/reserve.js")).registerReserve,
   confirm: async () => (await import("./commands/confirm.js")).registerConfirm,
+  checkin: async () => (await import("./commands/checkin.js")).registerCheckin,
   update: async () => (await import("./commands/update.js")).registerUpdate,
   cancel: async () => (await import("./commands/cancel.js")).registerCancel,
   get: async () => (await import("./commands/get.js")).registerGet,

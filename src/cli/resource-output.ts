@@ -51,8 +51,11 @@ function cells(r: Resource): string[] {
     ["max", rules?.maxDuration],
     ["notice", rules?.minNotice],
     ["advance", rules?.maxAdvance],
+    ["no-show", rules?.releaseAfter],
+    ["check-in", rules?.checkInOpens],
   ] as const;
   const described = set.filter(([, d]) => d).map(([name, d]) => `${name} ${formatDuration(d)}`);
+  if (r.approval) described.push("approval");
   return [
     r.id,
     r.pool || "-",
@@ -89,6 +92,9 @@ const json = (r: Resource) => ({
   capacity: r.capacity,
   quota: quotaJson(r.rules?.quota),
   note: r.note,
+  ...(r.rules?.releaseAfter ? { releaseAfter: formatDuration(r.rules.releaseAfter) } : {}),
+  ...(r.rules?.checkInOpens ? { checkInOpens: formatDuration(r.rules.checkInOpens) } : {}),
+  ...(r.approval ? { approval: true } : {}),
 });
 
 /** Resources as a table, one JSON object per line, or one id per line. */

@@ -26,7 +26,8 @@ CREATE TYPE rsvp.reservation_status AS ENUM (
     'pending',
     'confirmed',
     'blocked',
-    'cancelled'
+    'cancelled',
+    'waiting'
 );
 
 --
@@ -94,6 +95,10 @@ CREATE TABLE rsvp.reservations (
     quantity integer DEFAULT 1 NOT NULL,
     exclusive boolean DEFAULT true,
     revision integer DEFAULT 0 NOT NULL,
+    checked_in_at timestamp with time zone,
+    cancel_reason text DEFAULT ''::text NOT NULL,
+    wait_status rsvp.reservation_status,
+    wait_hold interval,
     CONSTRAINT reservations_buffers_valid CHECK (((buffer_before >= '00:00:00'::interval) AND (buffer_after >= '00:00:00'::interval) AND rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after))),
     CONSTRAINT reservations_expiry_only_pending CHECK (((expires_at IS NULL) OR (status = ANY (ARRAY['pending'::rsvp.reservation_status, 'cancelled'::rsvp.reservation_status])))),
     CONSTRAINT reservations_ids_not_empty CHECK ((((user_id)::text <> ''::text) AND ((resource_id)::text <> ''::text))),
@@ -124,10 +129,15 @@ CREATE TABLE rsvp.resources (
     quota_max_reservations integer DEFAULT 0 NOT NULL,
     quota_max_time interval,
     quota_per_pool boolean DEFAULT false NOT NULL,
+    release_after interval,
+    release_since timestamp with time zone,
+    check_in_opens interval,
+    approval boolean DEFAULT false NOT NULL,
     CONSTRAINT resources_buffers_fixed_length CHECK ((rsvp.is_fixed_length(buffer_before) AND rsvp.is_fixed_length(buffer_after))),
     CONSTRAINT resources_capacity_valid CHECK ((capacity >= 0)),
     CONSTRAINT resources_durations_not_negative CHECK (((buffer_before >= '00:00:00'::interval) AND (buffer_after >= '00:00:00'::interval) AND (min_duration >= '00:00:00'::interval) AND (max_duration >= '00:00:00'::interval) AND (min_notice >= '00:00:00'::interval) AND (max_advance >= '00:00:00'::interval))),
     CONSTRAINT resources_id_not_empty CHECK (((id)::text <> ''::text)),
+    CONSTRAINT resources_lifecycle_valid CHECK (((release_after >= '00:00:00'::interval) AND (check_in_opens >= '00:00:00'::interval) AND rsvp.is_fixed_length(release_after) AND rsvp.is_fixed_length(check_in_opens))),
     CONSTRAINT resources_quota_valid CHECK (((quota_period = ANY (ARRAY['day'::text, 'week'::text, 'month'::text])) AND (quota_max_reservations >= 0) AND (quota_max_time >= '00:00:00'::interval)))
 );
 
@@ -188,12 +198,20 @@ DECLARE
   res rsvp.resources;
   broken text;
   moved boolean := TG_OP = 'INSERT' OR NEW.timespan <> OLD.timespan;
+  promoted boolean := TG_OP = 'UPDATE' AND OLD.status = 'waiting'
+                      AND NEW.status NOT IN ('waiting', 'cancelled');
 BEGIN
-  IF NOT moved AND NEW.quantity = OLD.quantity THEN
+  IF NOT moved AND NOT promoted AND NEW.quantity = OLD.quantity THEN
     RETURN NEW;
   END IF;
   SELECT * INTO res FROM rsvp.resources WHERE id = NEW.resource_id;
-  IF NOT FOUND THEN
+  IF NEW.status = 'waiting' THEN
+    NEW.buffer_before := coalesce(res.buffer_before, '0');
+    NEW.buffer_after := coalesce(res.buffer_after, '0');
+    NEW.exclusive := NULL;
+    RETURN NEW;
+  END IF;
+  IF res.id IS NULL THEN
     NEW.buffer_before := '0';
     NEW.buffer_after := '0';
     IF NEW.quantity > 1 AND NEW.status <> 'blocked' THEN
@@ -302,20 +320,20 @@ END;
 $$;
 
 --
--- Name: cancel(uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+-- Name: cancel(uuid, text); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.cancel(p_id uuid) RETURNS SETOF rsvp.reservations
+CREATE FUNCTION rsvp.cancel(p_id uuid, p_reason text) RETURNS SETOF rsvp.reservations
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  cur rsvp.reservations := rsvp.lock_reservation(p_id);
+  cur rsvp.reservations := rsvp.lock_reservation_keys(p_id);
 BEGIN
   IF cur.id IS NULL THEN
     RETURN;
   END IF;
   IF cur.status <> 'cancelled' THEN
-    UPDATE rsvp.reservations SET status = 'cancelled', updated_at = now()
+    UPDATE rsvp.reservations SET status = 'cancelled', cancel_reason = p_reason, updated_at = now()
      WHERE id = p_id RETURNING * INTO cur;
   END IF;
   RETURN NEXT cur;
@@ -323,10 +341,10 @@ END;
 $$;
 
 --
--- Name: cancel_following(uuid, text); Type: FUNCTION; Schema: rsvp; Owner: -
+-- Name: cancel_following(uuid, text, text); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.cancel_following(p_id uuid, p_user_id text) RETURNS SETOF rsvp.reservations
+CREATE FUNCTION rsvp.cancel_following(p_id uuid, p_user_id text, p_reason text) RETURNS SETOF rsvp.reservations
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -337,17 +355,63 @@ BEGIN
     RETURN;
   END IF;
   IF cur.group_id IS NULL THEN
-    RETURN QUERY SELECT * FROM rsvp.cancel(p_id);
+    RETURN QUERY SELECT * FROM rsvp.cancel(p_id, p_reason);
     RETURN;
   END IF;
-  PERFORM rsvp.lock_keys(array_agg(DISTINCT g.resource_id))
+  PERFORM rsvp.lock_keys(rsvp.write_keys(array_agg(DISTINCT g.resource_id::text)))
      FROM rsvp.reservations AS g WHERE g.group_id = cur.group_id;
   SELECT * INTO cur FROM rsvp.reservations WHERE id = p_id;
-  UPDATE rsvp.reservations AS g SET status = 'cancelled', updated_at = now()
+  UPDATE rsvp.reservations AS g SET status = 'cancelled', cancel_reason = p_reason, updated_at = now()
    WHERE g.group_id = cur.group_id AND g.status <> 'cancelled'
      AND lower(g.timespan) >= lower(cur.timespan)
      AND (g.id = p_id OR p_user_id IS NULL OR g.user_id = p_user_id);
   RETURN QUERY SELECT * FROM rsvp.reservations WHERE id = p_id;
+END;
+$$;
+
+--
+-- Name: check_in(uuid); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.check_in(p_id uuid) RETURNS TABLE(out_kind text, out_row rsvp.reservations, out_at timestamp with time zone)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  cur rsvp.reservations := rsvp.lock_reservation_keys(p_id);
+  res rsvp.resources;
+  opens timestamptz;
+BEGIN
+  IF cur.id IS NULL THEN
+    RETURN;
+  END IF;
+  IF cur.checked_in_at IS NOT NULL AND cur.status IN ('pending', 'confirmed') THEN
+    RETURN QUERY SELECT 'checked_in', cur, NULL::timestamptz;
+    RETURN;
+  END IF;
+  SELECT * INTO res FROM rsvp.resources WHERE id = cur.resource_id;
+  IF cur.status = 'pending' AND cur.expires_at <= now() THEN
+    UPDATE rsvp.reservations SET status = 'cancelled', updated_at = now()
+     WHERE id = p_id RETURNING * INTO cur;
+  ELSIF rsvp.no_show_due(res, cur) THEN
+    UPDATE rsvp.reservations SET status = 'cancelled', cancel_reason = 'no-show', updated_at = now()
+     WHERE id = p_id RETURNING * INTO cur;
+  END IF;
+  IF cur.status NOT IN ('pending', 'confirmed') THEN
+    RETURN QUERY SELECT 'not_live', cur, NULL::timestamptz;
+    RETURN;
+  END IF;
+  opens := lower(cur.timespan) - coalesce(res.check_in_opens, interval '15 minutes');
+  IF now() < opens THEN
+    RETURN QUERY SELECT 'early', cur, opens;
+    RETURN;
+  END IF;
+  IF now() >= upper(cur.timespan) THEN
+    RETURN QUERY SELECT 'late', cur, upper(cur.timespan);
+    RETURN;
+  END IF;
+  UPDATE rsvp.reservations SET checked_in_at = now(), updated_at = now()
+   WHERE id = p_id RETURNING * INTO cur;
+  RETURN QUERY SELECT 'checked_in', cur, NULL::timestamptz;
 END;
 $$;
 
@@ -359,7 +423,7 @@ CREATE FUNCTION rsvp.confirm(p_id uuid) RETURNS SETOF rsvp.reservations
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  cur rsvp.reservations := rsvp.lock_reservation(p_id);
+  cur rsvp.reservations := rsvp.lock_reservation_keys(p_id);
 BEGIN
   IF cur.id IS NULL THEN
     RETURN;
@@ -436,6 +500,30 @@ CREATE FUNCTION rsvp.free_spans(p_resource_id text, p_span tstzrange, p_cap inte
 $$;
 
 --
+-- Name: lapsed_resources(integer); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.lapsed_resources(p_limit integer) RETURNS SETOF text
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT t.id FROM (
+    SELECT res.id FROM rsvp.resources AS res
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM rsvp.reservations AS x
+        WHERE x.resource_id = res.id AND x.status IN ('pending', 'confirmed')
+          AND x.checked_in_at IS NULL
+          AND lower(x.timespan) > res.release_since - res.release_after
+          AND lower(x.timespan) <= now() - res.release_after
+          AND rsvp.no_show_due(res, x)
+        LIMIT 1) AS due
+     WHERE res.release_after IS NOT NULL
+    UNION
+    SELECT x.resource_id FROM rsvp.reservations AS x
+     WHERE x.status > 'cancelled' AND lower(x.timespan) <= now()) AS t
+   LIMIT p_limit
+$$;
+
+--
 -- Name: lock_keys(text[]); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -497,6 +585,14 @@ CREATE FUNCTION rsvp.lock_resource(p_resource_id text) RETURNS void
     RETURN pg_advisory_xact_lock(7397, hashtext(p_resource_id));
 
 --
+-- Name: no_show_due(rsvp.resources, rsvp.reservations); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.no_show_due(res rsvp.resources, r rsvp.reservations) RETURNS boolean
+    LANGUAGE sql STABLE
+    RETURN (((res).release_after IS NOT NULL) AND ((r).status = ANY (ARRAY['pending'::rsvp.reservation_status, 'confirmed'::rsvp.reservation_status])) AND ((r).checked_in_at IS NULL) AND (((r).expires_at IS NULL) OR ((r).expires_at > now())) AND ((lower((r).timespan) + (res).release_after) <= now()) AND ((lower((r).timespan) + (res).release_after) > (res).release_since));
+
+--
 -- Name: notify_change(); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -515,7 +611,50 @@ $$;
 
 CREATE FUNCTION rsvp.occupant(p_resource_id text, p_at timestamp with time zone) RETURNS rsvp.reservations
     LANGUAGE sql STABLE
-    RETURN (SELECT x.*::rsvp.reservations AS x FROM rsvp.reservations x WHERE (((x.resource_id)::text = occupant.p_resource_id) AND (x.status <> 'cancelled'::rsvp.reservation_status) AND ((x.expires_at IS NULL) OR (x.expires_at > now())) AND (x.occupied @> occupant.p_at)) ORDER BY (lower(x.timespan)) LIMIT 1);
+    RETURN (SELECT x.*::rsvp.reservations AS x FROM rsvp.reservations x WHERE (((x.resource_id)::text = occupant.p_resource_id) AND (x.status < 'cancelled'::rsvp.reservation_status) AND ((x.expires_at IS NULL) OR (x.expires_at > now())) AND (x.occupied @> occupant.p_at)) ORDER BY (lower(x.timespan)) LIMIT 1);
+
+--
+-- Name: promote(text); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.promote(p_resource_id text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  w record;
+  promoted integer := 0;
+BEGIN
+  FOR w IN
+    SELECT x.id, x.wait_status, x.wait_hold FROM rsvp.reservations AS x
+     WHERE x.resource_id = p_resource_id AND x.status = 'waiting' AND lower(x.timespan) > now()
+     ORDER BY x.created_at, x.id
+  LOOP
+    BEGIN
+      UPDATE rsvp.reservations
+         SET status = w.wait_status, expires_at = now() + w.wait_hold, wait_status = NULL,
+             wait_hold = NULL, updated_at = now()
+       WHERE id = w.id;
+      promoted := promoted + 1;
+    EXCEPTION WHEN exclusion_violation OR SQLSTATE 'RV011' OR SQLSTATE 'RV012' OR SQLSTATE 'RV013' THEN
+      -- Does not fit yet: it keeps waiting.
+    END;
+  END LOOP;
+  RETURN promoted;
+END;
+$$;
+
+--
+-- Name: promote_freed(); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.promote_freed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM rsvp.promote(OLD.resource_id);
+  RETURN NULL;
+END;
+$$;
 
 --
 -- Name: prune_changes(interval, integer); Type: FUNCTION; Schema: rsvp; Owner: -
@@ -552,17 +691,17 @@ END;
 $$;
 
 --
--- Name: put_resource(text, text, text, interval, interval, interval, interval, interval, interval, text, integer, text, integer, interval, boolean); Type: FUNCTION; Schema: rsvp; Owner: -
+-- Name: put_resource(text, text, text, interval, interval, interval, interval, interval, interval, text, integer, text, integer, interval, boolean, interval, interval, boolean); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
-CREATE FUNCTION rsvp.put_resource(p_id text, p_pool text, p_time_zone text, p_buffer_before interval, p_buffer_after interval, p_min_duration interval, p_max_duration interval, p_min_notice interval, p_max_advance interval, p_note text, p_capacity integer, p_quota_period text, p_quota_max_reservations integer, p_quota_max_time interval, p_quota_per_pool boolean) RETURNS SETOF rsvp.resources
+CREATE FUNCTION rsvp.put_resource(p_id text, p_pool text, p_time_zone text, p_buffer_before interval, p_buffer_after interval, p_min_duration interval, p_max_duration interval, p_min_notice interval, p_max_advance interval, p_note text, p_capacity integer, p_quota_period text, p_quota_max_reservations integer, p_quota_max_time interval, p_quota_per_pool boolean, p_release_after interval, p_check_in_opens interval, p_approval boolean) RETURNS SETOF rsvp.resources
     LANGUAGE plpgsql
     AS $$
 DECLARE
   cap integer := greatest(p_capacity, 1);
   over record;
 BEGIN
-  PERFORM rsvp.lock_resource(p_id);
+  PERFORM rsvp.lock_keys(rsvp.write_keys(ARRAY[p_id]));
   SELECT u.seg, u.used INTO over
     FROM rsvp.use_segments(p_id, tstzrange(now(), 'infinity', '[)'), cap, NULL) AS u
    WHERE u.used > cap ORDER BY lower(u.seg) LIMIT 1;
@@ -577,10 +716,12 @@ BEGIN
     INSERT INTO rsvp.resources AS r (id, pool, time_zone, buffer_before, buffer_after, min_duration,
                                      max_duration, min_notice, max_advance, note, capacity,
                                      quota_period, quota_max_reservations, quota_max_time,
-                                     quota_per_pool)
+                                     quota_per_pool, release_after, release_since, check_in_opens,
+                                     approval)
     VALUES (p_id, p_pool, p_time_zone, p_buffer_before, p_buffer_after, p_min_duration,
             p_max_duration, p_min_notice, p_max_advance, p_note, p_capacity, p_quota_period,
-            p_quota_max_reservations, p_quota_max_time, p_quota_per_pool)
+            p_quota_max_reservations, p_quota_max_time, p_quota_per_pool, p_release_after,
+            CASE WHEN p_release_after IS NOT NULL THEN now() END, p_check_in_opens, p_approval)
     ON CONFLICT (id) DO UPDATE
       SET pool = EXCLUDED.pool, time_zone = EXCLUDED.time_zone,
           buffer_before = EXCLUDED.buffer_before, buffer_after = EXCLUDED.buffer_after,
@@ -590,13 +731,18 @@ BEGIN
           quota_period = EXCLUDED.quota_period,
           quota_max_reservations = EXCLUDED.quota_max_reservations,
           quota_max_time = EXCLUDED.quota_max_time, quota_per_pool = EXCLUDED.quota_per_pool,
+          release_after = EXCLUDED.release_after,
+          -- The rule takes effect when it is first set; changing its length keeps that moment.
+          release_since = CASE WHEN EXCLUDED.release_after IS NULL THEN NULL
+                               ELSE coalesce(r.release_since, now()) END,
+          check_in_opens = EXCLUDED.check_in_opens, approval = EXCLUDED.approval,
           updated_at = now()
     RETURNING r.*;
   BEGIN
     UPDATE rsvp.reservations
        SET exclusive = CASE WHEN cap = 1 THEN true END,
            quantity = CASE WHEN status = 'blocked' THEN cap ELSE quantity END
-     WHERE resource_id = p_id AND status <> 'cancelled' AND upper(occupied) > now()
+     WHERE resource_id = p_id AND status NOT IN ('cancelled', 'waiting') AND upper(occupied) > now()
        AND (exclusive IS DISTINCT FROM CASE WHEN cap = 1 THEN true END
             OR (status = 'blocked' AND quantity <> cap));
   EXCEPTION WHEN exclusion_violation THEN
@@ -606,6 +752,7 @@ BEGIN
       'resource %s has reservations in progress that overlap others: its capacity cannot drop to %s until they end',
       to_json(p_id::text), p_capacity);
   END;
+  PERFORM rsvp.promote(p_id);
 END;
 $$;
 
@@ -661,7 +808,10 @@ CREATE TABLE rsvp.reservation_changes (
     prev_note text,
     prev_expires_at timestamp with time zone,
     prev_updated_at timestamp with time zone,
-    prev_quantity integer
+    prev_quantity integer,
+    checked_in_at timestamp with time zone,
+    cancel_reason text DEFAULT ''::text NOT NULL,
+    prev_checked_in_at timestamp with time zone
 );
 
 --
@@ -720,7 +870,8 @@ BEGIN
     r := NEW;
   ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.timespan IS DISTINCT FROM OLD.timespan
         OR NEW.note IS DISTINCT FROM OLD.note OR NEW.expires_at IS DISTINCT FROM OLD.expires_at
-        OR NEW.quantity IS DISTINCT FROM OLD.quantity THEN
+        OR NEW.quantity IS DISTINCT FROM OLD.quantity
+        OR NEW.checked_in_at IS DISTINCT FROM OLD.checked_in_at THEN
     kind := 'update';
     r := NEW;
   ELSE
@@ -729,17 +880,19 @@ BEGIN
   IF kind = 'update' THEN
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id, quantity, prev_status, prev_resource_id, prev_timespan,
-            prev_note, prev_expires_at, prev_updated_at, prev_quantity)
+            expires_at, group_id, quantity, checked_in_at, cancel_reason, prev_status,
+            prev_resource_id, prev_timespan, prev_note, prev_expires_at, prev_updated_at,
+            prev_quantity, prev_checked_in_at)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id, r.quantity, OLD.status, OLD.resource_id,
-            OLD.timespan, OLD.note, OLD.expires_at, OLD.updated_at, OLD.quantity);
+            r.updated_at, r.expires_at, r.group_id, r.quantity, r.checked_in_at, r.cancel_reason,
+            OLD.status, OLD.resource_id, OLD.timespan, OLD.note, OLD.expires_at, OLD.updated_at,
+            OLD.quantity, OLD.checked_in_at);
   ELSE
     INSERT INTO rsvp.reservation_changes
            (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
-            expires_at, group_id, quantity)
+            expires_at, group_id, quantity, checked_in_at, cancel_reason)
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
-            r.updated_at, r.expires_at, r.group_id, r.quantity);
+            r.updated_at, r.expires_at, r.group_id, r.quantity, r.checked_in_at, r.cancel_reason);
   END IF;
   RETURN NULL;
 END;
@@ -788,7 +941,7 @@ CREATE FUNCTION rsvp.release_expired(p_resource_id text) RETURNS bigint
 DECLARE
   released bigint;
 BEGIN
-  PERFORM rsvp.lock_resource(p_resource_id);
+  PERFORM rsvp.lock_keys(rsvp.write_keys(ARRAY[p_resource_id]));
   UPDATE rsvp.reservations SET status = 'cancelled', updated_at = now()
    WHERE resource_id = p_resource_id AND status = 'pending' AND expires_at <= now();
   GET DIAGNOSTICS released = ROW_COUNT;
@@ -812,6 +965,37 @@ BEGIN
      AND x.occupied && rsvp.widened(q.resource_id, tstzrange(q.start_at, q.end_at, '[)'));
   GET DIAGNOSTICS released = ROW_COUNT;
   RETURN released;
+END;
+$$;
+
+--
+-- Name: release_lapsed(text); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.release_lapsed(p_resource_id text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  res rsvp.resources;
+  released bigint;
+  expired bigint;
+BEGIN
+  PERFORM rsvp.lock_keys(rsvp.write_keys(ARRAY[p_resource_id]));
+  UPDATE rsvp.reservations SET status = 'cancelled', cancel_reason = 'wait expired', updated_at = now()
+   WHERE resource_id = p_resource_id AND status = 'waiting' AND lower(timespan) <= now();
+  GET DIAGNOSTICS expired = ROW_COUNT;
+  SELECT * INTO res FROM rsvp.resources WHERE id = p_resource_id;
+  IF res.release_after IS NULL THEN
+    RETURN expired;
+  END IF;
+  UPDATE rsvp.reservations AS x SET status = 'cancelled', cancel_reason = 'no-show', updated_at = now()
+   WHERE x.resource_id = p_resource_id AND x.status IN ('pending', 'confirmed')
+     AND x.checked_in_at IS NULL
+     AND lower(x.timespan) > res.release_since - res.release_after
+     AND lower(x.timespan) <= now() - res.release_after
+     AND rsvp.no_show_due(res, x);
+  GET DIAGNOSTICS released = ROW_COUNT;
+  RETURN released + expired;
 END;
 $$;
 
@@ -1203,6 +1387,74 @@ END;
 $$;
 
 --
+-- Name: reserve_or_wait(jsonb); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.reserve_or_wait(p_request jsonb) RETURNS TABLE(out_kind text, out_row rsvp.reservations, out_message text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  q record;
+  res rsvp.resources;
+  span tstzrange;
+  broken text;
+  why record;
+  prior rsvp.reserve_requests;
+  made rsvp.reservations;
+BEGIN
+  SELECT * INTO q FROM jsonb_to_record(p_request)
+    AS (id uuid, user_id text, resource_id text, status rsvp.reservation_status,
+        start_at timestamptz, end_at timestamptz, note text, hold_seconds double precision,
+        quantity integer, request_id text, request_hash text);
+  span := tstzrange(q.start_at, q.end_at, '[)');
+  PERFORM rsvp.lock_keys(rsvp.write_keys(ARRAY[q.resource_id])
+                         || array_remove(ARRAY['request:' || q.user_id || ':' || q.request_id], NULL));
+  IF q.request_id IS NOT NULL THEN
+    SELECT * INTO prior FROM rsvp.reserve_requests AS k
+     WHERE k.user_id = q.user_id AND k.request_id = q.request_id;
+    IF FOUND THEN
+      RETURN QUERY
+        SELECT CASE WHEN prior.request_hash = q.request_hash THEN 'replayed' ELSE 'mismatch' END,
+               r, NULL::text
+          FROM rsvp.reservations AS r WHERE r.id = prior.reservation_id;
+      RETURN;
+    END IF;
+  END IF;
+  SELECT * INTO res FROM rsvp.resources AS r WHERE r.id = q.resource_id;
+  broken := rsvp.broken_rule(res, q.status, span);
+  IF broken IS NOT NULL THEN
+    RETURN QUERY SELECT 'rule', NULL::rsvp.reservations, broken;
+    RETURN;
+  END IF;
+  PERFORM rsvp.release_expired_in_way(jsonb_build_array(jsonb_build_object(
+    'resource_id', q.resource_id, 'start_at', q.start_at, 'end_at', q.end_at)));
+  INSERT INTO rsvp.reservations AS t (id, user_id, resource_id, status, timespan, note, expires_at, quantity)
+  VALUES (q.id, q.user_id, q.resource_id, q.status, span, q.note,
+          now() + make_interval(secs => q.hold_seconds), q.quantity)
+  ON CONFLICT DO NOTHING
+  RETURNING t.* INTO made;
+  IF made.id IS NULL THEN
+    SELECT * INTO why FROM rsvp.refusal(res, q.resource_id, q.user_id, q.status, span, q.quantity, NULL);
+    IF why.kind <> 'conflict' THEN
+      RETURN QUERY SELECT why.kind, NULL::rsvp.reservations, why.message;
+      RETURN;
+    END IF;
+    INSERT INTO rsvp.reservations AS t (id, user_id, resource_id, status, timespan, note, quantity,
+                                        wait_status, wait_hold)
+    VALUES (q.id, q.user_id, q.resource_id, 'waiting', span, q.note, q.quantity, q.status,
+            make_interval(secs => q.hold_seconds))
+    RETURNING t.* INTO made;
+  END IF;
+  IF q.request_id IS NOT NULL THEN
+    INSERT INTO rsvp.reserve_requests (user_id, request_id, request_hash, reservation_id)
+    VALUES (q.user_id, q.request_id, q.request_hash, made.id);
+  END IF;
+  RETURN QUERY SELECT CASE WHEN made.status = 'waiting' THEN 'waiting' ELSE 'created' END, made,
+                      NULL::text;
+END;
+$$;
+
+--
 -- Name: reserve_pooled(jsonb, text[], uuid[]); Type: FUNCTION; Schema: rsvp; Owner: -
 --
 
@@ -1396,6 +1648,10 @@ BEGIN
     RETURN QUERY SELECT 'unchanged', cur, NULL::text, NULL::integer;
     RETURN;
   END IF;
+  IF cur.status = 'waiting' AND (cur.timespan <> span OR cur.quantity <> qty) THEN
+    RETURN QUERY SELECT 'waiting', cur, NULL::text, NULL::integer;
+    RETURN;
+  END IF;
   IF cur.timespan <> span OR cur.quantity <> qty THEN
     SELECT * INTO res FROM rsvp.resources AS r WHERE r.id = cur.resource_id;
     IF cur.timespan <> span THEN
@@ -1444,7 +1700,7 @@ CREATE FUNCTION rsvp.use_segments(p_resource_id text, p_span tstzrange, p_cap in
     SELECT x.occupied * p_span AS o,
            CASE WHEN x.status = 'blocked' THEN p_cap ELSE x.quantity END AS q
       FROM rsvp.reservations AS x
-     WHERE x.resource_id = p_resource_id AND x.status <> 'cancelled'
+     WHERE x.resource_id = p_resource_id AND x.status < 'cancelled'
        AND (x.expires_at IS NULL OR x.expires_at > now())
        AND x.occupied && p_span AND x.id IS DISTINCT FROM p_exclude
   ), steps AS (
@@ -1676,10 +1932,22 @@ CREATE INDEX reservations_resource_id_idx ON rsvp.reservations USING btree (reso
 CREATE INDEX reservations_start_idx ON rsvp.reservations USING btree (lower(timespan), id);
 
 --
+-- Name: reservations_unchecked_idx; Type: INDEX; Schema: rsvp; Owner: -
+--
+
+CREATE INDEX reservations_unchecked_idx ON rsvp.reservations USING btree (resource_id, lower(timespan)) WHERE ((status = ANY (ARRAY['pending'::rsvp.reservation_status, 'confirmed'::rsvp.reservation_status])) AND (checked_in_at IS NULL));
+
+--
 -- Name: reservations_user_id_idx; Type: INDEX; Schema: rsvp; Owner: -
 --
 
 CREATE INDEX reservations_user_id_idx ON rsvp.reservations USING btree (user_id, lower(timespan), id);
+
+--
+-- Name: reservations_waiting_idx; Type: INDEX; Schema: rsvp; Owner: -
+--
+
+CREATE INDEX reservations_waiting_idx ON rsvp.reservations USING btree (resource_id, created_at, id) WHERE (status > 'cancelled'::rsvp.reservation_status);
 
 --
 -- Name: reserve_requests_created_at_idx; Type: INDEX; Schema: rsvp; Owner: -
@@ -1700,6 +1968,12 @@ CREATE INDEX resources_pool_idx ON rsvp.resources USING btree (pool, id) WHERE (
 CREATE TRIGGER reservations_apply_resource BEFORE INSERT OR UPDATE OF timespan, quantity ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.apply_resource();
 
 --
+-- Name: reservations reservations_apply_resource_on_promotion; Type: TRIGGER; Schema: rsvp; Owner: -
+--
+
+CREATE TRIGGER reservations_apply_resource_on_promotion BEFORE UPDATE OF status ON rsvp.reservations FOR EACH ROW WHEN (((old.status > 'cancelled'::rsvp.reservation_status) AND (new.status < 'cancelled'::rsvp.reservation_status))) EXECUTE FUNCTION rsvp.apply_resource();
+
+--
 -- Name: reservations reservations_bump_revision; Type: TRIGGER; Schema: rsvp; Owner: -
 --
 
@@ -1716,6 +1990,12 @@ CREATE TRIGGER reservations_notify_change AFTER INSERT OR DELETE OR UPDATE ON rs
 --
 
 CREATE TRIGGER reservations_record_change AFTER INSERT OR DELETE OR UPDATE ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.record_change();
+
+--
+-- Name: reservations reservations_release_to_waiting; Type: TRIGGER; Schema: rsvp; Owner: -
+--
+
+CREATE TRIGGER reservations_release_to_waiting AFTER UPDATE ON rsvp.reservations FOR EACH ROW WHEN (((old.status = ANY (ARRAY['pending'::rsvp.reservation_status, 'confirmed'::rsvp.reservation_status, 'blocked'::rsvp.reservation_status])) AND ((new.status = 'cancelled'::rsvp.reservation_status) OR (new.timespan <> old.timespan) OR (new.quantity < old.quantity)))) EXECUTE FUNCTION rsvp.promote_freed();
 
 --
 -- Name: reserve_requests reserve_requests_reservation_id_fkey; Type: FK CONSTRAINT; Schema: rsvp; Owner: -

@@ -1,12 +1,15 @@
 /** Microseconds since the Unix epoch. Postgres stores timestamps at this precision; Date cannot. */
 export type Micros = bigint;
 
-/** The statuses a stored reservation can have. `cancelled` rows are kept but free their window. */
-export const STATUSES = ["pending", "confirmed", "blocked", "cancelled"] as const;
+/**
+ * The statuses a stored reservation can have. `cancelled` rows are kept but free their window;
+ * `waiting` ones occupy nothing until a window frees for them.
+ */
+export const STATUSES = ["pending", "confirmed", "blocked", "cancelled", "waiting"] as const;
 export type Status = (typeof STATUSES)[number];
 
-/** Statuses a new reservation may be created with. */
-export type InitialStatus = Exclude<Status, "cancelled">;
+/** Statuses a new reservation may be created with (a wait asks for one of them too). */
+export type InitialStatus = Exclude<Status, "cancelled" | "waiting">;
 
 /** A half-open window `[start, end)`. */
 export interface TimeWindow {
@@ -29,6 +32,10 @@ export interface Reservation extends TimeWindow {
   readonly groupId?: string | undefined;
   /** Units of its resource it takes, at least 1 (a blocked one: the whole capacity). */
   readonly quantity: number;
+  /** When its owner checked in; undefined until then. */
+  readonly checkedInAt?: Micros | undefined;
+  /** Why it was cancelled ("" when it is not, or no reason was given). */
+  readonly cancelReason?: string | undefined;
 }
 
 /** A validated request to reserve a window. */
@@ -52,7 +59,7 @@ export interface ReservationFilter {
   readonly userId?: string | undefined;
   /** Only the reservations made together under this group id. */
   readonly groupId?: string | undefined;
-  /** Undefined means every status but cancelled. */
+  /** Undefined means every status but cancelled and waiting. */
   readonly status?: Status | undefined;
   /** Reservations overlapping `[start, end)`; an undefined bound is unbounded. */
   readonly start?: Micros | undefined;

@@ -27,6 +27,10 @@ export interface BookingRules {
   /** start <= now + maxAdvance */
   readonly maxAdvance?: Micros | undefined;
   readonly quota?: Quota | undefined;
+  /** No-show release: a reservation not checked in by start + releaseAfter is cancelled. */
+  readonly releaseAfter?: Micros | undefined;
+  /** How long before its start a reservation can be checked in; undefined = 15 minutes. */
+  readonly checkInOpens?: Micros | undefined;
 }
 
 /** A registered resource: what it belongs to, what it keeps free, what it accepts. */
@@ -42,6 +46,8 @@ export interface ResourceSpec {
   readonly note: string;
   /** Units usable at once; 0 or 1 = exclusive. */
   readonly capacity: number;
+  /** Reservations by non-admins are stored pending, and only an admin confirms them. */
+  readonly approval?: boolean | undefined;
 }
 
 /** A stored resource. */
@@ -75,6 +81,7 @@ export function parseResourceSpec(input: {
   rules: BookingRules;
   note: string;
   capacity?: number | undefined;
+  approval?: boolean | undefined;
 }): ResourceSpec {
   const rules: BookingRules = {
     minDuration: parseOptionalDuration("rules.min_duration", input.rules.minDuration),
@@ -82,6 +89,8 @@ export function parseResourceSpec(input: {
     minNotice: parseOptionalDuration("rules.min_notice", input.rules.minNotice),
     maxAdvance: parseOptionalDuration("rules.max_advance", input.rules.maxAdvance),
     quota: input.rules.quota,
+    releaseAfter: parseOptionalDuration("rules.release_after", input.rules.releaseAfter),
+    checkInOpens: parseOptionalDuration("rules.check_in_opens", input.rules.checkInOpens),
   };
   const { minDuration, maxDuration, quota } = rules;
   if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration) {
@@ -109,5 +118,6 @@ export function parseResourceSpec(input: {
     rules,
     note: parseNote(input.note),
     capacity,
+    approval: input.approval ?? false,
   };
 }

@@ -51,6 +51,18 @@ export function parseNote(note: string): string {
   return note;
 }
 
+/** Longest cancel reason, in characters (code points). */
+export const MAX_CANCEL_REASON_LENGTH = 500;
+
+/** Why a reservation is cancelled: up to 500 characters, no NUL; "" = none given. */
+export function parseCancelReason(reason: string): string {
+  if ([...reason].length > MAX_CANCEL_REASON_LENGTH) {
+    throw invalidArgument(`reason is longer than ${MAX_CANCEL_REASON_LENGTH} characters`);
+  }
+  if (reason.includes("\u0000")) throw invalidArgument("reason contains a NUL character");
+  return reason;
+}
+
 /** A timestamp inside the range protobuf and Postgres both represent. */
 export function parseTime(field: string, us: Micros | undefined): Micros {
   if (us === undefined) throw invalidArgument(`${field} is required`);
@@ -81,6 +93,11 @@ export function parseInitialStatus(status: Status | undefined): InitialStatus {
   if (status === undefined) return "pending";
   if (status === "cancelled") {
     throw invalidArgument("a reservation cannot be created cancelled");
+  }
+  if (status === "waiting") {
+    throw invalidArgument(
+      "a reservation cannot be created waiting: set wait, with the status it should get",
+    );
   }
   return status;
 }

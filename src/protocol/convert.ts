@@ -40,6 +40,7 @@ const TO_PROTO: Record<Status, ReservationStatus> = {
   confirmed: ReservationStatus.CONFIRMED,
   blocked: ReservationStatus.BLOCKED,
   cancelled: ReservationStatus.CANCELLED,
+  waiting: ReservationStatus.WAITING,
 };
 
 /** A wire status as a domain status; UNKNOWN is undefined (callers give it a meaning). */
@@ -55,6 +56,8 @@ export function statusFromProto(status: ReservationStatus): Status | undefined {
       return "blocked";
     case ReservationStatus.CANCELLED:
       return "cancelled";
+    case ReservationStatus.WAITING:
+      return "waiting";
     default:
       throw invalidArgument(`status ${status} is not a known ReservationStatus`);
   }
@@ -75,6 +78,8 @@ export function reservationToProto(r: DomainReservation): Reservation {
     updatedAt: microsToTimestamp(r.updatedAt),
     groupId: r.groupId ?? "",
     quantity: r.quantity,
+    checkedInAt: r.checkedInAt === undefined ? undefined : microsToTimestamp(r.checkedInAt),
+    cancelReason: r.cancelReason ?? "",
   });
 }
 

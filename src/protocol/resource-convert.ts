@@ -67,9 +67,12 @@ export function resourceToProto(r: Resource): ResourceMessage {
         maxTime: optionalToProto(r.rules.quota.maxTime),
         perPool: r.rules.quota.perPool,
       },
+      releaseAfter: optionalToProto(r.rules.releaseAfter),
+      checkInOpens: optionalToProto(r.rules.checkInOpens),
     },
     note: r.note,
     capacity: r.capacity,
+    approval: r.approval ?? false,
     createdAt: microsToTimestamp(r.createdAt),
     updatedAt: microsToTimestamp(r.updatedAt),
   });
@@ -89,8 +92,11 @@ export function resourceSpecFromProto(r: ResourceMessage): ResourceSpec {
       minNotice: optionalDuration("rules.min_notice", r.rules?.minNotice),
       maxAdvance: optionalDuration("rules.max_advance", r.rules?.maxAdvance),
       quota: quotaFromProto(r.rules?.quota),
+      releaseAfter: optionalDuration("rules.release_after", r.rules?.releaseAfter),
+      checkInOpens: optionalDuration("rules.check_in_opens", r.rules?.checkInOpens),
     },
     note: r.note,
     capacity: r.capacity,
+    approval: r.approval,
   });
 }

@@ -35,3 +35,33 @@ export async function ageRequestKey(
   );
   if (rows.length !== 1) throw new Error(`no key ${requestId} of ${userId}`);
 }
+
+/**
+ * Lets `seconds` pass for one resource: its reservations' windows, creation times and hold
+ * expiries, and the moment its no-show rule took effect, all move that far into the past, as
+ * if the time had gone by. Unrecorded (replica role), as {@link lapseHolds}. Earliest first,
+ * so that no window ever lands on one not yet moved.
+ */
+export async function passTime(db: Db, resourceId: string, seconds: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.exec("SET LOCAL session_replication_role = replica");
+    const by = "make_interval(secs => $2)";
+    const rows = await tx.query<{ id: string }>(
+      "SELECT id FROM rsvp.reservations WHERE resource_id = $1 ORDER BY lower(timespan), id",
+      [resourceId],
+    );
+    for (const { id } of rows) {
+      await tx.query(
+        `UPDATE rsvp.reservations
+            SET timespan = tstzrange(lower(timespan) - ${by}, upper(timespan) - ${by}, '[)'),
+                created_at = created_at - ${by}, expires_at = expires_at - ${by}
+          WHERE id = $1`,
+        [id, seconds],
+      );
+    }
+    await tx.query(
+      `UPDATE rsvp.resources SET release_since = release_since - ${by} WHERE id = $1`,
+      [resourceId, seconds],
+    );
+  });
+}

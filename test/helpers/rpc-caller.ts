@@ -21,7 +21,8 @@ type Unary =
   | "filter"
   | "available"
   | "reserveAll"
-  | "reserveSeries";
+  | "reserveSeries"
+  | "checkIn";
 
 type Catalog = typeof ResourceService.method;
 type CatalogRpc = keyof Catalog;
@@ -116,6 +117,7 @@ export function grpcCaller(client: RsvpClient, token?: string, o: CallerOptions 
     available: (req) => client.available(req, opts),
     reserveAll: (req) => client.reserveAll(req, opts),
     reserveSeries: (req) => client.reserveSeries(req, opts),
+    checkIn: (req) => client.checkIn(req, opts),
     query: (req) => all(client.query(req, opts)),
     listen(req, n = 1, signal) {
       const stream = client.listen(req, opts);
@@ -145,6 +147,7 @@ export function connectCaller(transport: Transport, token?: string, o: CallerOpt
     available: (req) => client.available(req, opts()),
     reserveAll: (req) => client.reserveAll(req, opts()),
     reserveSeries: (req) => client.reserveSeries(req, opts()),
+    checkIn: (req) => client.checkIn(req, opts()),
     query: (req) => all(client.query(req, opts())),
     listen(req, n = 1, signal) {
       const abort = new AbortController();

@@ -14,6 +14,10 @@ export interface Booking {
   readonly groupId: string;
   /** The units it takes of a counted resource (at least 1; a blocked one reports them all). */
   readonly quantity: number;
+  /** When its owner checked in; undefined until then. */
+  readonly checkedInAt?: number | undefined;
+  /** Why it was cancelled; "" when it is not (or no reason was given). */
+  readonly cancelReason?: string | undefined;
 }
 
 /** Converts a wire reservation; the page shows whole minutes, so milliseconds are plenty. */
@@ -28,7 +32,14 @@ export function toBooking(r: Reservation): Booking {
     note: r.note,
     groupId: r.groupId,
     quantity: Math.max(1, r.quantity),
+    checkedInAt: r.checkedInAt ? timestampMs(r.checkedInAt) : undefined,
+    cancelReason: r.cancelReason,
   };
+}
+
+/** Whether it occupies its window: not cancelled, and not waiting for the window to free. */
+export function occupies(b: Pick<Booking, "status">): boolean {
+  return b.status !== ReservationStatus.CANCELLED && b.status !== ReservationStatus.WAITING;
 }
 
 /** The lower-case status word, also the bar's CSS class. */

@@ -1,10 +1,10 @@
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Rsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
-import { type Booking, statusName, toBooking } from "./booking.js";
+import { type Booking, occupies, statusName, toBooking } from "./booking.js";
 import { describeError } from "./describe-error.js";
 import { editForm, keyed as el } from "./details-edit.js";
-import { formatWindow } from "./format.js";
+import { formatTime, formatWindow } from "./format.js";
 import type { Window } from "./free-slots.js";
 import { describeGroup, GroupMembers } from "./group-members.js";
 import type { Store } from "./store.js";
@@ -69,6 +69,16 @@ export class Details {
   private async confirm(b: Booking) {
     try {
       const res = await this.client.confirm({ id: b.id });
+      if (res.reservation) this.store.apply(toBooking(res.reservation));
+    } catch (err) {
+      this.fail(describeError(err));
+    }
+  }
+
+  /** The owner shows up; too early or too late the service says when it opens or ended. */
+  private async checkIn(b: Booking) {
+    try {
+      const res = await this.client.checkIn({ id: b.id });
       if (res.reservation) this.store.apply(toBooking(res.reservation));
     } catch (err) {
       this.fail(describeError(err));
@@ -154,6 +164,11 @@ export class Details {
       ["User", b.userId],
       ["Status", statusName(b.status)],
     ];
+    if (b.status === ReservationStatus.WAITING) {
+      rows.push(["Waiting", "for the window to free: it is booked then, oldest wait first"]);
+    }
+    if (b.checkedInAt !== undefined) rows.push(["Checked in", formatTime(b.checkedInAt)]);
+    if (b.cancelReason) rows.push(["Reason", b.cancelReason]);
     if (b.groupId) rows.push(members ? describeGroup(members) : ["Group", "Part of a group"]);
     for (const [term, value] of rows) facts.append(el("dt", term), el("dd", value));
     const live = b.status !== ReservationStatus.CANCELLED;
@@ -164,7 +179,13 @@ export class Details {
     );
     const cancel = this.button("Cancel reservation", live, () => this.cancel(b));
     cancel.classList.add("danger");
-    actions.append(confirm, cancel);
+    const checkable =
+      occupies(b) &&
+      b.status !== ReservationStatus.BLOCKED &&
+      b.checkedInAt === undefined &&
+      Date.now() < b.end;
+    const checkIn = this.button("Check in", checkable, () => this.checkIn(b));
+    actions.append(confirm, checkIn, cancel);
     if (b.groupId) {
       const following = this.button("Cancel this and following", live, () =>
         this.cancelFollowing(b),
@@ -180,7 +201,7 @@ export class Details {
       heading,
       facts,
       actions,
-      editForm(b, live, {
+      editForm(b, occupies(b), {
         submit: (form) => void this.save(b, form),
         saving: () => {
           this.focusAfter = "save";

@@ -4,7 +4,7 @@ import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { createCatalog, createRsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { BookForm } from "./book-form.js";
-import { type Booking, toBooking } from "./booking.js";
+import { type Booking, occupies, toBooking } from "./booking.js";
 import { busyBlocks } from "./busy.js";
 import { CatalogRows } from "./catalog-rows.js";
 import { Changes } from "./changes.js";
@@ -181,7 +181,7 @@ async function refreshBusy() {
   const own = (resource: string) => {
     const { before, after } = catalog.buffers(resource);
     return [...store.bookings(resource)]
-      .filter((b) => b.status !== ReservationStatus.CANCELLED)
+      .filter(occupies)
       .map((b) => ({ start: b.start - before, end: b.end + after }));
   };
   try {
@@ -204,11 +204,11 @@ async function load(): Promise<string> {
   const loaded = loadedRange(view);
   const mark = store.begin(loaded);
   const range = { start: timestampFromMs(loaded.from), end: timestampFromMs(loaded.to) };
-  // The default (UNKNOWN) is every status but cancelled; those are a second query, after the
-  // first, so the first one's cursor comes before both reads.
+  // The default (UNKNOWN) is every status but cancelled and waiting; those are more queries,
+  // after the first, so the first one's cursor comes before every read.
   const statuses = showCancelled.checked
-    ? [ReservationStatus.UNKNOWN, ReservationStatus.CANCELLED]
-    : [ReservationStatus.UNKNOWN];
+    ? [ReservationStatus.UNKNOWN, ReservationStatus.WAITING, ReservationStatus.CANCELLED]
+    : [ReservationStatus.UNKNOWN, ReservationStatus.WAITING];
   let cursor = "";
   try {
     const found: Booking[] = [];

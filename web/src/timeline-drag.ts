@@ -1,6 +1,5 @@
-import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { barWindow } from "./bar-text.js";
-import type { Booking } from "./booking.js";
+import { type Booking, occupies } from "./booking.js";
 import { el } from "./dom.js";
 import type { Timeline } from "./timeline.js";
 import { placeOverAxis } from "./toast.js";
@@ -146,8 +145,8 @@ export class TimelineDrag {
       return;
     }
     const b = this.t.store.get(barEl.dataset.id ?? "");
-    // Touch drags scroll; cancelled bookings stay where they were.
-    if (!b || b.status === ReservationStatus.CANCELLED || e.pointerType === "touch") return;
+    // Touch drags scroll; cancelled and waiting reservations stay where they were.
+    if (!b || !occupies(b) || e.pointerType === "touch") return;
     const r = barEl.getBoundingClientRect();
     const mode: Mode =
       e.clientX - r.left <= EDGE_PX ? "start" : r.right - e.clientX <= EDGE_PX ? "end" : "move";

@@ -1,8 +1,7 @@
-import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import { bufferBlocks, markGroup } from "./bar-decor.js";
 import { type BarText, fitBar, type Measure } from "./bar-fit.js";
 import { barName, barParts, barWindow } from "./bar-text.js";
-import { type Booking, statusName } from "./booking.js";
+import { type Booking, occupies, statusName } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
 import { barTracks, fitUse, unitsLine, unitsMark, useBand, useWindows } from "./use-band.js";
@@ -52,10 +51,10 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
     lane.append(block);
   }
   for (const b of c.bookings) {
-    if (b.status !== ReservationStatus.CANCELLED)
-      lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
+    if (occupies(b)) lane.append(...bufferBlocks(b, c.buffers, c.place, c.explain));
   }
-  const live = c.bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
+  // A waiting reservation occupies nothing: drawn apart (see .bar.waiting), never in the way.
+  const live = c.bookings.filter(occupies);
   // A counted resource's bookings may overlap: its bars take tracks, over its use.
   const counted = c.capacity > 1;
   const drawn = c.bookings.map((b) => {

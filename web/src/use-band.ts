@@ -2,7 +2,7 @@ import "./use-band.css";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Measure } from "./bar-fit.js";
 import { barWindow } from "./bar-text.js";
-import type { Booking } from "./booking.js";
+import { type Booking, occupies } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
 
@@ -34,7 +34,7 @@ export function useWindows(
   capacity: number,
   buffers: Buffers,
 ): UseWindow[] {
-  const live = bookings.filter((b) => b.status !== ReservationStatus.CANCELLED);
+  const live = bookings.filter(occupies);
   const delta = new Map<number, number>();
   const add = (t: number, d: number) => delta.set(t, (delta.get(t) ?? 0) + d);
   for (const b of live) {
@@ -53,7 +53,10 @@ export function useWindows(
       open = undefined;
       return;
     }
-    if (!open) stretches.push((open = []));
+    if (!open) {
+      open = [];
+      stretches.push(open);
+    }
     open.push({ start: t, end: next, used });
   });
   return stretches.map((steps) => {

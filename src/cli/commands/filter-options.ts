@@ -8,7 +8,7 @@ import { resolveWindow, type WindowOptions, withWindowOptions } from "../window-
 export interface FilterOptions extends WindowOptions {
   readonly resource?: string;
   readonly user?: string;
-  readonly status?: "pending" | "confirmed" | "blocked" | "cancelled";
+  readonly status?: "pending" | "confirmed" | "blocked" | "cancelled" | "waiting";
   readonly desc?: boolean;
 }
 
@@ -17,6 +17,7 @@ const STATUS = {
   confirmed: ReservationStatus.CONFIRMED,
   blocked: ReservationStatus.BLOCKED,
   cancelled: ReservationStatus.CANCELLED,
+  waiting: ReservationStatus.WAITING,
 } as const;
 
 /** Adds the filter flags to a command. */
@@ -28,7 +29,7 @@ export function withFilterOptions(cmd: Command): Command {
       .addOption(
         choiceOption(
           "--status <status>",
-          "only this status (default: all but cancelled)",
+          "only this status (default: all but cancelled and waiting)",
           Object.keys(STATUS),
         ),
       ),

@@ -18,6 +18,7 @@ interface ReserveOptions extends ClientOptions, WindowOptions {
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
   readonly quantity: number;
+  readonly wait?: boolean;
 }
 
 const STATUS = {
@@ -45,6 +46,7 @@ export function registerReserve(program: Command): void {
   )
     .option("-n, --note <text>", "a note", "")
     .option("--quantity <units>", "units of a counted resource to take (default 1)", countArg, 0)
+    .option("--wait", "when the window is taken, wait for it (status waiting) instead of failing")
     .addOption(
       choiceOption("--status <status>", "initial status", Object.keys(STATUS)).default("pending"),
     )
@@ -72,6 +74,9 @@ export function registerReserve(program: Command): void {
       if (opts.repeat === undefined && (opts.timeZone !== undefined || opts.skipConflicts)) {
         throw new CliError("--time-zone and --skip-conflicts go with --repeat", Exit.usage);
       }
+      if (opts.wait && (opts.repeat !== undefined || opts.pool !== undefined)) {
+        throw new CliError("--wait goes with --resource, not with --repeat or --pool", Exit.usage);
+      }
       const request = {
         reservation: {
           resourceId: opts.resource ?? "",
@@ -83,6 +88,7 @@ export function registerReserve(program: Command): void {
           quantity: opts.quantity,
         },
         pool: opts.pool ?? "",
+        wait: opts.wait ?? false,
       };
       if (opts.repeat === undefined) {
         const { reservation } = await withClient(opts, (client, call) =>

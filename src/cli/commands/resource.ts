@@ -22,6 +22,9 @@ interface PutOptions extends ClientOptions, QuotaOptions {
   readonly minNotice?: Micros;
   readonly maxAdvance?: Micros;
   readonly capacity: number;
+  readonly releaseAfter?: Micros;
+  readonly checkInOpens?: Micros;
+  readonly approval?: boolean;
 }
 
 const toDuration = (us: Micros | undefined) =>
@@ -62,6 +65,17 @@ export function registerResource(program: Command): void {
       countArg,
       0,
     )
+    .option(
+      "--release-after <duration>",
+      "release a reservation not checked in this long after its start (no-show)",
+      durationArg,
+    )
+    .option(
+      "--check-in-opens <duration>",
+      "check-in opens this long before the start (default 15m)",
+      durationArg,
+    )
+    .option("--approval", "reservations by non-admins are pending until an admin confirms them")
     .option("-n, --note <text>", "a note", "");
   addQuotaOptions(put).action(async (id: string, opts: PutOptions) => {
     const quota = quotaFrom(opts);
@@ -79,10 +93,13 @@ export function registerResource(program: Command): void {
               maxDuration: toDuration(opts.maxDuration),
               minNotice: toDuration(opts.minNotice),
               maxAdvance: toDuration(opts.maxAdvance),
+              releaseAfter: toDuration(opts.releaseAfter),
+              checkInOpens: toDuration(opts.checkInOpens),
               quota,
             },
             note: opts.note,
             capacity: opts.capacity,
+            approval: opts.approval ?? false,
           },
         },
         call,

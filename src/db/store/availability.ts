@@ -32,7 +32,7 @@ const AVAILABLE_SQL = `
            - COALESCE(
                (SELECT range_agg(tstzrange(lower(r.occupied) - res.ba, upper(r.occupied) + res.bb, '[)'))
                   FROM rsvp.reservations AS r
-                 WHERE r.resource_id = res.rid AND r.status <> 'cancelled'
+                 WHERE r.resource_id = res.rid AND r.status NOT IN ('cancelled', 'waiting')
                    AND (r.expires_at IS NULL OR r.expires_at > now())
                    AND r.occupied && tstzrange($2::timestamptz - res.bb, $3::timestamptz + res.ba, '[)')),
                '{}'::tstzmultirange)

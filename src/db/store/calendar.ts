@@ -36,7 +36,7 @@ export async function calendarEntries(
     `SELECT ${reservationColumns("r")}, r.revision
        FROM rsvp.reservations AS r
       WHERE ${SCOPE_WHERE[key]}
-        AND r.status <> 'cancelled' AND (r.expires_at IS NULL OR r.expires_at > now())
+        AND r.status NOT IN ('cancelled', 'waiting') AND (r.expires_at IS NULL OR r.expires_at > now())
         AND r.timespan && tstzrange($2::timestamptz, $3::timestamptz, '[)')
       ORDER BY lower(r.timespan), r.id
       LIMIT $4`,

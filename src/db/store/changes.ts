@@ -37,6 +37,7 @@ type ChangeRow = ReservationRow & {
   prev_expires_us: bigint | number | string | null;
   prev_updated_us: bigint | number | string | null;
   prev_quantity: number | null;
+  prev_checked_in_us: bigint | number | string | null;
 };
 
 // What an update changed from (NULL on creates and deletes).
@@ -44,7 +45,8 @@ const PREVIOUS_COLUMNS = `(r.change).prev_status, (r.change).prev_resource_id,
   rsvp.to_micros(lower((r.change).prev_timespan)) AS prev_start_us,
   rsvp.to_micros(upper((r.change).prev_timespan)) AS prev_end_us, (r.change).prev_note,
   rsvp.to_micros((r.change).prev_expires_at) AS prev_expires_us,
-  rsvp.to_micros((r.change).prev_updated_at) AS prev_updated_us, (r.change).prev_quantity`;
+  rsvp.to_micros((r.change).prev_updated_at) AS prev_updated_us, (r.change).prev_quantity,
+  rsvp.to_micros((r.change).prev_checked_in_at) AS prev_checked_in_us`;
 
 /**
  * Reads up to `limit` changes after `after` (and at most `upTo`) that are safe to deliver, in
@@ -102,6 +104,7 @@ function previousOf(row: ChangeRow, now: Reservation): Reservation | undefined {
     expiresAt: row.prev_expires_us === null ? undefined : BigInt(row.prev_expires_us),
     updatedAt: micros(row.prev_updated_us, now.updatedAt),
     quantity: row.prev_quantity ?? now.quantity,
+    checkedInAt: row.prev_checked_in_us === null ? undefined : BigInt(row.prev_checked_in_us),
   };
 }
 

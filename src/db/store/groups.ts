@@ -57,6 +57,8 @@ export interface GroupOptions {
   readonly userId: string;
   /** Reserve the free items and report the others, instead of all or nothing. */
   readonly skipConflicts?: boolean | undefined;
+  /** With skipConflicts: the most items that may be skipped (0 = any); part of the call's key. */
+  readonly maxSkipped?: number | undefined;
   /** The caller's: once it aborts, the statement is cancelled (or never sent). */
   readonly signal?: AbortSignal | undefined;
   /** When the caller stops waiting (epoch ms): past it, the statement is never sent. */
@@ -79,10 +81,16 @@ type Row = ReservationRow & {
  * is hashed as a group of its one item, whichever way it is sent (rsvp.reserve_group or a
  * reserve batch).
  */
-export function groupRequestHash(items: readonly GroupItem[], skipConflicts: boolean): string {
+export function groupRequestHash(
+  items: readonly GroupItem[],
+  skipConflicts: boolean,
+  maxSkipped = 0,
+): string {
   return createHash("sha256")
     .update(
-      JSON.stringify([items, skipConflicts], (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+      JSON.stringify([items, skipConflicts, ...(maxSkipped ? [maxSkipped] : [])], (_, v) =>
+        typeof v === "bigint" ? v.toString() : v,
+      ),
     )
     .digest("base64url");
 }
@@ -112,7 +120,9 @@ export async function reserveGroup(
       opts.groupId ?? null,
       opts.userId,
       opts.requestId ?? null,
-      opts.requestId === undefined ? null : groupRequestHash(items, opts.skipConflicts ?? false),
+      opts.requestId === undefined
+        ? null
+        : groupRequestHash(items, opts.skipConflicts ?? false, opts.maxSkipped),
       opts.skipConflicts ?? false,
     ],
     { signal: opts.signal },

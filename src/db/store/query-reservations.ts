@@ -55,7 +55,7 @@ function buildPage(
   if (filter.groupId !== undefined) where.push(`r.group_id = ${p(filter.groupId)}::uuid`);
   where.push(
     filter.status === undefined
-      ? "r.status <> 'cancelled'"
+      ? "r.status NOT IN ('cancelled', 'waiting')"
       : `r.status = ${p(filter.status)}::rsvp.reservation_status`,
   );
   if (filter.start !== undefined) {

@@ -16,6 +16,8 @@ export function reservationColumns(t: string): string {
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
     `${t}.group_id`,
     `${t}.quantity`,
+    `rsvp.to_micros(${t}.checked_in_at) AS checked_in_us`,
+    `${t}.cancel_reason`,
   ].join(", ");
 }
 
@@ -34,6 +36,8 @@ export interface ReservationRow {
   updated_us: bigint | number | string;
   group_id: string | null;
   quantity: number;
+  checked_in_us: bigint | number | string | null;
+  cancel_reason: string;
 }
 
 /** The one row-to-domain mapper for reservations (drivers differ in how they return int8). */
@@ -51,6 +55,8 @@ export function toReservation(row: ReservationRow): Reservation {
     updatedAt: BigInt(row.updated_us),
     groupId: row.group_id ?? undefined,
     quantity: row.quantity,
+    checkedInAt: row.checked_in_us === null ? undefined : BigInt(row.checked_in_us),
+    cancelReason: row.cancel_reason,
   };
 }
 

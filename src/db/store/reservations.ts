@@ -39,8 +39,11 @@ export type ReserveRequest = NewReservation & { readonly pool?: string | undefin
 const RESERVE_SQL = `SELECT f.out_request, f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
   FROM rsvp.reserve($1::text::jsonb) AS f, LATERAL (SELECT (f.out_row).*) AS r`;
 
-/** What makes two requests with one idempotency key "the same request". */
-function requestHash(r: ReserveRequest): string {
+/**
+ * What makes two requests with one idempotency key "the same request"; a reserve that may
+ * wait is another request than one that may not.
+ */
+export function requestHash(r: ReserveRequest, wait = false): string {
   if (r.pool !== undefined) {
     const { requestId: _key, ...item } = r;
     return groupRequestHash([item], false);
@@ -55,6 +58,7 @@ function requestHash(r: ReserveRequest): string {
     r.expiresAt,
     r.holdSeconds,
     r.quantity ?? 1,
+    ...(wait ? ["wait"] : []),
   ];
   return createHash("sha256")
     .update(JSON.stringify(body, (_, v) => (typeof v === "bigint" ? v.toString() : v)))
@@ -114,7 +118,7 @@ async function one(db: Queryable, sql: string, params: unknown[], signal?: Abort
 }
 
 const CONFIRM_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.confirm($1::uuid) AS r`;
-const CANCEL_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.cancel($1::uuid) AS r`;
+const CANCEL_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.cancel($1::uuid, $2::text) AS r`;
 const GET_SQL = `SELECT ${reservationColumns("r")} FROM rsvp.reservations AS r WHERE r.id = $1::uuid`;
 const UPDATE_SQL = `SELECT f.out_kind, f.out_message, f.out_free, ${reservationColumns("r")}
   FROM rsvp.update($1::uuid, $2::text, $3::timestamptz, $4::timestamptz, $5::integer) AS f,
@@ -123,18 +127,25 @@ const UPDATE_SQL = `SELECT f.out_kind, f.out_message, f.out_free, ${reservationC
 /** Confirms a pending reservation; returns the row as it stands afterwards, if it exists. */
 export const confirm = (db: Queryable, id: string) => one(db, CONFIRM_SQL, [id]);
 
-/** Cancels a reservation (freeing its window); returns the row as it stands afterwards. */
-export const cancel = (db: Queryable, id: string) => one(db, CANCEL_SQL, [id]);
+/**
+ * Cancels a reservation with a reason ("" = none), freeing its window for whoever waits for
+ * it in the same transaction; returns the row as it stands afterwards.
+ */
+export const cancel = (db: Queryable, id: string, reason = "") => one(db, CANCEL_SQL, [id, reason]);
 
 const CANCEL_FOLLOWING_SQL = `SELECT ${reservationColumns("r")}
-  FROM rsvp.cancel_following($1::uuid, $2::text) AS r`;
+  FROM rsvp.cancel_following($1::uuid, $2::text, $3::text) AS r`;
 
 /**
  * Cancels a reservation and every live one of its group that starts at or after it, in one
  * transaction; `onlyOf` keeps the others to that owner's. Returns the reservation itself.
  */
-export const cancelFollowing = (db: Queryable, id: string, onlyOf: string | undefined) =>
-  one(db, CANCEL_FOLLOWING_SQL, [id, onlyOf ?? null]);
+export const cancelFollowing = (
+  db: Queryable,
+  id: string,
+  onlyOf: string | undefined,
+  reason = "",
+) => one(db, CANCEL_FOLLOWING_SQL, [id, onlyOf ?? null, reason]);
 
 /** Reads one reservation; `signal` cancels the read. */
 export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
@@ -143,10 +154,18 @@ export const get = (db: Queryable, id: string, signal?: AbortSignal) =>
 /**
  * The answer to an update: the row afterwards, or for a conflict the row in the way (and the
  * units `free` at the tightest instant); for a broken booking rule or quota, or a quantity
- * above the capacity ("invalid"), the row unchanged and `message` saying why.
+ * above the capacity ("invalid"), the row unchanged and `message` saying why; a waiting
+ * reservation ("waiting") keeps its window and units.
  */
 export interface UpdateOutcome {
-  readonly kind: "updated" | "unchanged" | "cancelled" | "conflict" | "rule" | "invalid";
+  readonly kind:
+    | "updated"
+    | "unchanged"
+    | "cancelled"
+    | "waiting"
+    | "conflict"
+    | "rule"
+    | "invalid";
   readonly reservation: Reservation;
   readonly message?: string | undefined;
   readonly free?: number | undefined;

@@ -23,6 +23,9 @@ interface ResourceRow {
   quota_max_reservations: number;
   quota_max_time_us: Nullable<Int>;
   quota_per_pool: boolean;
+  release_after_us: Nullable<Int>;
+  check_in_opens_us: Nullable<Int>;
+  approval: boolean;
   created_us: Int;
   updated_us: Int;
 }
@@ -47,6 +50,9 @@ const COLUMNS = (t: string) =>
     `${t}.quota_max_reservations`,
     `${us(`${t}.quota_max_time`)} AS quota_max_time_us`,
     `${t}.quota_per_pool`,
+    `${us(`${t}.release_after`)} AS release_after_us`,
+    `${us(`${t}.check_in_opens`)} AS check_in_opens_us`,
+    `${t}.approval`,
     `rsvp.to_micros(${t}.created_at) AS created_us`,
     `rsvp.to_micros(${t}.updated_at) AS updated_us`,
   ].join(", ");
@@ -74,9 +80,12 @@ function toResource(row: ResourceRow): Resource {
               maxTime: opt(row.quota_max_time_us),
               perPool: row.quota_per_pool,
             },
+      releaseAfter: opt(row.release_after_us),
+      checkInOpens: opt(row.check_in_opens_us),
     },
     note: row.note,
     capacity: row.capacity,
+    approval: row.approval,
     createdAt: BigInt(row.created_us),
     updatedAt: BigInt(row.updated_us),
   };
@@ -85,7 +94,8 @@ function toResource(row: ResourceRow): Resource {
 const interval = (n: number) => `($${n}::bigint * interval '1 microsecond')`;
 const PUT_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.put_resource($1, $2, $3, ${interval(4)},
   ${interval(5)}, ${interval(6)}, ${interval(7)}, ${interval(8)}, ${interval(9)}, $10, $11::integer,
-  $12::text, $13::integer, ${interval(14)}, $15::boolean) AS r`;
+  $12::text, $13::integer, ${interval(14)}, $15::boolean, ${interval(16)}, ${interval(17)},
+  $18::boolean) AS r`;
 const GET_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.resources AS r WHERE r.id = $1`;
 const LIST_SQL = `SELECT ${COLUMNS("r")} FROM rsvp.resources AS r
   WHERE ($1::text IS NULL OR r.pool = $1) AND r.id > $2 ORDER BY r.id LIMIT $3`;
@@ -117,6 +127,9 @@ export async function putResource(db: Queryable, spec: ResourceSpec): Promise<Re
       quota?.maxReservations ?? 0,
       micros(quota?.maxTime),
       quota?.perPool ?? false,
+      micros(rules.releaseAfter),
+      micros(rules.checkInOpens),
+      spec.approval ?? false,
     ]);
   } catch (err) {
     // rsvp.put_resource's refusal to drop the capacity below what is in use.

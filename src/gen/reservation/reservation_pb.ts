@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reservation/reservation.proto.
  */
 export const file_reservation_reservation: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24ihQMKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghncm91cF9pZBgLIAEoCRIQCghxdWFudGl0eRgMIAEoBSJ3Cg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJEgwKBHBvb2wYBCABKAkiQAoPUmVzZXJ2ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24inQEKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSEQoEbm90ZRgCIAEoCUgAiAEBEikKBXN0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHF1YW50aXR5GAUgASgFQgcKBV9ub3RlIj8KDlVwZGF0ZVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iHAoOQ29uZmlybVJlcXVlc3QSCgoCaWQYASABKAkiQAoPQ29uZmlybVJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24iLgoNQ2FuY2VsUmVxdWVzdBIKCgJpZBgBIAEoCRIRCglmb2xsb3dpbmcYAiABKAgiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24i2AEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEAoIZ3JvdXBfaWQYByABKAkiWAoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCRIRCglib29rbWFya3MYBCABKAgi3QEKDkxpc3RlblJlc3BvbnNlEi4KAm9wGAEgASgOMiIucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25VcGRhdGVUeXBlEi0KC3Jlc2VydmF0aW9uGAIgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SDgoGY3Vyc29yGAMgASgJEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoIcHJldmlvdXMYBSABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiKAAgoNRmlsdGVyUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkSEAoIZ3JvdXBfaWQYCSABKAkiaQoORmlsdGVyUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg4KBmN1cnNvchgDIAEoCSKDAQoKVGltZVdpbmRvdxIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZXNvdXJjZV9pZBgDIAEoCRIMCgRmcmVlGAQgASgFIswBChBBdmFpbGFibGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KDG1pbl9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRwb29sGAUgASgJEhAKCHF1YW50aXR5GAYgASgFIj0KEUF2YWlsYWJsZVJlc3BvbnNlEigKB3dpbmRvd3MYASADKAsyFy5yZXNlcnZhdGlvbi5UaW1lV2luZG93IpQCChNSZXNlcnZhdGlvbkNvbmZsaWN0EhMKC3Jlc291cmNlX2lkGAEgASgJEjMKD3JlcXVlc3RlZF9zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVxdWVzdGVkX2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOZXhpc3Rpbmdfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGV4aXN0aW5nX2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaXRlbRgGIAEoBRIMCgRmcmVlGAcgASgFIlMKEVJlc2VydmVBbGxSZXF1ZXN0EioKBWl0ZW1zGAEgAygLMhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgCIAEoCSJEChJSZXNlcnZlQWxsUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ikAEKFFJlc2VydmVTZXJpZXNSZXF1ZXN0EioKBWZpcnN0GAEgASgLMhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QSDQoFcnJ1bGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhYKDnNraXBfY29uZmxpY3RzGAQgASgIEhIKCnJlcXVlc3RfaWQYBSABKAkiegoVUmVzZXJ2ZVNlcmllc1Jlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEjEKB3NraXBwZWQYAiADKAsyIC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbkNvbmZsaWN0KrcBChFSZXNlcnZhdGlvblN0YXR1cxIeChpSRVNFUlZBVElPTl9TVEFUVVNfVU5LTk9XThAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19CTE9DS0VEEAMSIAocUkVTRVJWQVRJT05fU1RBVFVTX0NBTkNFTExFRBAEKs4BChVSZXNlcnZhdGlvblVwZGF0ZVR5cGUSIwofUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVU5LTk9XThAAEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0NSRUFURRABEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX1VQREFURRACEiIKHlJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0RFTEVURRADEiQKIFJFU0VSVkFUSU9OX1VQREFURV9UWVBFX0JPT0tNQVJLEAQymwYKElJlc2VydmF0aW9uU2VydmljZRJECgdyZXNlcnZlEhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QaHC5yZXNlcnZhdGlvbi5SZXNlcnZlUmVzcG9uc2USRAoHY29uZmlybRIbLnJlc2VydmF0aW9uLkNvbmZpcm1SZXF1ZXN0GhwucmVzZXJ2YXRpb24uQ29uZmlybVJlc3BvbnNlEkEKBnVwZGF0ZRIaLnJlc2VydmF0aW9uLlVwZGF0ZVJlcXVlc3QaGy5yZXNlcnZhdGlvbi5VcGRhdGVSZXNwb25zZRJBCgZjYW5jZWwSGi5yZXNlcnZhdGlvbi5DYW5jZWxSZXF1ZXN0GhsucmVzZXJ2YXRpb24uQ2FuY2VsUmVzcG9uc2USOAoDZ2V0EhcucmVzZXJ2YXRpb24uR2V0UmVxdWVzdBoYLnJlc2VydmF0aW9uLkdldFJlc3BvbnNlEj4KBXF1ZXJ5EhkucmVzZXJ2YXRpb24uUXVlcnlSZXF1ZXN0GhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24wARJDCgZsaXN0ZW4SGi5yZXNlcnZhdGlvbi5MaXN0ZW5SZXF1ZXN0GhsucmVzZXJ2YXRpb24uTGlzdGVuUmVzcG9uc2UwARJBCgZmaWx0ZXISGi5yZXNlcnZhdGlvbi5GaWx0ZXJSZXF1ZXN0GhsucmVzZXJ2YXRpb24uRmlsdGVyUmVzcG9uc2USSgoJYXZhaWxhYmxlEh0ucmVzZXJ2YXRpb24uQXZhaWxhYmxlUmVxdWVzdBoeLnJlc2VydmF0aW9uLkF2YWlsYWJsZVJlc3BvbnNlEk0KCnJlc2VydmVBbGwSHi5yZXNlcnZhdGlvbi5SZXNlcnZlQWxsUmVxdWVzdBofLnJlc2VydmF0aW9uLlJlc2VydmVBbGxSZXNwb25zZRJWCg1yZXNlcnZlU2VyaWVzEiEucmVzZXJ2YXRpb24uUmVzZXJ2ZVNlcmllc1JlcXVlc3QaIi5yZXNlcnZhdGlvbi5SZXNlcnZlU2VyaWVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZXNlcnZhdGlvbi9yZXNlcnZhdGlvbi5wcm90bxILcmVzZXJ2YXRpb24izwMKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoGc3RhdHVzGAMgASgOMh4ucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25TdGF0dXMSEwoLcmVzb3VyY2VfaWQYBCABKAkSKQoFc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghncm91cF9pZBgLIAEoCRIQCghxdWFudGl0eRgMIAEoBRIxCg1jaGVja2VkX2luX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1jYW5jZWxfcmVhc29uGA4gASgJIoUBCg5SZXNlcnZlUmVxdWVzdBItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEhQKDGhvbGRfc2Vjb25kcxgCIAEoDRISCgpyZXF1ZXN0X2lkGAMgASgJEgwKBHBvb2wYBCABKAkSDAoEd2FpdBgFIAEoCCJACg9SZXNlcnZlUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiKdAQoNVXBkYXRlUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRub3RlGAIgASgJSACIAQESKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcXVhbnRpdHkYBSABKAVCBwoFX25vdGUiPwoOVXBkYXRlUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIcCg5Db25maXJtUmVxdWVzdBIKCgJpZBgBIAEoCSJACg9Db25maXJtUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiI+Cg1DYW5jZWxSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCWZvbGxvd2luZxgCIAEoCBIOCgZyZWFzb24YAyABKAkiPwoOQ2FuY2VsUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiIYCgpHZXRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKC0dldFJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24i2AEKDFF1ZXJ5UmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEAoIZ3JvdXBfaWQYByABKAkiWAoNTGlzdGVuUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBmN1cnNvchgDIAEoCRIRCglib29rbWFya3MYBCABKAgi3QEKDkxpc3RlblJlc3BvbnNlEi4KAm9wGAEgASgOMiIucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb25VcGRhdGVUeXBlEi0KC3Jlc2VydmF0aW9uGAIgASgLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SDgoGY3Vyc29yGAMgASgJEjAKDGNvbW1pdHRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoIcHJldmlvdXMYBSABKAsyGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbiKAAgoNRmlsdGVyUmVxdWVzdBITCgtyZXNvdXJjZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uU3RhdHVzEikKBXN0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRlc2MYBiABKAgSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkSEAoIZ3JvdXBfaWQYCSABKAkiaQoORmlsdGVyUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg4KBmN1cnNvchgDIAEoCSKDAQoKVGltZVdpbmRvdxIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZXNvdXJjZV9pZBgDIAEoCRIMCgRmcmVlGAQgASgFIswBChBBdmFpbGFibGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KDG1pbl9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRwb29sGAUgASgJEhAKCHF1YW50aXR5GAYgASgFIj0KEUF2YWlsYWJsZVJlc3BvbnNlEigKB3dpbmRvd3MYASADKAsyFy5yZXNlcnZhdGlvbi5UaW1lV2luZG93IpQCChNSZXNlcnZhdGlvbkNvbmZsaWN0EhMKC3Jlc291cmNlX2lkGAEgASgJEjMKD3JlcXVlc3RlZF9zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVxdWVzdGVkX2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOZXhpc3Rpbmdfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGV4aXN0aW5nX2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaXRlbRgGIAEoBRIMCgRmcmVlGAcgASgFIhwKDkNoZWNrSW5SZXF1ZXN0EgoKAmlkGAEgASgJIkAKD0NoZWNrSW5SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uIlMKEVJlc2VydmVBbGxSZXF1ZXN0EioKBWl0ZW1zGAEgAygLMhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgCIAEoCSJEChJSZXNlcnZlQWxsUmVzcG9uc2USLgoMcmVzZXJ2YXRpb25zGAEgAygLMhgucmVzZXJ2YXRpb24uUmVzZXJ2YXRpb24ipQEKFFJlc2VydmVTZXJpZXNSZXF1ZXN0EioKBWZpcnN0GAEgASgLMhsucmVzZXJ2YXRpb24uUmVzZXJ2ZVJlcXVlc3QSDQoFcnJ1bGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhYKDnNraXBfY29uZmxpY3RzGAQgASgIEhIKCnJlcXVlc3RfaWQYBSABKAkSEwoLbWF4X3NraXBwZWQYBiABKAUiegoVUmVzZXJ2ZVNlcmllc1Jlc3BvbnNlEi4KDHJlc2VydmF0aW9ucxgBIAMoCzIYLnJlc2VydmF0aW9uLlJlc2VydmF0aW9uEjEKB3NraXBwZWQYAiADKAsyIC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbkNvbmZsaWN0KtcBChFSZXNlcnZhdGlvblN0YXR1cxIeChpSRVNFUlZBVElPTl9TVEFUVVNfVU5LTk9XThAAEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19QRU5ESU5HEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTkZJUk1FRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19CTE9DS0VEEAMSIAocUkVTRVJWQVRJT05fU1RBVFVTX0NBTkNFTExFRBAEEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19XQUlUSU5HEAUqzgEKFVJlc2VydmF0aW9uVXBkYXRlVHlwZRIjCh9SRVNFUlZBVElPTl9VUERBVEVfVFlQRV9VTktOT1dOEAASIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfQ1JFQVRFEAESIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfVVBEQVRFEAISIgoeUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfREVMRVRFEAMSJAogUkVTRVJWQVRJT05fVVBEQVRFX1RZUEVfQk9PS01BUksQBDLhBgoSUmVzZXJ2YXRpb25TZXJ2aWNlEkQKB3Jlc2VydmUSGy5yZXNlcnZhdGlvbi5SZXNlcnZlUmVxdWVzdBocLnJlc2VydmF0aW9uLlJlc2VydmVSZXNwb25zZRJECgdjb25maXJtEhsucmVzZXJ2YXRpb24uQ29uZmlybVJlcXVlc3QaHC5yZXNlcnZhdGlvbi5Db25maXJtUmVzcG9uc2USQQoGdXBkYXRlEhoucmVzZXJ2YXRpb24uVXBkYXRlUmVxdWVzdBobLnJlc2VydmF0aW9uLlVwZGF0ZVJlc3BvbnNlEkEKBmNhbmNlbBIaLnJlc2VydmF0aW9uLkNhbmNlbFJlcXVlc3QaGy5yZXNlcnZhdGlvbi5DYW5jZWxSZXNwb25zZRI4CgNnZXQSFy5yZXNlcnZhdGlvbi5HZXRSZXF1ZXN0GhgucmVzZXJ2YXRpb24uR2V0UmVzcG9uc2USPgoFcXVlcnkSGS5yZXNlcnZhdGlvbi5RdWVyeVJlcXVlc3QaGC5yZXNlcnZhdGlvbi5SZXNlcnZhdGlvbjABEkMKBmxpc3RlbhIaLnJlc2VydmF0aW9uLkxpc3RlblJlcXVlc3QaGy5yZXNlcnZhdGlvbi5MaXN0ZW5SZXNwb25zZTABEkEKBmZpbHRlchIaLnJlc2VydmF0aW9uLkZpbHRlclJlcXVlc3QaGy5yZXNlcnZhdGlvbi5GaWx0ZXJSZXNwb25zZRJKCglhdmFpbGFibGUSHS5yZXNlcnZhdGlvbi5BdmFpbGFibGVSZXF1ZXN0Gh4ucmVzZXJ2YXRpb24uQXZhaWxhYmxlUmVzcG9uc2USTQoKcmVzZXJ2ZUFsbBIeLnJlc2VydmF0aW9uLlJlc2VydmVBbGxSZXF1ZXN0Gh8ucmVzZXJ2YXRpb24uUmVzZXJ2ZUFsbFJlc3BvbnNlElYKDXJlc2VydmVTZXJpZXMSIS5yZXNlcnZhdGlvbi5SZXNlcnZlU2VyaWVzUmVxdWVzdBoiLnJlc2VydmF0aW9uLlJlc2VydmVTZXJpZXNSZXNwb25zZRJECgdjaGVja0luEhsucmVzZXJ2YXRpb24uQ2hlY2tJblJlcXVlc3QaHC5yZXNlcnZhdGlvbi5DaGVja0luUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message reservation.Reservation
@@ -97,6 +97,21 @@ export type Reservation = Message<"reservation.Reservation"> & {
    * @generated from field: int32 quantity = 12;
    */
   quantity: number;
+
+  /**
+   * When its owner checked in (set once); unset until then.
+   *
+   * @generated from field: google.protobuf.Timestamp checked_in_at = 13;
+   */
+  checkedInAt?: Timestamp | undefined;
+
+  /**
+   * Why it was cancelled: the canceller's reason, or "no-show" / "wait expired" when the
+   * service released it.
+   *
+   * @generated from field: string cancel_reason = 14;
+   */
+  cancelReason: string;
 };
 
 /**
@@ -137,6 +152,14 @@ export type ReserveRequest = Message<"reservation.ReserveRequest"> & {
    * @generated from field: string pool = 4;
    */
   pool: string;
+
+  /**
+   * When the window is taken (a clash, or a counted resource full): answer with a WAITING
+   * reservation, promoted when the window frees, instead of ALREADY_EXISTS. Not with a pool.
+   *
+   * @generated from field: bool wait = 5;
+   */
+  wait: boolean;
 };
 
 /**
@@ -275,6 +298,13 @@ export type CancelRequest = Message<"reservation.CancelRequest"> & {
    * @generated from field: bool following = 2;
    */
   following: boolean;
+
+  /**
+   * Stored as the reservation's cancel_reason; at most 500 characters.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
 };
 
 /**
@@ -731,6 +761,40 @@ export const ReservationConflictSchema: GenMessage<ReservationConflict> = /*@__P
   messageDesc(file_reservation_reservation, 19);
 
 /**
+ * @generated from message reservation.CheckInRequest
+ */
+export type CheckInRequest = Message<"reservation.CheckInRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message reservation.CheckInRequest.
+ * Use `create(CheckInRequestSchema)` to create a new message.
+ */
+export const CheckInRequestSchema: GenMessage<CheckInRequest> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 20);
+
+/**
+ * @generated from message reservation.CheckInResponse
+ */
+export type CheckInResponse = Message<"reservation.CheckInResponse"> & {
+  /**
+   * @generated from field: reservation.Reservation reservation = 1;
+   */
+  reservation?: Reservation | undefined;
+};
+
+/**
+ * Describes the message reservation.CheckInResponse.
+ * Use `create(CheckInResponseSchema)` to create a new message.
+ */
+export const CheckInResponseSchema: GenMessage<CheckInResponse> = /*@__PURE__*/
+  messageDesc(file_reservation_reservation, 21);
+
+/**
  * Reserves every item or none.
  *
  * @generated from message reservation.ReserveAllRequest
@@ -757,7 +821,7 @@ export type ReserveAllRequest = Message<"reservation.ReserveAllRequest"> & {
  * Use `create(ReserveAllRequestSchema)` to create a new message.
  */
 export const ReserveAllRequestSchema: GenMessage<ReserveAllRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_reservation, 20);
+  messageDesc(file_reservation_reservation, 22);
 
 /**
  * @generated from message reservation.ReserveAllResponse
@@ -776,7 +840,7 @@ export type ReserveAllResponse = Message<"reservation.ReserveAllResponse"> & {
  * Use `create(ReserveAllResponseSchema)` to create a new message.
  */
 export const ReserveAllResponseSchema: GenMessage<ReserveAllResponse> = /*@__PURE__*/
-  messageDesc(file_reservation_reservation, 21);
+  messageDesc(file_reservation_reservation, 23);
 
 /**
  * A recurring series: the first occurrence repeated by an RRULE, every occurrence keeping its
@@ -818,6 +882,14 @@ export type ReserveSeriesRequest = Message<"reservation.ReserveSeriesRequest"> &
    * @generated from field: string request_id = 5;
    */
   requestId: string;
+
+  /**
+   * With skip_conflicts: when more than this many occurrences clash, book nothing
+   * (ALREADY_EXISTS with every clash); 0 = no limit.
+   *
+   * @generated from field: int32 max_skipped = 6;
+   */
+  maxSkipped: number;
 };
 
 /**
@@ -825,7 +897,7 @@ export type ReserveSeriesRequest = Message<"reservation.ReserveSeriesRequest"> &
  * Use `create(ReserveSeriesRequestSchema)` to create a new message.
  */
 export const ReserveSeriesRequestSchema: GenMessage<ReserveSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_reservation_reservation, 22);
+  messageDesc(file_reservation_reservation, 24);
 
 /**
  * @generated from message reservation.ReserveSeriesResponse
@@ -851,7 +923,7 @@ export type ReserveSeriesResponse = Message<"reservation.ReserveSeriesResponse">
  * Use `create(ReserveSeriesResponseSchema)` to create a new message.
  */
 export const ReserveSeriesResponseSchema: GenMessage<ReserveSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_reservation_reservation, 23);
+  messageDesc(file_reservation_reservation, 25);
 
 /**
  * @generated from enum reservation.ReservationStatus
@@ -885,6 +957,14 @@ export enum ReservationStatus {
    * @generated from enum value: RESERVATION_STATUS_CANCELLED = 4;
    */
   CANCELLED = 4,
+
+  /**
+   * On the waitlist: occupies nothing until a window frees for it, then is promoted (an
+   * UPDATE) to the status it asked for. Left out of query and filter unless asked for.
+   *
+   * @generated from enum value: RESERVATION_STATUS_WAITING = 5;
+   */
+  WAITING = 5,
 }
 
 /**
@@ -1034,6 +1114,16 @@ export const ReservationService: GenService<{
     methodKind: "unary";
     input: typeof ReserveSeriesRequestSchema;
     output: typeof ReserveSeriesResponseSchema;
+  },
+  /**
+   * The owner shows up: sets checked_in_at, from start - check_in_opens until the end.
+   *
+   * @generated from rpc reservation.ReservationService.checkIn
+   */
+  checkIn: {
+    methodKind: "unary";
+    input: typeof CheckInRequestSchema;
+    output: typeof CheckInResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reservation_reservation, 0);

@@ -9,7 +9,7 @@ export const REFRESH_SECONDS = 15 * 60;
 const PRODUCT = { company: "rsvp", product: "rsvp", language: "EN" } as const;
 
 // Holds are pending reservations: tentative until confirmed. A blocked window is as firm as a booking.
-const STATUS: Record<Exclude<Status, "cancelled">, ICalEventStatus> = {
+const STATUS: Record<Exclude<Status, "cancelled" | "waiting">, ICalEventStatus> = {
   pending: ICalEventStatus.TENTATIVE,
   confirmed: ICalEventStatus.CONFIRMED,
   blocked: ICalEventStatus.CONFIRMED,
@@ -43,7 +43,8 @@ const terminated = (text: string) => (text.endsWith("\r\n") ? text : `${text}\r\
 export function renderFeed(name: string, events: readonly FeedEvent[]): string {
   const cal = calendar(name);
   for (const { reservation: r, revision, visible } of events) {
-    if (r.status === "cancelled") continue;
+    // Neither occupies anything (the feed's query leaves both out).
+    if (r.status === "cancelled" || r.status === "waiting") continue;
     cal.createEvent({
       id: r.id,
       start: toDate(r.start),

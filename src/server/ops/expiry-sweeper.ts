@@ -1,18 +1,22 @@
 import type { Queryable } from "../../db/engine/db.js";
 import { releaseExpiredHolds, resourcesWithExpiredHolds } from "../../db/store/holds.js";
+import { releaseLapses, resourcesWithLapses } from "../../db/store/lapses.js";
 import { pruneRequestKeys } from "../../db/store/request-keys.js";
 import type { Logger } from "../logger.js";
 
 /** Options of {@link startExpirySweeper}. */
 export interface ExpirySweeperOptions {
   readonly log: Logger;
-  /** How often to look for expired holds; release is this prompt. */
+  /** How often to look for expired holds, no-shows and waits; release is this prompt. */
   readonly intervalMs: number;
 }
 
 /**
  * Expires what has a lifetime: releases expired holds (status → cancelled, a DELETE on listen)
- * a moment after they pass, and, hourly, forgets idempotency keys past their retention.
+ * a moment after they pass, releases no-shows (cancel_reason "no-show") at start +
+ * release_after, cancels waits whose start has come ("wait expired"), each handing the freed
+ * room to whoever waits in the same transaction, and, hourly, forgets idempotency keys past
+ * their retention.
  * Every server process runs one; they share the work safely, since each release takes the
  * resource's lock and only cancels what is still pending and expired. The reserve path does
  * not wait for this: it releases expired holds in its way itself.
@@ -29,11 +33,19 @@ export function startExpirySweeper(db: Queryable, opts: ExpirySweeperOptions) {
         for (const resourceId of resources) await releaseExpiredHolds(db, resourceId);
         if (resources.length < 200) break;
       }
+      for (;;) {
+        const resources = await resourcesWithLapses(db, 200);
+        for (const resourceId of resources) await releaseLapses(db, resourceId);
+        if (resources.length < 200) break;
+      }
       // Idempotency keys: hourly is plenty.
       if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0)
         while ((await pruneRequestKeys(db, 5000)) === 5000);
     } catch (err) {
-      opts.log.warn({ err }, "expiring holds or idempotency keys failed; will retry");
+      opts.log.warn(
+        { err },
+        "expiring holds, no-shows, waits or idempotency keys failed; will retry",
+      );
     } finally {
       running = false;
     }

@@ -15,15 +15,23 @@ import {
 } from "../../domain/errors.js";
 import type { Reservation } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
-import { parseId, parseNote, parseQuantity, parseWindow } from "../../domain/validate.js";
+import {
+  parseCancelReason,
+  parseId,
+  parseNote,
+  parseQuantity,
+  parseWindow,
+} from "../../domain/validate.js";
 import type { ReservationService } from "../../gen/reservation/reservation_pb.js";
 import { reservationToProto, timestampToMicros } from "../../protocol/convert.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
 import { DEFAULT_LIMITS, type Limits } from "../limits.js";
 import { sendHeaders } from "../transport/send-headers.js";
+import { assertMayConfirm, underApproval } from "./approval.js";
 import { createAvailableHandler } from "./available-handler.js";
 import { deadlineOf } from "./deadline.js";
 import { callerFilter, createFilterHandler } from "./filter-handler.js";
+import { createLifecycleHandlers } from "./lifecycle-handlers.js";
 import { CURSOR_HEADER, createListenHandler } from "./listen-handler.js";
 import {
   createGroupHandlers,
@@ -54,8 +62,13 @@ function found(id: string, r: Reservation | undefined): Reservation {
   return r;
 }
 
-/** The FAILED_PRECONDITION for acting on a reservation that is no longer live. */
+/** The FAILED_PRECONDITION for acting on a reservation that is not (or no longer) live. */
 function notLive(r: Reservation, action: string) {
+  if (r.status === "waiting") {
+    return failedPrecondition(
+      `reservation ${r.id} is waiting and cannot be ${action}: cancel it and wait again`,
+    );
+  }
   const expired = r.expiresAt !== undefined && r.expiresAt <= r.updatedAt;
   return failedPrecondition(
     expired
@@ -83,9 +96,16 @@ export function createReservationService(
     if (actsOnAnyone(caller)) return;
     assertMayActOn(caller, id, found(id, await reservations.get(db, id)).userId);
   };
+  const lifecycle = createLifecycleHandlers(db, mayActOn);
   return {
     async reserve(req, ctx) {
-      const input = parseReserveRequest(req, callerOf(ctx));
+      const caller = callerOf(ctx);
+      const [input] = await underApproval(db, caller, [parseReserveRequest(req, caller)]);
+      if (!input) throw new Error("underApproval dropped the request");
+      if (req.wait) {
+        const { pool, ...waiting } = input;
+        return lifecycle.reserveWaiting(waiting, pool, ctx);
+      }
       // The call's signal: a caller that gave up before its request left is never sent.
       const outcome = await batcher.reserve(input, ctx.signal, deadlineOf(ctx));
       if (input.pool !== undefined) {
@@ -120,7 +140,7 @@ export function createReservationService(
 
     async confirm(req, ctx) {
       const id = parseId(req.id);
-      await mayActOn(ctx, id);
+      await assertMayConfirm(db, callerOf(ctx), id);
       const r = found(id, await reservations.confirm(db, id));
       if (r.status !== "confirmed") throw notLive(r, "confirmed");
       return { reservation: reservationToProto(r) };
@@ -143,6 +163,7 @@ export function createReservationService(
       const outcome = await reservations.update(db, id, { note, window, quantity });
       if (!outcome) throw notFound(`reservation ${id} not found`);
       if (outcome.kind === "cancelled") throw notLive(outcome.reservation, "updated");
+      if (outcome.kind === "waiting") throw notLive(outcome.reservation, "rescheduled");
       if (outcome.kind === "rule") throw failedPrecondition(outcome.message ?? "a booking rule");
       if (outcome.kind === "invalid") throw invalidArgument(outcome.message ?? "quantity");
       if (outcome.kind === "conflict") {
@@ -160,14 +181,16 @@ export function createReservationService(
 
     async cancel(req, ctx) {
       const id = parseId(req.id);
+      const reason = parseCancelReason(req.reason);
       await mayActOn(ctx, id);
       if (!req.following) {
-        return { reservation: reservationToProto(found(id, await reservations.cancel(db, id))) };
+        const r = await reservations.cancel(db, id, reason);
+        return { reservation: reservationToProto(found(id, r)) };
       }
       // A user's cascade stays within its own reservations of the group.
       const caller = callerOf(ctx);
       const onlyOf = actsOnAnyone(caller) ? undefined : caller?.sub;
-      const r = await reservations.cancelFollowing(db, id, onlyOf);
+      const r = await reservations.cancelFollowing(db, id, onlyOf, reason);
       return { reservation: reservationToProto(found(id, r)) };
     },
 
@@ -198,6 +221,7 @@ export function createReservationService(
       }
     },
 
+    checkIn: lifecycle.checkIn,
     reserveAll: groups.reserveAll,
     reserveSeries: groups.reserveSeries,
     listen: createListenHandler({

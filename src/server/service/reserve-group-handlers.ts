@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import { callerOf, type Principal } from "../../auth/caller.js";
 import { assertMayCreate, ownerOfNew } from "../../auth/policy.js";
-import type { Queryable } from "../../db/engine/db.js";
+import type { Db, Queryable } from "../../db/engine/db.js";
 import {
   type GroupItem,
   type GroupOutcome,
@@ -42,6 +42,7 @@ import {
   statusFromProto,
   timestampToMicros,
 } from "../../protocol/convert.js";
+import { underApproval } from "./approval.js";
 import { deadlineOf } from "./deadline.js";
 
 /** Most items in one reserveAll. */
@@ -141,11 +142,7 @@ export function groupResult(
     case "empty":
       throw notFound(`${at(outcome.item)}pool ${quote(outcome.pool)} has no resources`);
     case "conflict":
-      throw new RsvpError(
-        Code.AlreadyExists,
-        outcome.clashes.map((c) => `${at(c.item)}${clashText(items, c)}`).join("; "),
-        outcome.clashes.map((c) => clashInfo(items, c, group)),
-      );
+      throw clashError(items, outcome.clashes, group);
   }
 }
 
@@ -183,16 +180,47 @@ export function poolReserved(
   return made;
 }
 
+/** ALREADY_EXISTS naming every clash, each in the details; `lead` opens the message. */
+function clashError(items: readonly GroupItem[], clashes: ItemClash[], group: boolean, lead = "") {
+  const at = (item: number) => (group ? `item ${item}: ` : "");
+  return new RsvpError(
+    Code.AlreadyExists,
+    lead + clashes.map((c) => `${at(c.item)}${clashText(items, c)}`).join("; "),
+    clashes.map((c) => clashInfo(items, c, group)),
+  );
+}
+
+/** Rolls back a series that skipped more occurrences than it allows. */
+class TooManySkipped extends Error {
+  constructor(readonly skipped: ItemClash[]) {
+    super("too many occurrences skipped");
+  }
+}
+
+/** `max_skipped` of a series: 0 = no limit; only with skip_conflicts, never negative. */
+function parseMaxSkipped(maxSkipped: number, skipConflicts: boolean): number {
+  if (maxSkipped < 0) throw invalidArgument("max_skipped must not be negative");
+  if (maxSkipped > 0 && !skipConflicts) {
+    throw invalidArgument("max_skipped applies only with skip_conflicts");
+  }
+  return maxSkipped;
+}
+
 /** `reserveAll` and `reserveSeries`. */
-export function createGroupHandlers(db: Queryable) {
+export function createGroupHandlers(db: Db) {
   return {
     async reserveSeries(req: ReserveSeriesRequest, ctx: HandlerContext) {
       if (!req.first) throw invalidArgument("first is required");
+      if (req.first.wait) throw invalidArgument("a series cannot wait: set first.wait false");
       if (req.first.requestId !== "") {
         throw invalidArgument("first.request_id must be empty: set the series' request_id");
       }
-      const { requestId: _none, ...first } = parseReserveRequest(req.first, callerOf(ctx));
+      const caller = callerOf(ctx);
+      const [parsed] = await underApproval(db, caller, [parseReserveRequest(req.first, caller)]);
+      if (!parsed) throw new Error("underApproval dropped the first occurrence");
+      const { requestId: _none, ...first } = parsed;
       if (first.pool !== undefined) throw invalidArgument("a series cannot be booked on a pool");
+      const maxSkipped = parseMaxSkipped(req.maxSkipped, req.skipConflicts);
       const zone =
         req.timeZone !== ""
           ? parseTimeZone("time_zone", req.timeZone)
@@ -203,14 +231,38 @@ export function createGroupHandlers(db: Queryable) {
         end: parseTime("occurrence end", w.end),
       }));
       const requestId = parseRequestId(req.requestId);
-      const outcome = await reserveGroup(db, items, {
-        groupId: randomUUID(),
-        userId: first.userId,
-        requestId,
-        skipConflicts: req.skipConflicts,
-        signal: ctx.signal,
-        deadline: deadlineOf(ctx),
-      });
+      const book = (q: Queryable) =>
+        reserveGroup(q, items, {
+          groupId: randomUUID(),
+          userId: first.userId,
+          requestId,
+          skipConflicts: req.skipConflicts,
+          maxSkipped,
+          signal: ctx.signal,
+          deadline: deadlineOf(ctx),
+        });
+      let outcome: GroupOutcome;
+      if (maxSkipped === 0) outcome = await book(db);
+      else {
+        // Booked and counted in one transaction, rolled back past the threshold.
+        try {
+          outcome = await db.transaction(async (tx) => {
+            const booked = await book(tx);
+            if (booked.kind === "created" && booked.skipped.length > maxSkipped) {
+              throw new TooManySkipped(booked.skipped);
+            }
+            return booked;
+          });
+        } catch (err) {
+          if (!(err instanceof TooManySkipped)) throw err;
+          throw clashError(
+            items,
+            err.skipped,
+            true,
+            `${err.skipped.length} occurrences clash, more than max_skipped ${maxSkipped}: nothing was booked; `,
+          );
+        }
+      }
       const { reservations, skipped } = groupResult(items, outcome, requestId, true);
       return {
         reservations: reservations.map(reservationToProto),
@@ -223,12 +275,14 @@ export function createGroupHandlers(db: Queryable) {
         throw invalidArgument(`items must hold 1 to ${MAX_GROUP_ITEMS} reservations`);
       }
       const caller = callerOf(ctx);
-      const items = req.items.map((it, i) => {
+      const parsed = req.items.map((it, i) => {
         if (it.requestId !== "") {
           throw invalidArgument(`items[${i}].request_id must be empty: set the group's request_id`);
         }
+        if (it.wait) throw invalidArgument(`items[${i}].wait: a group cannot wait`);
         return parseReserveRequest(it, caller);
       });
+      const items = await underApproval(db, caller, parsed);
       const requestId = parseRequestId(req.requestId);
       const outcome = await reserveGroup(db, items, {
         groupId: randomUUID(),
