@@ -16,7 +16,7 @@ import { type Change, comparePositions } from "../../domain/change.js";
 import { RsvpError } from "../../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { CursorCodec } from "../service/cursor-codec.js";
-import { type ResolvedAddress, resolvePublic } from "./address-guard.js";
+import type { ResolvedAddress } from "./address-guard.js";
 import { PinnedAgent } from "./pinned-agent.js";
 import { sendWebhook } from "./send-webhook.js";
 import { messageId, webhookBody } from "./webhook-payload.js";
@@ -33,11 +33,8 @@ export interface WebhookWorkerDeps {
   readonly cursors: () => Promise<CursorCodec>;
   /** Called after every attempt. */
   readonly onAttempt?: (outcome: DeliveryOutcome) => void;
-  /**
-   * Resolves and checks a webhook's host before each delivery (default: DNS, refusing private
-   * addresses unless `settings.allowPrivate`); a refusal is an RsvpError.
-   */
-  readonly resolve?: (hostname: string) => Promise<ResolvedAddress>;
+  /** Resolves and checks a webhook's host before each delivery; a refusal is an RsvpError. */
+  readonly resolve: (hostname: string) => Promise<ResolvedAddress>;
 }
 
 /** The webhook deliveries of one server process. */
@@ -80,8 +77,7 @@ const micros = () => BigInt(Date.now()) * 1000n;
  */
 export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<WebhookWorker> {
   const { db, log, settings } = deps;
-  const resolve =
-    deps.resolve ?? ((hostname: string) => resolvePublic(hostname, settings.allowPrivate));
+  const { resolve } = deps;
   const owner = `${hostname()}/${process.pid}/${randomUUID()}`;
   const runners = new Map<string, Runner>();
   // Ends waits at once on close; `cut` abandons deliveries in flight (the grace is over).
