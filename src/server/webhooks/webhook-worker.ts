@@ -39,7 +39,7 @@ export interface WebhookWorkerDeps {
 
 /** The webhook deliveries of one server process. */
 export interface WebhookWorker {
-  /** Looks for webhooks to take on now, and has those it delivers read again (after a Put). */
+  /** Looks for webhooks to take on now, and has those it delivers read again (after a Put or Delete). */
   wake(): void;
   /** Per webhook this process delivers: seconds from the commit of the oldest undelivered change. */
   lagSeconds(): Map<string, number>;
@@ -59,10 +59,10 @@ const LEASE_MARGIN_MS = 2000;
 /**
  * The stored position is moved after this many deliveries answered 2xx, or once the oldest
  * not yet stored is this old, and always when the backlog is through, before a retry and at a
- * clean stop. A process that dies sends at most this many changes again (each with its
+ * clean stop. A process that dies sends at most this many changes again (each with the same
  * `webhook-id`), besides the one it was delivering.
  */
-export const STORE_EVERY = 50;
+const STORE_EVERY = 50;
 const STORE_AFTER_MS = 100;
 
 const micros = () => BigInt(Date.now()) * 1000n;
@@ -76,8 +76,7 @@ const micros = () => BigInt(Date.now()) * 1000n;
  * for `disableAfterMs`, or answered 410 Gone, disables the webhook.
  */
 export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<WebhookWorker> {
-  const { db, log, settings } = deps;
-  const { resolve } = deps;
+  const { db, log, settings, resolve } = deps;
   const owner = `${hostname()}/${process.pid}/${randomUUID()}`;
   const runners = new Map<string, Runner>();
   // Ends waits at once on close; `cut` abandons deliveries in flight (the grace is over).
@@ -90,7 +89,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
 
   interface Runner {
     wake(): void;
-    /** The webhook was put: its URL, secret or filters may have changed. */
+    /** The webhook was put or deleted: read it again before its next delivery. */
     refresh(): void;
     lagMs(): number;
     done: Promise<void>;
@@ -174,7 +173,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
     woken(): Promise<void>;
     rearm(): void;
     pending(since: bigint | undefined): void;
-    /** Whether the webhook was put since last asked. */
+    /** Whether the webhook was put or deleted since last asked. */
     stale(): boolean;
   }
 
