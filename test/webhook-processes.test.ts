@@ -100,6 +100,36 @@ describe("webhooks across server restarts and processes", () => {
     }
   });
 
+  it("stores the position at a clean stop: a restart sends nothing again", async () => {
+    for (const { name, target, drop } of await durableTargets()) {
+      cleanups.push(drop);
+      // Slow answers: the stop comes mid-backlog, with a delivery in flight.
+      const receiver = await startReceiver();
+      cleanups.push(() => receiver.close());
+      receiver.delayMs = 200;
+      const first = await serve(target);
+      await first.hooks.putWebhook({ webhook: { id: "h-clean", url: receiver.url } });
+      const ids = await reserveMany(first, "clean", 40);
+      await eventually(() => receiver.attempts.length >= 3, `${name}: deliveries under way`);
+      await first.close();
+      receiver.delayMs = 0;
+      const sent = receiver.attempts.length;
+      assert.ok(sent < 40, `${name}: stopped mid-backlog (${sent} sent)`);
+      const second = await serve(target);
+      cleanups.push(() => second.close());
+      await eventually(
+        () => receiver.delivered().length >= 40,
+        `${name}: the backlog delivered after the restart`,
+      );
+      const more = await reserveMany(second, "clean-more", 1);
+      await eventually(() => receiver.delivered().length >= 41, `${name}: one more`);
+      assert.deepEqual(receiver.delivered().map(reservationId), [...ids, ...more], name);
+      assert.equal(new Set(receiver.attempts.map((d) => d.id)).size, 41, `${name}: none twice`);
+      assert.equal(receiver.attempts.length, 41, `${name}: each sent once`);
+      await second.close();
+    }
+  });
+
   // Two processes need a database both reach: a Postgres server.
   for (const pg of postgresBackends) {
     it("two server processes deliver each change once, in order, one at a time", async () => {

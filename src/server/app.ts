@@ -41,6 +41,7 @@ import { addService } from "./transport/grpc-transport.js";
 import type { HttpRoute } from "./transport/http-route.js";
 import { createHttpServer } from "./transport/http-server.js";
 import { webStatic } from "./transport/web-static.js";
+import { type ResolvedAddress, resolvePublic } from "./webhooks/address-guard.js";
 import { webhookMetrics } from "./webhooks/webhook-metrics.js";
 import { createWebhookService } from "./webhooks/webhook-service.js";
 import { WEBHOOK_DEFAULTS } from "./webhooks/webhook-settings.js";
@@ -57,6 +58,8 @@ export interface AppOptions {
   readonly sweepIntervalMs?: number;
   /** How often the embedded database's tables are checked for ANALYZE/VACUUM (default 60 s). */
   readonly maintenanceIntervalMs?: number;
+  /** How a webhook's host is resolved and checked, at Put and before each delivery (default: DNS and the private-address check). */
+  readonly resolveWebhookHost?: (hostname: string) => Promise<ResolvedAddress>;
 }
 
 /** A running service. */
@@ -145,6 +148,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let closing = false;
   const webhookSettings = { ...WEBHOOK_DEFAULTS, ...config.webhooks };
   let webhookWorker: WebhookWorker | undefined;
+  const resolveWebhookHost =
+    opts.resolveWebhookHost ??
+    ((hostname: string) => resolvePublic(hostname, webhookSettings.allowPrivate));
   const services = servedServices(
     config,
     {
@@ -156,8 +162,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     metrics,
     createWebhookService({
       db,
-      allowPrivate: webhookSettings.allowPrivate,
-      onPut: () => webhookWorker?.wake(),
+      resolve: resolveWebhookHost,
+      onChange: () => webhookWorker?.wake(),
     }),
   );
   // grpc.health.v1: load balancers and orchestrators ask it whether to send traffic.
@@ -203,6 +209,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       settings: webhookSettings,
       cursors: createSecrets(db).cursors,
       onAttempt: deliveries.attempted,
+      resolve: resolveWebhookHost,
     });
     deliveries.track(webhookWorker);
     for (const { service, impl } of grpcServices) {
@@ -256,7 +263,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         http.close(),
         health.close(),
         feed.close(),
-        webhookWorker?.close(),
+        webhookWorker?.close(graceOver.signal),
       ]).then(() => false);
       if (await Promise.race([drained, expired])) {
         log.warn("grace period over: cutting the calls still running");

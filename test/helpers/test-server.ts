@@ -7,7 +7,7 @@ import {
   type RsvpClient,
 } from "../../src/client/grpc-client.js";
 import type { DatabaseTarget } from "../../src/db/engine/open.js";
-import { type App, startApp } from "../../src/server/app.js";
+import { type App, type AppOptions, startApp } from "../../src/server/app.js";
 import type { ChangeFeedOptions } from "../../src/server/feed/change-feed.js";
 import type { Limits } from "../../src/server/limits.js";
 import { createLogger } from "../../src/server/logger.js";
@@ -46,6 +46,8 @@ export interface TestAppOptions {
   readonly bookmarkSeconds?: number;
   /** Webhook delivery settings. */
   readonly webhooks?: Partial<WebhookSettings>;
+  /** How webhook hosts are resolved and checked (default: DNS and the private-address check). */
+  readonly resolveWebhookHost?: AppOptions["resolveWebhookHost"];
 }
 
 async function serve(
@@ -71,6 +73,7 @@ async function serve(
     graceMs: 2000,
     sweepIntervalMs: extra.sweepIntervalMs ?? 100,
     maintenanceIntervalMs: extra.maintenanceIntervalMs,
+    ...(extra.resolveWebhookHost ? { resolveWebhookHost: extra.resolveWebhookHost } : {}),
   });
   const creds = extra.tls ? credentials.createSsl(extra.tls.cert) : undefined;
   const client = createRsvpClient(app.grpcAddress, creds);

@@ -15,7 +15,7 @@ import {
 } from "../../gen/reservation/webhook_pb.js";
 import { microsToTimestamp } from "../../protocol/convert.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../service/page-token.js";
-import { resolvePublic } from "./address-guard.js";
+import type { ResolvedAddress } from "./address-guard.js";
 
 /** A webhook as its wire message; the secret only when `withSecret`. */
 function toProto(w: Webhook, withSecret: boolean): WebhookMessage {
@@ -44,9 +44,10 @@ const encodeToken = (last: string) => Buffer.from(last).toString("base64url");
 /** What the webhook service needs. */
 export interface WebhookServiceDeps {
   readonly db: Queryable;
-  readonly allowPrivate: boolean;
-  /** Tells this process's deliveries that a webhook was put. */
-  readonly onPut: () => void;
+  /** Resolves and checks a webhook's host (refusing private addresses unless allowed). */
+  readonly resolve: (hostname: string) => Promise<ResolvedAddress>;
+  /** Tells this process's deliveries that a webhook was put or deleted. */
+  readonly onChange: () => void;
 }
 
 /** WebhookService: admins only (everyone while authentication is off). */
@@ -59,7 +60,7 @@ export function createWebhookService(deps: WebhookServiceDeps): ServiceImpl<type
       if (!w) throw invalidArgument("webhook is required");
       const spec = parseWebhookSpec(w);
       // Checked here for a clear answer, and again before every delivery (names move).
-      await resolvePublic(new URL(spec.url).hostname, deps.allowPrivate);
+      await deps.resolve(new URL(spec.url).hostname);
       const generated = `whsec_${randomBytes(32).toString("base64")}`;
       const { webhook, created } = await store.putWebhook(
         db,
@@ -67,7 +68,7 @@ export function createWebhookService(deps: WebhookServiceDeps): ServiceImpl<type
         generated,
         await feedHorizon(db),
       );
-      deps.onPut();
+      deps.onChange();
       return toProto(webhook, created && spec.secret === undefined);
     },
 
@@ -99,6 +100,7 @@ export function createWebhookService(deps: WebhookServiceDeps): ServiceImpl<type
       if (!(await store.deleteWebhook(db, id))) {
         throw notFound(`webhook ${JSON.stringify(id)} does not exist`);
       }
+      deps.onChange();
       return {};
     },
   };
