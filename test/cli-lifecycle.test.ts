@@ -105,6 +105,108 @@ for (const backend of backends) {
       },
     );
 
+    it(
+      "reserve --repeat --skip-conflicts --max-skipped books nothing past the limit",
+      LIMIT,
+      async () => {
+        const admin = await as("root", "admin");
+        const taken = await admin(
+          "reserve",
+          "-r",
+          "lab",
+          "-u",
+          "ann",
+          "--start",
+          "2030-05-07T09:00:00Z",
+          "--end",
+          "2030-05-07T10:00:00Z",
+        );
+        assert.equal(taken.code, 0, taken.stderr);
+        const series = (max: string) =>
+          admin(
+            "reserve",
+            "-r",
+            "lab",
+            "-u",
+            "bob",
+            "--start",
+            "2030-05-06T09:00:00Z",
+            "--end",
+            "2030-05-06T10:00:00Z",
+            "--repeat",
+            "FREQ=DAILY;COUNT=3",
+            "--skip-conflicts",
+            "--max-skipped",
+            max,
+            "--json",
+          );
+        const refused = await series("0");
+        assert.equal(refused.code, 0, "0 is no limit: the free occurrences are booked");
+        assert.equal(refused.stdout.trim().split("\n").length, 2);
+        assert.match(refused.stderr, /skipped occurrence 1/);
+        const cancelAll = await admin(
+          "query",
+          "-r",
+          "lab",
+          "-u",
+          "bob",
+          "-o",
+          "id",
+          "--start",
+          "2030-05-06T00:00:00Z",
+          "--end",
+          "2030-05-09T00:00:00Z",
+        );
+        for (const id of cancelAll.stdout.trim().split("\n")) await admin("cancel", id);
+        const taken2 = await admin(
+          "reserve",
+          "-r",
+          "lab",
+          "-u",
+          "ann",
+          "--start",
+          "2030-05-08T09:00:00Z",
+          "--end",
+          "2030-05-08T10:00:00Z",
+        );
+        assert.equal(taken2.code, 0, taken2.stderr);
+        const over = await series("1");
+        assert.equal(over.code, 2, "two clashes, more than one allowed: refused as a whole");
+        assert.equal(over.stdout, "");
+        const left = await admin(
+          "query",
+          "-r",
+          "lab",
+          "-u",
+          "bob",
+          "-o",
+          "id",
+          "--start",
+          "2030-05-06T00:00:00Z",
+          "--end",
+          "2030-05-09T00:00:00Z",
+          "--status",
+          "pending",
+        );
+        assert.equal(left.stdout.trim(), "", "nothing of the refused series was booked");
+        const usage = await admin(
+          "reserve",
+          "-r",
+          "lab",
+          "-u",
+          "bob",
+          "--start",
+          "2030-05-06T09:00:00Z",
+          "--duration",
+          "1h",
+          "--max-skipped",
+          "1",
+        );
+        assert.equal(usage.code, 1);
+        assert.match(usage.stderr, /--max-skipped goes with --skip-conflicts/);
+      },
+    );
+
     it("checkin, and confirm saying when approval is needed", LIMIT, async () => {
       const admin = await as("root", "admin");
       const put = await admin(

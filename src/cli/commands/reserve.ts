@@ -14,6 +14,7 @@ interface ReserveOptions extends ClientOptions, WindowOptions {
   readonly repeat?: string;
   readonly timeZone?: string;
   readonly skipConflicts?: boolean;
+  readonly maxSkipped: number;
   readonly user?: string;
   readonly note: string;
   readonly status: "pending" | "confirmed" | "blocked";
@@ -37,6 +38,12 @@ export function registerReserve(program: Command): void {
       .option("--repeat <rrule>", "a series: repeat by this RRULE (FREQ=WEEKLY;COUNT=10)")
       .option("--time-zone <zone>", "with --repeat: keep local times of this IANA zone")
       .option("--skip-conflicts", "with --repeat: reserve the free occurrences, report the rest")
+      .option(
+        "--max-skipped <n>",
+        "with --skip-conflicts: book nothing when more than n occurrences clash",
+        countArg,
+        0,
+      )
       .option("-u, --user <id>", "who the reservation is for (default with --token: yourself)"),
     {
       start: "start of the window (inclusive; required)",
@@ -74,6 +81,9 @@ export function registerReserve(program: Command): void {
       if (opts.repeat === undefined && (opts.timeZone !== undefined || opts.skipConflicts)) {
         throw new CliError("--time-zone and --skip-conflicts go with --repeat", Exit.usage);
       }
+      if (opts.maxSkipped > 0 && !opts.skipConflicts) {
+        throw new CliError("--max-skipped goes with --skip-conflicts", Exit.usage);
+      }
       if (opts.wait && (opts.repeat !== undefined || opts.pool !== undefined)) {
         throw new CliError("--wait goes with --resource, not with --repeat or --pool", Exit.usage);
       }
@@ -105,6 +115,7 @@ export function registerReserve(program: Command): void {
             rrule,
             timeZone: opts.timeZone ?? "",
             skipConflicts: opts.skipConflicts ?? false,
+            maxSkipped: opts.maxSkipped,
           },
           call,
         ),
