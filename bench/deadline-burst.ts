@@ -158,10 +158,16 @@ async function maxRate(address: string): Promise<number> {
   return done / 3;
 }
 
-/** Open loop at `rate` calls/s for `seconds`, each call with the deadline. */
+/**
+ * Open loop at `rate` calls/s for `seconds`, each call with the deadline, spread over enough
+ * sessions that none holds more streams than a server advertises (1000): a client that opens
+ * more is refused them, and flooding with refused streams gets a session closed.
+ */
 async function steady(address: string, rate: number, seconds: number) {
-  const session = connect(`http://${address}`);
-  session.on("error", () => {});
+  const sessions = Array.from({ length: Math.max(1, Math.ceil(rate / 1000)) }, () =>
+    connect(`http://${address}`),
+  );
+  for (const s of sessions) s.on("error", () => {});
   const answers: Promise<Answer>[] = [];
   const t0 = performance.now();
   let sent = 0;
@@ -170,7 +176,12 @@ async function steady(address: string, rate: number, seconds: number) {
     for (; sent < due; sent++) {
       const at = performance.now();
       answers.push(
-        call(session, "grpc-native", "reserve", reserveBody()).then((code) => ({
+        call(
+          sessions[sent % sessions.length] as ClientHttp2Session,
+          "grpc-native",
+          "reserve",
+          reserveBody(),
+        ).then((code) => ({
           code,
           ms: performance.now() - at,
         })),
@@ -179,7 +190,7 @@ async function steady(address: string, rate: number, seconds: number) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const all = await Promise.all(answers);
-  session.close();
+  for (const s of sessions) s.close();
   return all;
 }
 
