@@ -49,14 +49,20 @@ const CONNECT_CODES: Record<string, number> = {
 function call(session: ClientHttp2Session, protocol: Protocol, method: string, body: Uint8Array) {
   return new Promise<number>((resolve) => {
     const grpc = protocol !== "connect";
-    const req = session.request({
-      ":method": "POST",
-      ":path": PATH + method,
-      "content-type": grpc ? "application/grpc" : "application/proto",
-      ...(grpc
-        ? { te: "trailers", "grpc-timeout": `${DEADLINE_MS}m` }
-        : { "connect-protocol-version": "1", "connect-timeout-ms": String(DEADLINE_MS) }),
-    });
+    // A session the server closed refuses new streams at once: that call is UNAVAILABLE.
+    let req: ReturnType<ClientHttp2Session["request"]>;
+    try {
+      req = session.request({
+        ":method": "POST",
+        ":path": PATH + method,
+        "content-type": grpc ? "application/grpc" : "application/proto",
+        ...(grpc
+          ? { te: "trailers", "grpc-timeout": `${DEADLINE_MS}m` }
+          : { "connect-protocol-version": "1", "connect-timeout-ms": String(DEADLINE_MS) }),
+      });
+    } catch {
+      return resolve(14);
+    }
     let code: number | undefined;
     let httpStatus = 0;
     const chunks: Buffer[] = [];
