@@ -284,6 +284,37 @@ for (const backend of backends) {
       assert.equal(new Set(events.map((e) => e.cursor)).size, 4, "each event has its own cursor");
     });
 
+    it("a statement that writes many rows is logged row by row, in its order, before the next statement's", async () => {
+      const l = collectListen(t.client, { userId: "bulk" });
+      await l.opened;
+      // Neither by id nor by resource: the log must keep the statement's own order.
+      const ids = [
+        { r: "b3", id: "00000000-0000-4000-8000-000000000002" },
+        { r: "b1", id: "00000000-0000-4000-8000-000000000004" },
+        { r: "b4", id: "00000000-0000-4000-8000-000000000001" },
+        { r: "b2", id: "00000000-0000-4000-8000-000000000003" },
+      ];
+      await t.app.db.transaction(async (tx) => {
+        // As a bulk load or another writer might: one INSERT of several rows, written directly.
+        const rows = ids.map(
+          (_, i) =>
+            `($${2 * i + 1}::uuid, 'bulk', 'confirmed', $${2 * i + 2}::text, '[2030-01-01 01:00Z, 2030-01-01 02:00Z)', $${2 * i + 2}::text)`,
+        );
+        await tx.query(
+          `INSERT INTO rsvp.reservations (id, user_id, status, resource_id, timespan, note)
+           VALUES ${rows.join(", ")}`,
+          ids.flatMap((x) => [x.id, x.r]),
+        );
+        await tx.query("UPDATE rsvp.reservations SET note = 'moved' WHERE id = $1", [ids[1]?.id]);
+      });
+      const events = await l.waitFor(5);
+      l.stop();
+      assert.deepEqual(
+        events.map((e) => [e.op, e.reservation?.id, e.reservation?.note]),
+        [...ids.map((x) => [Op.CREATE, x.id, x.r]), [Op.UPDATE, ids[1]?.id, "moved"]],
+      );
+    });
+
     it("filters by resource and user", async () => {
       const byRes = collectListen(t.client, { resourceId: "f-1" });
       const byUser = collectListen(t.client, { userId: "f-bob" });

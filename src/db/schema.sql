@@ -859,10 +859,7 @@ DECLARE
   kind rsvp.reservation_update_type;
   r rsvp.reservations;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    kind := 'create';
-    r := NEW;
-  ELSIF TG_OP = 'DELETE' THEN
+  IF TG_OP = 'DELETE' THEN
     kind := 'delete';
     r := OLD;
   ELSIF NEW.status = 'cancelled' AND OLD.status <> 'cancelled' THEN
@@ -894,6 +891,24 @@ BEGIN
     VALUES (kind, r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
             r.updated_at, r.expires_at, r.group_id, r.quantity, r.checked_in_at, r.cancel_reason);
   END IF;
+  RETURN NULL;
+END;
+$$;
+
+--
+-- Name: record_inserts(); Type: FUNCTION; Schema: rsvp; Owner: -
+--
+
+CREATE FUNCTION rsvp.record_inserts() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO rsvp.reservation_changes
+         (op, id, user_id, status, resource_id, timespan, note, created_at, updated_at,
+          expires_at, group_id, quantity, checked_in_at, cancel_reason)
+  SELECT 'create', r.id, r.user_id, r.status, r.resource_id, r.timespan, r.note, r.created_at,
+         r.updated_at, r.expires_at, r.group_id, r.quantity, r.checked_in_at, r.cancel_reason
+    FROM inserted AS r;
   RETURN NULL;
 END;
 $$;
@@ -1989,7 +2004,13 @@ CREATE TRIGGER reservations_notify_change AFTER INSERT OR DELETE OR UPDATE ON rs
 -- Name: reservations reservations_record_change; Type: TRIGGER; Schema: rsvp; Owner: -
 --
 
-CREATE TRIGGER reservations_record_change AFTER INSERT OR DELETE OR UPDATE ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.record_change();
+CREATE TRIGGER reservations_record_change AFTER DELETE OR UPDATE ON rsvp.reservations FOR EACH ROW EXECUTE FUNCTION rsvp.record_change();
+
+--
+-- Name: reservations reservations_record_inserts; Type: TRIGGER; Schema: rsvp; Owner: -
+--
+
+CREATE TRIGGER reservations_record_inserts AFTER INSERT ON rsvp.reservations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION rsvp.record_inserts();
 
 --
 -- Name: reservations reservations_release_to_waiting; Type: TRIGGER; Schema: rsvp; Owner: -
