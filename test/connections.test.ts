@@ -21,6 +21,7 @@ import {
 } from "../src/server/transport/connection-limits.js";
 import { loadTlsConfig } from "../src/server/transport/tls-config.js";
 import { cursorAt } from "./helpers/cursors.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { hour } from "./helpers/fixtures.js";
 import { captureLog, eventually, startServer } from "./helpers/harness.js";
 import { selfSigned } from "./helpers/tls-files.js";
@@ -72,11 +73,8 @@ async function h2Session(address: string): Promise<http2.ClientHttp2Session> {
   return session;
 }
 
-function serve(connections: Partial<ConnectionLimits>, log = captureLog("warn")) {
-  return startServer(
-    { kind: "embedded", dataDir: "memory://" },
-    { config: { connections }, log: log.log },
-  );
+async function serve(connections: Partial<ConnectionLimits>, log = captureLog("warn")) {
+  return startServer(await memoryTarget(), { config: { connections }, log: log.log });
 }
 
 describe("connections are bounded: stalled clients lose their socket", () => {
@@ -381,10 +379,7 @@ describe("a cap the file limit cannot honour", () => {
 describe("without authentication the HTTP port answers loopback and listed host names only", () => {
   let app: App;
   before(async () => {
-    app = await startServer(
-      { kind: "embedded", dataDir: "memory://" },
-      { config: { allowedHosts: ["rsvp.internal"] } },
-    );
+    app = await startServer(await memoryTarget(), { config: { allowedHosts: ["rsvp.internal"] } });
   });
   after(() => app.close());
 
@@ -455,10 +450,7 @@ describe("without authentication the HTTP port answers loopback and listed host 
 describe("with authentication on, the host check is not needed", () => {
   let app: App;
   before(async () => {
-    app = await startServer(
-      { kind: "embedded", dataDir: "memory://" },
-      { config: { auth: TEST_AUTH } },
-    );
+    app = await startServer(await memoryTarget(), { config: { auth: TEST_AUTH } });
   });
   after(() => app.close());
 
@@ -480,7 +472,7 @@ describe("a TLS handshake that stalls is cut", () => {
     const files = selfSigned(dir, "server");
     const tls = loadTlsConfig({ RSVP_TLS_CERT_FILE: files.cert, RSVP_TLS_KEY_FILE: files.key });
     app = await startServer(
-      { kind: "embedded", dataDir: "memory://" },
+      await memoryTarget(),
       // The first-byte deadline is far off: only the handshake's can close the socket in time.
       { config: { tls, connections: { handshakeTimeoutMs: 300, firstByteTimeoutMs: 600_000 } } },
     );

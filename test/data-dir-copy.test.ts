@@ -5,8 +5,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { createRsvpClient } from "../src/client/grpc-client.js";
+import { migrate } from "../src/db/engine/migrate.js";
+import { openDb } from "../src/db/engine/open.js";
 import type { App } from "../src/server/app.js";
 import { cursorAt } from "./helpers/cursors.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { collect, hour, rejectsWith } from "./helpers/fixtures.js";
 import { startServer } from "./helpers/harness.js";
 
@@ -63,5 +66,42 @@ describe("a copied embedded data directory has an identity of its own", () => {
     await serving(original, async (app) => {
       assert.equal(await cursorAt(app), cursor, "a restart keeps the identity");
     });
+  });
+});
+
+describe("memory databases started from one template are copies with identities of their own", () => {
+  it("each is migrated already, and refuses the cursors of the others", async () => {
+    const target = await memoryTarget();
+    const first = await startServer(target);
+    const second = await startServer(target);
+    try {
+      assert.deepEqual(await migrate(first.db), [], "the template holds every migration");
+      const client = createRsvpClient(second.grpcAddress);
+      try {
+        const err = await rejectsWith(
+          collect(client.listen({ cursor: await cursorAt(first) })),
+          status.INVALID_ARGUMENT,
+        );
+        assert.match(err.message, /another database/);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it("a template is refused for a database on disk", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rsvp-template-dir-"));
+    try {
+      const template = (await memoryTarget()).template;
+      await assert.rejects(
+        openDb({ kind: "embedded", dataDir: dir, template }),
+        /memory:\/\/ database only/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ import {
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
 import type { App } from "../src/server/app.js";
 import { backends, postgresBackends, type TestDatabase } from "./helpers/databases.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { eventually, httpBase, startServer } from "./helpers/harness.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
@@ -98,7 +99,7 @@ for (const backend of backends) {
 
 describe("health at shutdown", () => {
   it("Watch hears NOT_SERVING, then its stream ends cleanly", async () => {
-    const app = await startServer({ kind: "embedded", dataDir: "memory://" });
+    const app = await startServer(await memoryTarget());
     const w = watch(app);
     await eventually(() => w.seen.length === 1, "the first Watch answer");
     await app.close();

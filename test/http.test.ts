@@ -12,6 +12,7 @@ import {
 import type { App } from "../src/server/app.js";
 import { ConfigError, loadConfig } from "../src/server/config.js";
 import { backends } from "./helpers/databases.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { hour, rejectsWith } from "./helpers/fixtures.js";
 import { eventually, httpBase, startServer } from "./helpers/harness.js";
 import { startTestServer, type TestServer } from "./helpers/test-server.js";
@@ -208,11 +209,10 @@ describe("CORS on the HTTP port", () => {
       },
     });
   before(async () => {
-    open = await startServer(
-      { kind: "embedded", dataDir: "memory://" },
-      { config: { corsOrigins: ["https://app.example.com"] } },
-    );
-    closed = await startServer({ kind: "embedded", dataDir: "memory://" });
+    open = await startServer(await memoryTarget(), {
+      config: { corsOrigins: ["https://app.example.com"] },
+    });
+    closed = await startServer(await memoryTarget());
   });
   after(async () => {
     await open.close();

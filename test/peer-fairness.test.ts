@@ -8,6 +8,7 @@ import type { AuthConfig } from "../src/auth/auth-config.js";
 import { createRsvpClient, type RsvpClient } from "../src/client/grpc-client.js";
 import type { App } from "../src/server/app.js";
 import type { ConnectionLimits } from "../src/server/transport/connection-limits.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { hour } from "./helpers/fixtures.js";
 import { startServer } from "./helpers/harness.js";
 import { connectCaller, connectTransport, grpcCaller } from "./helpers/rpc-caller.js";
@@ -206,16 +207,13 @@ for (const auth of [undefined, TEST_AUTH] as Array<AuthConfig | undefined>) {
     let token: string | undefined;
     let id = "";
     before(async () => {
-      app = await startServer(
-        { kind: "embedded", dataDir: "memory://" },
-        {
-          config: {
-            auth,
-            connections: CONNECTIONS,
-            limits: { maxStreamsPerPeer: STREAMS_PER_PEER },
-          },
+      app = await startServer(await memoryTarget(), {
+        config: {
+          auth,
+          connections: CONNECTIONS,
+          limits: { maxStreamsPerPeer: STREAMS_PER_PEER },
         },
-      );
+      });
       client = createRsvpClient(app.grpcAddress);
       token = auth ? await tokenFor("root", "admin") : undefined;
       const made = await grpcCaller(client, token).reserve({

@@ -16,6 +16,7 @@ import * as v1alpha from "../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { ReservationService } from "../src/gen/reservation/reservation_pb.js";
 import { grpcServiceDefinition } from "../src/protocol/grpc-codec.js";
 import type { App } from "../src/server/app.js";
+import { memoryTarget } from "./helpers/embedded-template.js";
 import { startServer } from "./helpers/harness.js";
 
 type Api = {
@@ -71,7 +72,7 @@ function descriptors(res: v1.ServerReflectionResponse | undefined) {
 describe("server reflection", () => {
   let app: App;
   before(async () => {
-    app = await startServer({ kind: "embedded", dataDir: "memory://" });
+    app = await startServer(await memoryTarget());
   });
   after(() => app.close());
 

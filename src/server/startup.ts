@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { renewIdentityIfCopied } from "../db/engine/data-dir-identity.js";
+import { renewIdentity, renewIdentityIfCopied } from "../db/engine/data-dir-identity.js";
 import type { Db } from "../db/engine/db.js";
 import { isDatabaseUnavailable } from "../db/engine/db-errors.js";
 import { migrate } from "../db/engine/migrate.js";
@@ -33,7 +33,9 @@ export async function openMigrated(
       db = await openDb(target);
       const applied = await migrate(db);
       if (applied.length > 0) log.info({ applied }, "migrations applied");
-      if (target.kind === "embedded" && !target.dataDir.startsWith("memory://")) {
+      // A database started from a template is a copy of it, as every other one started so.
+      if (target.kind === "embedded" && target.template !== undefined) await renewIdentity(db);
+      else if (target.kind === "embedded" && !target.dataDir.startsWith("memory://")) {
         if (await renewIdentityIfCopied(db, target.dataDir)) {
           log.warn(
             { dataDir: target.dataDir },

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import type { DatabaseTarget } from "../../src/db/engine/open.js";
+import { memoryTarget } from "./embedded-template.js";
 
 /** A database for one test file, dropped afterwards. */
 export interface TestDatabase {
@@ -17,7 +18,7 @@ export interface TestBackend {
 const embedded: TestBackend = {
   name: "embedded",
   async create() {
-    return { target: { kind: "embedded", dataDir: "memory://" }, drop: async () => {} };
+    return { target: await memoryTarget(), drop: async () => {} };
   },
 };
 

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import type { Db } from "./db.js";
+import type { Db, Queryable } from "./db.js";
 
 /**
  * Where an embedded data directory lives: its device and inode. A copy (or a restore of a
@@ -31,9 +31,17 @@ export async function renewIdentityIfCopied(db: Db, dataDir: string): Promise<bo
     );
     // The first start records where the data is; it was made there.
     if (!row) return false;
-    await tx.query(
-      "UPDATE rsvp.settings SET value = gen_random_uuid()::text WHERE name = 'database_id'",
-    );
+    await renewIdentity(tx);
     return true;
   });
+}
+
+/**
+ * Gives the database a new `database_id`: for a copy, such as a memory:// database started
+ * from a template, whose cursors must not be trusted by the original or its other copies.
+ */
+export async function renewIdentity(db: Queryable): Promise<void> {
+  await db.query(
+    "UPDATE rsvp.settings SET value = gen_random_uuid()::text WHERE name = 'database_id'",
+  );
 }

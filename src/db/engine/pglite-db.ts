@@ -108,9 +108,9 @@ function queryable(conn: Connection, tx?: number): Queryable {
 }
 
 /** Starts the database thread and waits until the database is open (or failed to open). */
-async function startWorker(dataDir: string): Promise<Worker> {
+async function startWorker(dataDir: string, template: string | undefined): Promise<Worker> {
   const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), {
-    workerData: { dataDir },
+    workerData: { dataDir, template },
   });
   let settle: { onMessage(r: WorkerReply): void; onError(e: Error): void; onExit(c: number): void };
   const ready = await new Promise<WorkerReply>((resolve, reject) => {
@@ -140,13 +140,19 @@ async function startWorker(dataDir: string): Promise<Worker> {
  * survives restarts) or `memory://`. A directory is locked first, and until the thread has
  * closed it: PGlite itself would let a second process open it, and two processes writing one
  * directory double-book and lose each other's commits.
+ *
+ * `template` (memory:// only) is an archive of a data directory, as PGlite's `dumpDataDir`
+ * writes it: the database starts as a copy of it instead of running initdb (seconds of CPU).
  */
-export async function createPgliteDb(dataDir: string): Promise<Db> {
+export async function createPgliteDb(dataDir: string, template?: string): Promise<Db> {
   const inMemory = dataDir.startsWith("memory://");
+  if (template !== undefined && !inMemory) {
+    throw new Error("a template applies to a memory:// database only");
+  }
   const lock = inMemory ? undefined : lockDataDir(dataDir);
   let worker: Worker;
   try {
-    worker = await startWorker(dataDir);
+    worker = await startWorker(dataDir, template);
   } catch (err) {
     lock?.release();
     throw err;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
@@ -10,7 +11,7 @@ import { createStatementCache, type StatementCache } from "./pglite-statements.j
 if (!parentPort) throw new Error("pglite-worker runs as a worker thread");
 const port = parentPort;
 const post = (reply: WorkerReply) => port.postMessage(reply);
-const { dataDir } = workerData as { dataDir: string };
+const { dataDir, template } = workerData as { dataDir: string; template: string | undefined };
 
 /** An open transaction: its handle, and how to end it (commit: resolve; rollback: reject). */
 interface OpenTx {
@@ -142,7 +143,10 @@ function handle(pg: PGlite, statements: StatementCache, msg: WorkerRequest): voi
 }
 
 try {
-  const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
+  const pg = await PGlite.create(dataDir, {
+    extensions: { btree_gist },
+    ...(template === undefined ? {} : { loadDataDir: new Blob([readFileSync(template)]) }),
+  });
   const statements = createStatementCache(pg);
   port.on("message", (msg: WorkerRequest) => handle(pg, statements, msg));
   post({ kind: "ready" });
