@@ -1,8 +1,9 @@
 // `npm run bench`: the service against its physical limits, in one run. See docs/benchmark.md.
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatPreamble, updateBenchDoc } from "./bench-doc.js";
+import { formatComparison, readPrevious } from "./compare.js";
 import type { ModeEnv } from "./context.js";
 import { runEmbedded } from "./embedded-mode.js";
 import { type BenchOptions, parseOptions, USAGE } from "./options.js";
@@ -28,6 +29,7 @@ function options(): BenchOptions {
 
 const opts = options();
 const started = Date.now();
+const loadAtStart = loadavg()[0] ?? 0;
 const log = (message: string) =>
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);
 const workDir = mkdtempSync(join(tmpdir(), "rsvp-bench-"));
@@ -86,7 +88,9 @@ await cleanUp();
 const rows = buildRows(rec, opts);
 const elapsedSeconds = Math.round((Date.now() - started) / 1000);
 const cpu = cpus()[0]?.model ?? "unknown";
-const heading = `rsvp bench · ${mode}${opts.quick ? " · quick" : ""} · ${info.database} · ${availableParallelism()} × ${cpu} · node ${process.version} · medians of ${opts.repeats} · ${elapsedSeconds}s`;
+// The machine's load average (1 min) at the start and at the end: other work moves every figure.
+const load = `load ${loadAtStart.toFixed(1)}→${(loadavg()[0] ?? 0).toFixed(1)}`;
+const heading = `rsvp bench · ${mode}${opts.quick ? " · quick" : ""} · ${info.database} · ${availableParallelism()} × ${cpu} · node ${process.version} · medians of ${opts.repeats} · ${elapsedSeconds}s · ${load}`;
 // What is missing comes first: a table of blanks reads as a slow service otherwise.
 const preamble = formatPreamble({ rows, notes: info.notes });
 process.stdout.write(
@@ -96,6 +100,9 @@ if (cpuProfDir) process.stdout.write(`CPU profiles of the service: ${cpuProfDir}
 process.stdout.write(`${formatChecks(rec.checks)}\n`);
 
 const file = here(`../../bench/results/latest${opts.embedded ? "-embedded" : ""}.json`);
+const previous = readPrevious(file);
+const comparison = previous ? formatComparison(rows, previous) : "";
+if (comparison) process.stdout.write(`\n${comparison}\n\n`);
 const samples = Object.fromEntries(rows.map((r) => [r.key, rec.all(r.key)]));
 writeJson(file, {
   heading,
