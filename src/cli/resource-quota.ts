@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import type { Micros } from "../domain/reservation.js";
 import { type Quota, QuotaPeriod, QuotaSchema } from "../gen/reservation/resource_pb.js";
+import { microsToDuration } from "../protocol/convert.js";
 import { choiceOption, durationArg } from "./client-command.js";
 import { countArg } from "./count-arg.js";
 import { CliError, Exit } from "./exit.js";
@@ -57,10 +58,7 @@ export function quotaFrom(opts: QuotaOptions): Quota | undefined {
   return create(QuotaSchema, {
     period: PERIODS[opts.quotaPeriod],
     maxReservations: opts.quotaMaxReservations ?? 0,
-    maxTime:
-      us === undefined
-        ? undefined
-        : { seconds: us / 1_000_000n, nanos: Number(us % 1_000_000n) * 1000 },
+    maxTime: us === undefined ? undefined : microsToDuration(us),
     perPool: opts.quotaPerPool ?? false,
   });
 }

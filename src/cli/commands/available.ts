@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { formatInstant } from "../../domain/time.js";
-import { microsToTimestamp } from "../../protocol/convert.js";
+import { microsToDuration, microsToTimestamp } from "../../protocol/convert.js";
 import { type ClientOptions, clientCommand, durationArg, withClient } from "../client-command.js";
 import { countArg } from "../count-arg.js";
 import { formatDuration } from "../duration-input.js";
@@ -51,7 +51,7 @@ export function registerAvailable(program: Command): void {
             pool: opts.pool ?? "",
             start: microsToTimestamp(start),
             end: microsToTimestamp(end),
-            minDuration: { seconds: min / 1_000_000n, nanos: Number(min % 1_000_000n) * 1000 },
+            minDuration: microsToDuration(min),
             quantity: opts.quantity,
           },
           call,

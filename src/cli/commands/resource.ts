@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Micros } from "../../domain/reservation.js";
 import { type Resource, ResourceService } from "../../gen/reservation/resource_pb.js";
+import { microsToDuration } from "../../protocol/convert.js";
 import {
   type ClientOptions,
   clientCommand,
@@ -28,9 +29,7 @@ interface PutOptions extends ClientOptions, QuotaOptions {
 }
 
 const toDuration = (us: Micros | undefined) =>
-  us === undefined
-    ? undefined
-    : { seconds: us / 1_000_000n, nanos: Number(us % 1_000_000n) * 1000 };
+  us === undefined ? undefined : microsToDuration(us);
 
 const DURATION = "(30m, 1h30m, 2d)";
 
