@@ -22,22 +22,25 @@ export interface ExpirySweeperOptions {
  * not wait for this: it releases expired holds in its way itself.
  */
 export function startExpirySweeper(db: Queryable, opts: ExpirySweeperOptions) {
+  /** Releases the resources `find` names, 200 at a time, until a look finds fewer. */
+  const drain = async (
+    find: (db: Queryable, limit: number) => Promise<string[]>,
+    release: (db: Queryable, resourceId: string) => Promise<unknown>,
+  ) => {
+    for (;;) {
+      const resources = await find(db, 200);
+      for (const resourceId of resources) await release(db, resourceId);
+      if (resources.length < 200) return;
+    }
+  };
   let running = false;
   let sweeps = 0;
   const sweep = async () => {
     if (running) return;
     running = true;
     try {
-      for (;;) {
-        const resources = await resourcesWithExpiredHolds(db, 200);
-        for (const resourceId of resources) await releaseExpiredHolds(db, resourceId);
-        if (resources.length < 200) break;
-      }
-      for (;;) {
-        const resources = await resourcesWithLapses(db, 200);
-        for (const resourceId of resources) await releaseLapses(db, resourceId);
-        if (resources.length < 200) break;
-      }
+      await drain(resourcesWithExpiredHolds, releaseExpiredHolds);
+      await drain(resourcesWithLapses, releaseLapses);
       // Idempotency keys: hourly is plenty.
       if (sweeps++ % Math.max(1, Math.round(3_600_000 / opts.intervalMs)) === 0)
         while ((await pruneRequestKeys(db, 5000)) === 5000);

@@ -84,7 +84,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
   const cut = new AbortController();
   let held = new Set<string>();
   let leaseOkUntil = 0;
-  let ticking: Promise<Set<string>> | undefined;
+  let ticking: Promise<void> | undefined;
   let closed = false;
 
   interface Runner {
@@ -96,14 +96,13 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
   }
 
   /** Takes or renews leases; starts a runner for each webhook newly held. */
-  const tick = (): Promise<Set<string>> => {
+  const tick = (): Promise<void> => {
     ticking ??= (async () => {
       const askedAt = Date.now();
       const rows = await claimWebhooks(db, owner, settings.leaseMs / 1000);
       held = new Set(rows.map((w) => w.id));
       leaseOkUntil = askedAt + settings.leaseMs;
       for (const w of rows) if (!runners.has(w.id) && !closed) start(w);
-      return held;
     })().finally(() => {
       ticking = undefined;
     });
@@ -247,8 +246,10 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
             signals.pending(change.committedAt);
             for (;;) {
               if (closed) return;
-              if (!leaseCovers(id) && !(await tick()).has(id)) return;
-              if (!leaseCovers(id)) return;
+              if (!leaseCovers(id)) {
+                await tick();
+                if (!leaseCovers(id)) return;
+              }
               const outcome = await attempt(hook, signer, agent, change);
               // Cut by shutdown: not the receiver's failure; the next holder sends it again.
               if (outcome === "cut") return;
