@@ -1,4 +1,4 @@
-import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
+import { type Reservation, ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Rsvp } from "./api.js";
 import { barWindow } from "./bar-text.js";
 import { type Booking, occupies, statusName, toBooking } from "./booking.js";
@@ -66,33 +66,29 @@ export class Details {
     this.render();
   }
 
-  private async confirm(b: Booking) {
+  /** Applies the reservation a call answers with; a refusal is shown. Whether it succeeded. */
+  private async settle(call: Promise<{ reservation?: Reservation }>): Promise<boolean> {
     try {
-      const res = await this.client.confirm({ id: b.id });
+      const res = await call;
       if (res.reservation) this.store.apply(toBooking(res.reservation));
+      return true;
     } catch (err) {
       this.fail(describeError(err));
+      return false;
     }
+  }
+
+  private async confirm(b: Booking) {
+    await this.settle(this.client.confirm({ id: b.id }));
   }
 
   /** The owner shows up; too early or too late the service says when it opens or ended. */
   private async checkIn(b: Booking) {
-    try {
-      const res = await this.client.checkIn({ id: b.id });
-      if (res.reservation) this.store.apply(toBooking(res.reservation));
-    } catch (err) {
-      this.fail(describeError(err));
-    }
+    await this.settle(this.client.checkIn({ id: b.id }));
   }
 
   private async cancel(b: Booking) {
-    try {
-      const res = await this.client.cancel({ id: b.id });
-      if (res.reservation) this.store.apply(toBooking(res.reservation));
-      this.actions.cancelled([b]);
-    } catch (err) {
-      this.fail(describeError(err));
-    }
+    if (await this.settle(this.client.cancel({ id: b.id }))) this.actions.cancelled([b]);
   }
 
   /**

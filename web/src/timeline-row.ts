@@ -58,20 +58,18 @@ export function buildRow(resource: string, c: RowContent): HTMLElement {
   // A counted resource's bookings may overlap: its bars take tracks, over its use.
   const counted = c.capacity > 1;
   const drawn = c.bookings.map((b) => {
-    const next = live.find((n) => n.start >= b.end && n.id !== b.id)?.start ?? Infinity;
     const wide = Math.max(b.end, b.start + c.minMs);
-    return {
-      id: b.id,
-      start: b.start,
-      end: counted ? wide : Math.min(wide, Math.max(b.end, next)),
-    };
+    // An exclusive row's short bar may reach over to the next booking's start, no further.
+    if (counted) return { id: b.id, start: b.start, end: wide };
+    const next = live.find((n) => n.start >= b.end && n.id !== b.id)?.start ?? Infinity;
+    return { id: b.id, start: b.start, end: Math.min(wide, Math.max(b.end, next)) };
   });
   const tracks = counted ? barTracks(drawn) : undefined;
-  if (counted) {
+  if (tracks) {
     row.classList.add("counted");
-    lane.style.setProperty("--tracks", String(tracks?.count ?? 1));
-    lane.classList.toggle("stacked", (tracks?.count ?? 1) > 1);
-    const windows = useWindows(c.bookings, c.capacity, c.buffers);
+    lane.style.setProperty("--tracks", String(tracks.count));
+    lane.classList.toggle("stacked", tracks.count > 1);
+    const windows = useWindows(live, c.capacity, c.buffers);
     lane.append(...useBand(resource, c.capacity, windows, c.place, c.explain));
   }
   c.bookings.forEach((b, i) => {

@@ -263,7 +263,8 @@ export class Timeline {
 
   /** Fits each bar's text of `rows` to its width (see `fitBar`): measured, never cut. */
   private fit(rows: ReadonlySet<HTMLElement>) {
-    const sample = this.body.querySelector<HTMLElement>(".bar");
+    // A waiting strip is set smaller: measure in the font of the bars.
+    const sample = this.body.querySelector<HTMLElement>(".bar:not(.waiting)");
     if (!sample || rows.size === 0) return;
     const style = getComputedStyle(sample);
     const measure = measureIn({ family: style.fontFamily, size: style.fontSize });

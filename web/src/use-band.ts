@@ -2,7 +2,7 @@ import "./use-band.css";
 import { ReservationStatus } from "../../src/gen/reservation/reservation_pb.js";
 import type { Measure } from "./bar-fit.js";
 import { barWindow } from "./bar-text.js";
-import { type Booking, occupies } from "./booking.js";
+import type { Booking } from "./booking.js";
 import type { Buffers } from "./catalog-rows.js";
 import { el } from "./dom.js";
 
@@ -25,20 +25,19 @@ export interface UseWindow {
 }
 
 /**
- * The use of a counted resource over time, as the service counts it: live bookings by their
- * windows widened by the buffers, a blocked one taking the whole capacity. One sort of the
- * start and end instants, however many bookings overlap.
+ * The use of a counted resource over time, as the service counts it: `live` bookings (those
+ * that occupy it) by their windows widened by the buffers, a blocked one taking the whole
+ * capacity. One sort of the start and end instants, however many bookings overlap.
  */
 export function useWindows(
-  bookings: readonly Booking[],
+  live: readonly Booking[],
   capacity: number,
   buffers: Buffers,
 ): UseWindow[] {
-  const live = bookings.filter(occupies);
   const delta = new Map<number, number>();
   const add = (t: number, d: number) => delta.set(t, (delta.get(t) ?? 0) + d);
   for (const b of live) {
-    const units = b.status === ReservationStatus.BLOCKED ? capacity : Math.max(1, b.quantity);
+    const units = b.status === ReservationStatus.BLOCKED ? capacity : b.quantity;
     add(b.start - buffers.before, units);
     add(b.end + buffers.after, -units);
   }
