@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { markdownTable } from "./report.js";
 import type { Row } from "./table.js";
 
 /** The run a results file held before this one overwrote it. */
@@ -44,16 +45,9 @@ export function formatComparison(rows: readonly Row[], previous: PreviousRun): s
     ]);
   }
   if (lines.length === 0) return "";
-  const header = ["key", "rate", "p99", "CPU/op"];
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ")} |`;
-  const rule = `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
   return [
     `Against the previous run (${previous.date}: ${previous.heading}), now ÷ then:`,
     "",
-    line(header),
-    rule,
-    ...lines.map(line),
+    markdownTable(["key", "rate", "p99", "CPU/op"], lines, new Set([1, 2, 3])),
   ].join("\n");
 }

@@ -41,9 +41,17 @@ export function formatTable(rows: readonly Row[]): string {
     r.target ?? "",
     r.met === undefined ? "" : r.met ? "yes" : "**no**",
   ]);
+  return markdownTable(header, body, new Set([2, 3, 4, 5, 6, 8]));
+}
+
+/** A Markdown table padded to read as text too: `numeric` columns right-aligned. */
+export function markdownTable(
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  numeric: ReadonlySet<number>,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 8]);
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(" | ")} |`;
   const rule = `| ${widths.map((w, i) => (numeric.has(i) ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
   return [line(header), rule, ...body.map(line)].join("\n");

@@ -62,7 +62,7 @@ let template: Promise<string> | undefined;
  * running initdb and every migration (seconds of CPU each, hundreds of times a run). The
  * migrations themselves are tested from an empty database (migrate.test.ts).
  */
-export function embeddedTemplate(): Promise<string> {
+function embeddedTemplate(): Promise<string> {
   template ??= (async () => {
     const path = join(tmpdir(), `rsvp-embedded-${templateKey()}.tar`);
     if (!existsSync(path)) await build(path);
