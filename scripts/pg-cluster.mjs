@@ -92,6 +92,8 @@ export async function startCluster({ settings = [] } = {}) {
         "-R",
         "-X",
         "stream",
+        // Its default, a spread checkpoint, paces the copy's start over minutes.
+        "--checkpoint=fast",
       ]);
       const standbyPort = await freePort();
       const standbyOpts = opts.replace(`-p ${port}`, `-p ${standbyPort}`);

@@ -138,7 +138,13 @@ export async function assertNothingLost(
     await sql.end();
   }
   await work.drain();
-  assert.deepEqual(new Set(work.heard), work.acknowledged, "every acknowledged create heard");
+  const heard = new Set(work.heard);
+  assert.deepEqual(
+    heard,
+    work.acknowledged,
+    // What the listener met says why it stopped short: a stream silent for good or failing.
+    `every acknowledged create heard (${heard.size} of ${work.acknowledged.size}); listen and reserve errors: ${JSON.stringify(work.errors)} ${JSON.stringify(work.unexpected)}; server errors: ${causes(work.serverErrors)}`,
+  );
   assert.equal(work.heard.length, work.acknowledged.size, "each once");
   assert.deepEqual(
     [...new Set(work.errors)].filter((code) => code !== status.UNAVAILABLE && code !== status.OK),
