@@ -47,10 +47,10 @@ if (!postgres) {
   }
 }
 
-// One test file more than there are cores: the suites spend much of their time waiting on
-// the processes they start (servers, CLI commands, Chromium, Postgres), and with one file per
-// core two cores stayed a third idle (measured: 130% of 200% busy; with three, 160%).
-const concurrency = String(availableParallelism() + 1);
+// One test file per core. A third file on two cores kept them busier (160% of 200% against
+// 130%), yet a fresh CI run with it still took 13 min 15 s, and it leaves the
+// timing-sensitive suites less CPU on a machine that may be busy anyway.
+const concurrency = String(Math.max(2, availableParallelism()));
 const run = spawnSync(
   process.execPath,
   // --test-force-exit: a test file whose tests have all finished exits even if a timer is
